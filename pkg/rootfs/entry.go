@@ -57,9 +57,9 @@ type Entry struct {
 	ModTime  time.Time
 	// Xattrs holds extended attributes carried by the image (for example
 	// "security.capability"), keyed by attribute name. Overlay xattrs are dropped.
-	Xattrs       map[string]string
-	Devmajor     int64
-	Devminor     int64
+	Xattrs   map[string]string
+	Devmajor int64
+	Devminor int64
 	// HardlinkID is non-zero for regular files that share content with other
 	// entries through hard links; entries with the same ID are one inode.
 	HardlinkID uint64
