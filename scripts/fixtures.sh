@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# fixtures.sh builds the real Docker images the docker tests use.
+#
+#   scripts/fixtures.sh [NAME...]    (no NAME: every fixture)
+#
+# The Debian bookworm base root is debootstrapped once and cached under
+# ${PARE_CACHE:-$HOME/.cache/pare}/testdata, then imported as
+# pare-fixture/base:bookworm. Each fixture testdata/images/NAME is built as
+# pare-fixture/NAME:latest and rebuilt only when its build context (or the
+# base image) changed: the image carries a label with the hash of both.
+# Concurrent runs are serialized with a lock file in the cache dir.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${PARE_CACHE:-$HOME/.cache/pare}/testdata
+IMAGES=$ROOT/testdata/images
+PROGRAMS=$ROOT/testdata/programs
+BASE=pare-fixture/base:bookworm
+# Bump when the way the base root is made or stripped changes.
+BASE_VERSION=1
+LABEL=dev.pare.fixture.hash
+SUITE=bookworm
+
+export DOCKER_BUILDKIT=0
+
+log() { printf 'fixtures: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# mirror prints the Debian mirror URI configured for the host's apt.
+mirror() {
+	local uri=""
+	if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
+		uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources)
+	fi
+	if [[ -z $uri && -r /etc/apt/sources.list ]]; then
+		uri=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
+	fi
+	[[ -n $uri ]] || die "no Debian mirror found in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
+	printf '%s\n' "$uri"
+}
+
+# security_mirror prints the host's Debian security mirror URI, if any.
+security_mirror() {
+	{
+		if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
+			awk '/^URIs:/ && $2 ~ /security/ {print $2}' /etc/apt/sources.list.d/*.sources
+		fi
+		if [[ -r /etc/apt/sources.list ]]; then
+			awk '$1 == "deb" && $0 ~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) print $i }' /etc/apt/sources.list
+		fi
+	} | head -n1
+}
+
+# make_rootfs debootstraps $CACHE/rootfs once. The debootstrap log ends with a
+# line "OK" on success; a rootfs.tmp without it is from an interrupted run.
+make_rootfs() {
+	local rootfs=$CACHE/rootfs tmp=$CACHE/rootfs.tmp logf=$CACHE/debootstrap.log
+	if [[ -f $rootfs/.pare-complete ]]; then
+		return
+	fi
+	if [[ -d $rootfs ]]; then
+		log "removing incomplete $rootfs"
+		rm -rf "$rootfs"
+	fi
+	if [[ -d $tmp && -f $logf ]] && [[ $(tail -n1 "$logf") == OK ]] && [[ -x $tmp/usr/bin/apt-get ]]; then
+		log "reusing finished debootstrap in $tmp"
+	else
+		if [[ -d $tmp ]]; then
+			log "removing interrupted debootstrap in $tmp"
+			rm -rf "$tmp"
+		fi
+		local uri
+		uri=$(mirror)
+		log "debootstrap $SUITE (minbase) into $tmp, log in $logf"
+		mkdir -p "$CACHE"
+		if ! debootstrap --variant=minbase "$SUITE" "$tmp" "$uri" >"$logf" 2>&1; then
+			tail -n 20 "$logf" >&2
+			die "debootstrap failed"
+		fi
+		echo OK >>"$logf"
+	fi
+	configure_rootfs "$tmp"
+	touch "$tmp/.pare-complete"
+	mv "$tmp" "$rootfs"
+}
+
+# configure_rootfs makes the root look like the official debian image:
+# apt sources of the host's mirror, the docker-* apt and dpkg settings of the
+# slim variant (no docs, man pages or translations), no apt lists or caches.
+configure_rootfs() {
+	local r=$1 uri sec
+	uri=$(mirror)
+	sec=$(security_mirror)
+	rm -f "$r/etc/apt/sources.list"
+	{
+		printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" "$SUITE" "$SUITE"
+		if [[ -n $sec ]]; then
+			printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$sec" "$SUITE"
+		fi
+	} >"$r/etc/apt/sources.list.d/debian.sources"
+
+	cat >"$r/etc/apt/apt.conf.d/docker-clean" <<'CONF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CONF
+	echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/docker-no-languages"
+	printf 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n' >"$r/etc/apt/apt.conf.d/docker-gzip-indexes"
+	echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$r/etc/apt/apt.conf.d/docker-autoremove-suggests"
+	cat >"$r/etc/dpkg/dpkg.cfg.d/docker" <<'CONF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+CONF
+	# Services must not start while packages are installed in docker build.
+	printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+	chmod 0755 "$r/usr/sbin/policy-rc.d"
+
+	# What the excludes above would have kept out, had they been there first.
+	find "$r/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+	find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+	rm -rf "$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/groff/* "$r"/usr/share/lintian/* "$r"/usr/share/linda/*
+	find "$r/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+	rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb "$r"/var/cache/apt/archives/partial/*
+	mkdir -p "$r/var/lib/apt/lists/partial"
+	rm -rf "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old "$r"/var/log/apt/* "$r"/var/log/dpkg.log "$r"/var/log/bootstrap.log "$r"/var/log/alternatives.log
+	rm -rf "$r"/dev/* "$r"/proc/* "$r"/sys/* "$r"/run/* "$r"/tmp/* "$r"/var/tmp/*
+	: >"$r/etc/machine-id"
+	echo localhost >"$r/etc/hostname"
+	: >"$r/etc/resolv.conf"
+}
+
+image_label() {
+	docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$1" 2>/dev/null || true
+}
+
+ensure_base() {
+	local want="base-v$BASE_VERSION"
+	if [[ $(image_label "$BASE") == "$want" ]]; then
+		return
+	fi
+	make_rootfs
+	log "importing $BASE"
+	tar -C "$CACHE/rootfs" --numeric-owner --exclude=./.pare-complete -c . |
+		docker import \
+			--change "LABEL $LABEL=$want" \
+			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			--change 'CMD ["bash"]' \
+			- "$BASE" >/dev/null
+}
+
+# prepare NAME builds what a fixture's context needs from testdata/programs.
+prepare() {
+	local name=$1 ctx=$IMAGES/$1
+	case $name in
+	gostatic)
+		(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$ctx/gostatic" ./testdata/programs/gostatic)
+		;;
+	gocgo)
+		(cd "$ROOT" && CGO_ENABLED=1 go build -trimpath -buildvcs=false -tags netcgo -o "$ctx/gocgo" ./testdata/programs/gocgo)
+		;;
+	java)
+		command -v javac >/dev/null || die "javac not found (apt-get install openjdk-17-jdk-headless)"
+		rm -rf "$ctx/classes"
+		mkdir -p "$ctx/classes"
+		javac --release 17 -d "$ctx/classes" "$PROGRAMS"/java/*.java
+		;;
+	esac
+}
+
+# context_hash hashes a build context (paths, modes and contents) and the base.
+context_hash() {
+	local ctx=$1
+	{
+		docker image inspect -f '{{.Id}}' "$BASE"
+		(cd "$ctx" && find . -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' f; do
+			if [[ -f $f ]]; then
+				printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
+			elif [[ -L $f ]]; then
+				printf '%s -> %s\n' "$f" "$(readlink "$f")"
+			else
+				printf '%s %s\n' "$f" "$(stat -c %a "$f")"
+			fi
+		done)
+	} | sha256sum | cut -d' ' -f1
+}
+
+build() {
+	local name=$1 ctx=$IMAGES/$1 tag=pare-fixture/$1:latest hash start
+	[[ -f $ctx/Dockerfile ]] || die "unknown fixture $name (no $ctx/Dockerfile)"
+	prepare "$name"
+	hash=$(context_hash "$ctx")
+	if [[ $(image_label "$tag") == "$hash" ]]; then
+		log "$tag is up to date"
+		return
+	fi
+	log "building $tag"
+	start=$SECONDS
+	local out
+	out=$(mktemp)
+	if ! docker build --network host --label "$LABEL=$hash" -t "$tag" "$ctx" >"$out" 2>&1; then
+		tail -n 40 "$out" >&2
+		rm -f "$out"
+		die "building $tag failed"
+	fi
+	rm -f "$out"
+	log "built $tag in $((SECONDS - start))s"
+}
+
+all_names() {
+	local d
+	for d in "$IMAGES"/*/; do
+		[[ -f $d/Dockerfile ]] && basename "$d"
+	done
+}
+
+main() {
+	command -v docker >/dev/null || die "docker not found"
+	docker info >/dev/null 2>&1 || die "no docker daemon answers"
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/fixtures.lock"
+	flock 9
+
+	ensure_base
+	local names=("$@")
+	if [[ ${#names[@]} -eq 0 ]]; then
+		mapfile -t names < <(all_names)
+	fi
+	local n
+	for n in "${names[@]}"; do
+		[[ $n == base ]] && continue
+		build "$n"
+	done
+	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
+}
+
+main "$@"
