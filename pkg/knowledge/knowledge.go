@@ -1,0 +1,56 @@
+// Package knowledge holds the runtime rules: what programs load without
+// naming it in their ELF headers (NSS modules, CA bundles, zoneinfo, gconv,
+// OpenSSL providers, interpreter trees). Each rule is small and declarative
+// and works through the Closure interface, so it can be tested alone.
+package knowledge
+
+import (
+	"github.com/pare-dev/pare/pkg/closure"
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+// Object describes one ELF object already kept in the closure.
+type Object struct {
+	Path   string // physical path in the image
+	Libc   bool   // glibc's libc.so.6 or musl's loader
+	Musl   bool
+	Go     bool // a Go binary
+	CGO    bool // a Go binary built with cgo
+	Iconv  bool // references iconv_open
+	Static bool
+	Needed []string // DT_NEEDED names
+}
+
+// Closure is what a rule sees of the closure under construction.
+type Closure interface {
+	// View is the image's filesystem.
+	View() *rootfs.View
+	// Getenv returns the image config's value for key (last one wins).
+	Getenv(key string) (string, bool)
+	// Has reports whether the physical path is kept.
+	Has(path string) bool
+	// Objects lists the ELF objects kept so far.
+	Objects() []Object
+	// AddPath keeps name (resolved in the image, with its symlinks and parent
+	// directories). A missing name is not an error: it returns false.
+	AddPath(name string, why closure.Reason) (bool, error)
+	// AddTree keeps the directory name and everything below it.
+	AddTree(name string, why closure.Reason) (bool, error)
+	// AddExecutable keeps a program and its full loader closure (or script
+	// interpreter chain).
+	AddExecutable(name string, why closure.Reason) (bool, error)
+	// AddLibrary keeps the library the loader would find for a dlopen of
+	// soname by requester, with its own closure.
+	AddLibrary(soname, requester string, why closure.Reason) (bool, error)
+	// Warn records a note for the report.
+	Warn(format string, args ...any)
+}
+
+// Rule is one piece of runtime knowledge.
+type Rule interface {
+	// Name is a short stable identifier, used in reasons ("nss", "ca-certs").
+	Name() string
+	// Apply adds what the rule knows to be needed, given what is kept so far.
+	// It is called repeatedly until no rule adds anything.
+	Apply(c Closure) error
+}
