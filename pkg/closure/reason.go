@@ -81,3 +81,15 @@ func (r Reason) String() string {
 	}
 	return s
 }
+
+// Object describes one ELF object kept in the closure.
+type Object struct {
+	Path   string   `json:"path"`           // physical path in the image
+	Libc   bool     `json:"libc,omitempty"` // glibc's libc.so.6 or musl's loader
+	Musl   bool     `json:"musl,omitempty"`
+	Go     bool     `json:"go,omitempty"`    // a Go binary
+	CGO    bool     `json:"cgo,omitempty"`   // a Go binary built with cgo
+	Iconv  bool     `json:"iconv,omitempty"` // references iconv_open
+	Static bool     `json:"static,omitempty"`
+	Needed []string `json:"needed,omitempty"` // DT_NEEDED names
+}

@@ -10,16 +10,7 @@ import (
 )
 
 // Object describes one ELF object already kept in the closure.
-type Object struct {
-	Path   string // physical path in the image
-	Libc   bool   // glibc's libc.so.6 or musl's loader
-	Musl   bool
-	Go     bool // a Go binary
-	CGO    bool // a Go binary built with cgo
-	Iconv  bool // references iconv_open
-	Static bool
-	Needed []string // DT_NEEDED names
-}
+type Object = closure.Object
 
 // Closure is what a rule sees of the closure under construction.
 type Closure interface {
