@@ -29,7 +29,7 @@ func TestDockerInspectImage(t *testing.T) {
 	if !slices.Contains(im.Env, "GREETING=hello") {
 		t.Errorf("env = %q", im.Env)
 	}
-	if !slices.Equal(im.ExposedPorts, []engine.Port{{8080, "tcp"}}) {
+	if !slices.Equal(im.ExposedPorts, []engine.Port{{Number: 8080, Proto: "tcp"}}) {
 		t.Errorf("ports = %v", im.ExposedPorts)
 	}
 	if im.Architecture == "" || im.OS != "linux" {

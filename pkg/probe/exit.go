@@ -1,0 +1,96 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Exit waits for the container's main process to finish (batch images) and
+// records its exit code and standard output.
+type Exit struct {
+	// ExpectCode is the exit code that counts as success (default 0).
+	ExpectCode int
+	// Timeout bounds the wait; 0 waits as long as ctx allows.
+	Timeout time.Duration
+}
+
+// Name implements Probe.
+func (e *Exit) Name() string { return "exit" }
+
+// Run implements Probe.
+func (e *Exit) Run(ctx context.Context, t *Target) (r Result) {
+	r = Result{Name: e.Name(), Kind: KindExit, ExitCode: -1}
+	start := time.Now()
+	defer func() { r.Duration = time.Since(start) }()
+	if t.Wait == nil {
+		r.fail(errors.New("wait is not available for this target"))
+		return r
+	}
+	ctx, cancel := withTimeout(ctx, e.Timeout)
+	defer cancel()
+	code, err := t.Wait(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("program did not exit within %s", e.Timeout)
+		}
+		r.fail(err)
+		return r
+	}
+	r.ExitCode = code
+	if t.Logs != nil {
+		stdout, stderr, err := t.Logs(ctx)
+		if err != nil {
+			r.fail(err)
+			return r
+		}
+		r.setBody(stdout, int64(len(stdout)))
+		r.StderrHead = head(stderr)
+	}
+	r.OK = code == e.ExpectCode
+	if !r.OK {
+		r.Err = fmt.Sprintf("exit code %d, want %d", code, e.ExpectCode)
+	}
+	return r
+}
+
+// Duration lets a server run for a while (after the other probes) and then
+// checks that it is still running.
+type Duration struct {
+	D time.Duration
+}
+
+// Name implements Probe.
+func (d *Duration) Name() string { return "duration " + d.D.String() }
+
+// Run implements Probe.
+func (d *Duration) Run(ctx context.Context, t *Target) (r Result) {
+	r = Result{Name: d.Name(), Kind: KindDuration, ExitCode: -1}
+	start := time.Now()
+	defer func() { r.Duration = time.Since(start) }()
+	timer := time.NewTimer(d.D)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		r.fail(ctx.Err())
+		return r
+	case <-timer.C:
+	}
+	if t.State == nil {
+		r.OK = true
+		return r
+	}
+	st, err := t.State(ctx)
+	if err != nil {
+		r.fail(err)
+		return r
+	}
+	if !st.Running {
+		r.ExitCode = st.ExitCode
+		r.fail(fmt.Errorf("container exited with code %d", st.ExitCode))
+		return r
+	}
+	r.OK = true
+	return r
+}
