@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"fmt"
+	"io/fs"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pare-dev/pare/pkg/assemble"
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print pare's version",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.output == "json" {
+				return g.printJSON(map[string]string{"version": Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+			}
+			fmt.Fprintf(g.stdout, "pare %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+// lsEntry is one line of pare ls --output json.
+type lsEntry struct {
+	Path   string   `json:"path"`
+	Type   string   `json:"type"`
+	Mode   string   `json:"mode"` // octal, with setuid/setgid/sticky: "4755"
+	UID    int      `json:"uid"`
+	GID    int      `json:"gid"`
+	Size   int64    `json:"size"`
+	Link   string   `json:"link,omitempty"`
+	Xattrs []string `json:"xattrs,omitempty"`
+}
+
+func octalMode(m fs.FileMode) string {
+	n := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		n |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		n |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		n |= 0o1000
+	}
+	return fmt.Sprintf("%04o", n)
+}
+
+func symbolicMode(e *rootfs.Entry) string {
+	t := map[rootfs.Type]byte{rootfs.TypeReg: '-', rootfs.TypeDir: 'd', rootfs.TypeSymlink: 'l', rootfs.TypeChar: 'c',
+		rootfs.TypeBlock: 'b', rootfs.TypeFIFO: 'p', rootfs.TypeSocket: 's'}[e.Type]
+	b := []byte{t}
+	const rwx = "rwxrwxrwx"
+	for i := 0; i < 9; i++ {
+		if e.Mode&(1<<uint(8-i)) != 0 {
+			b = append(b, rwx[i])
+		} else {
+			b = append(b, '-')
+		}
+	}
+	special := func(idx int, bit fs.FileMode, c byte) {
+		if e.Mode&bit != 0 {
+			if b[idx] == 'x' {
+				b[idx] = c
+			} else {
+				b[idx] = c - 32 // upper case: set without execute
+			}
+		}
+	}
+	special(3, fs.ModeSetuid, 's')
+	special(6, fs.ModeSetgid, 's')
+	special(9, fs.ModeSticky, 't')
+	return string(b)
+}
+
+func newLsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls SRC [PATH...]",
+		Short: "List the files of an image's merged filesystem",
+		Long:  "List files with type, mode, owner, size and link target. Directories are listed recursively; paths are resolved inside the image.",
+		Example: `  pare ls docker-daemon:debian:bookworm /etc/ssl
+  pare ls oci:layout --output json`,
+		Args: minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := g.open(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer img.Close()
+			roots := args[1:]
+			if len(roots) == 0 {
+				roots = []string{"/"}
+			}
+			var out []lsEntry
+			for _, r := range roots {
+				start, err := img.View.Lstat(r)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				walkRoot := start.Path
+				visit := func(e *rootfs.Entry) error {
+					le := lsEntry{Path: e.Path, Type: e.Type.String(), Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size, Link: e.Linkname}
+					for k := range e.Xattrs {
+						le.Xattrs = append(le.Xattrs, k)
+					}
+					if g.output == "json" {
+						out = append(out, le)
+						return nil
+					}
+					line := fmt.Sprintf("%s %5d:%-5d %10d %s", symbolicMode(e), e.UID, e.GID, e.Size, e.Path)
+					if e.Type == rootfs.TypeSymlink {
+						line += " -> " + e.Linkname
+					}
+					_, err := fmt.Fprintln(g.stdout, line)
+					return err
+				}
+				if start.Type != rootfs.TypeDir {
+					if err := visit(start); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := img.View.Walk(walkRoot, visit); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+			}
+			if g.output == "json" {
+				if out == nil {
+					out = []lsEntry{}
+				}
+				return g.printJSON(out)
+			}
+			return nil
+		},
+	}
+}
+
+func newExportCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export SRC DIR",
+		Short: "Write an image's merged root filesystem to a directory",
+		Long: `Write the merged root filesystem to DIR, which must not exist yet. Nothing is ever
+written outside DIR: symlinks are written as links and never followed. Device nodes,
+FIFOs and sockets are skipped with a warning. DIR appears only when complete.`,
+		Example: `  pare export docker-archive:app.tar ./rootfs`,
+		Args:    exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := g.open(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer img.Close()
+			st, err := rootfs.Export(cmd.Context(), img.View, args[1])
+			if err != nil {
+				return err
+			}
+			for _, w := range st.Warnings {
+				g.warnf("%s", w)
+			}
+			if g.output == "json" {
+				return g.printJSON(st)
+			}
+			fmt.Fprintf(g.stdout, "exported %s to %s\n", args[0], args[1])
+			return nil
+		},
+	}
+}
+
+func newFlattenCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "flatten SRC DST",
+		Short: "Squash all layers into one reproducible layer",
+		Long: `Squash every layer of SRC into one layer and write it to DST. Entries are sorted,
+mtimes are SOURCE_DATE_EPOCH (or 0) and gzip settings fixed, so the same input gives
+the same digest on any machine. The config (Entrypoint, Cmd, Env, WorkingDir, User,
+ExposedPorts, Volumes, Labels, StopSignal) is carried over.`,
+		Example: `  pare flatten docker-daemon:app:latest docker-archive:app-flat.tar`,
+		Args:    exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := g.open(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer img.Close()
+			out, err := assemble.Flatten(img.View, img.ConfigFile, "pare flatten "+args[0])
+			if err != nil {
+				return fmt.Errorf("flattening %s: %w", args[0], err)
+			}
+			if err := g.write(cmd.Context(), args[1], out); err != nil {
+				return err
+			}
+			dg, err := out.Digest()
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return g.printJSON(map[string]string{"source": args[0], "destination": args[1], "digest": dg.String()})
+			}
+			fmt.Fprintf(g.stdout, "%s\n", dg)
+			return nil
+		},
+	}
+}
