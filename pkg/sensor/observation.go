@@ -60,6 +60,12 @@ type Observations struct {
 	// Syscalls are the sorted names of every system call seen (for a seccomp
 	// profile). Unknown numbers appear as "syscall_N".
 	Syscalls []string `json:"syscalls"`
+	// UntracedSyscalls are the names the seccomp filter let through without
+	// a stop (ModeSeccomp). They may or may not have been used: a seccomp
+	// profile built from Syscalls should allow them too.
+	UntracedSyscalls []string `json:"untracedSyscalls,omitempty"`
+	// Mode is the tracing mechanism used ("seccomp" or "ptrace").
+	Mode string `json:"mode"`
 }
 
 // FileAccess is one path touched by the traced programs. Accesses are
@@ -98,7 +104,7 @@ type Exec struct {
 	Errno string `json:"errno,omitempty"`
 }
 
-// Key is the deduplication key of a FileAccess.
+// accessKey is the deduplication key of a FileAccess.
 type accessKey struct {
 	Path, Op string
 	Write    bool

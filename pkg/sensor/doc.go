@@ -1,0 +1,57 @@
+// Package sensor traces a program and every process and thread it starts,
+// and records the paths they touch, the programs they execute and the system
+// calls they make. It is the library behind cmd/pare-sensor, the small static
+// binary that pare bind-mounts into a container as the entrypoint wrapper in
+// dynamic mode.
+//
+// # Mechanism
+//
+// The tracer uses ptrace, which Docker's default seccomp profile allows on
+// kernels >= 4.8 without extra capabilities, for the tracer's own children.
+// Two ways of stopping at system calls are supported (Mode):
+//
+//   - ModeSeccomp (default): before executing the program, a second stage of
+//     the sensor (the same binary re-executed, see MaybeRunStage2) sets
+//     no_new_privs and installs a seccomp filter that returns
+//     SECCOMP_RET_TRACE for every system call except a fixed set of hot ones
+//     that never carry a path (read, write, futex, epoll_wait, ...; listed in
+//     Observations.UntracedSyscalls). The tracer sets PTRACE_O_TRACESECCOMP
+//     and gets one stop per traced call; only for the path-carrying calls does
+//     it ask for a second stop at the exit to learn the result. The hot I/O
+//     path of a server thus runs at native speed, and other calls cost one
+//     stop instead of two.
+//   - ModePtrace: plain PTRACE_SYSCALL, two stops for every system call.
+//
+// Cost of ModeSeccomp: a seccomp filter needs no_new_privs (or
+// CAP_SYS_ADMIN, which containers lack), and no_new_privs stops set-user-ID
+// and file-capability programs from gaining privileges. Under ptrace that is
+// already so: a tracee's exec of such a program is downgraded unless the
+// tracer holds CAP_SYS_PTRACE (see cap_bprm_creds_from_file), and Docker's
+// default capability set has no CAP_SYS_PTRACE. So in a default container the
+// filter changes nothing for set-user-ID programs, and the speed is worth it.
+// Use ModePtrace when the container is given CAP_SYS_PTRACE and a program must
+// run set-user-ID helpers (su, sudo, ping with file capabilities) as such.
+//
+// Both modes read the syscall number, arguments and result with
+// PTRACE_GET_SYSCALL_INFO (Linux >= 5.3), which is the same on every
+// architecture. Options: PTRACE_O_TRACECLONE|TRACEFORK|TRACEVFORK|TRACEEXEC|
+// TRACEEXIT|TRACESYSGOOD|EXITKILL, so every thread and child is followed and
+// all of them die with the tracer.
+//
+// Paths are resolved at syscall entry: relative ones against
+// /proc/TID/cwd or the directory fd /proc/TID/fd/N, and cleaned lexically
+// (symbolic links are not resolved). Strings are read with process_vm_readv
+// in page-sized chunks. Reading another process's memory and /proc links
+// requires the same user as the tracee (ptrace_may_access) or
+// CAP_SYS_PTRACE, so when the program runs as another user and the sensor
+// lacks CAP_SYS_PTRACE, the tracer thread alone (credentials are per thread
+// in Linux) switches to the program's uid and gid after starting it; other
+// threads stay root to write the output. When access is still refused (a
+// program that changed its own uid), strings are read with PTRACE_PEEKDATA
+// and paths resolved against the cwd and file descriptors the tracer tracked
+// itself.
+//
+// Go: ptrace requests must come from the thread that is the tracer, so the
+// tracer goroutine locks its OS thread, starts the child from it and makes
+// every ptrace and wait call on it.
+package sensor

@@ -1,0 +1,629 @@
+package sensor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mode is the way the tracer stops at system calls.
+type Mode string
+
+// Tracing modes; see the package documentation.
+const (
+	ModeSeccomp Mode = "seccomp"
+	ModePtrace  Mode = "ptrace"
+)
+
+// Config describes the program to trace.
+type Config struct {
+	// Argv is the program and its arguments; a name without a slash is
+	// looked up in $PATH of Env.
+	Argv []string
+	// Env is the environment of the program; nil means os.Environ().
+	Env []string
+	// Dir is the working directory; empty means the current one.
+	Dir string
+	// Credential, if set, is the user the program runs as.
+	Credential *syscall.Credential
+	// Mode defaults to ModeSeccomp.
+	Mode Mode
+	// Self is a binary that calls MaybeRunStage2 first thing in main;
+	// empty means os.Executable().
+	Self string
+	// Stdin, Stdout and Stderr default to the sensor's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Tracer runs one program under ptrace and collects its Observations.
+type Tracer struct {
+	cfg     Config
+	pid     int
+	started chan error
+	done    chan struct{}
+	mem     *memReader
+
+	// Owned by the tracer goroutine.
+	threads map[int]*thread
+
+	mu       sync.Mutex // guards the fields below
+	files    map[accessKey]*FileAccess
+	execs    []Exec
+	seen     [maxNr]bool
+	complete bool
+	exitCode int
+	signal   string
+	err      error
+}
+
+type proc struct {
+	pid, ppid int
+	exe       string
+	armed     bool // past the stage-2 exec: record everything
+	cwd       string
+	fds       map[int]string
+}
+
+type thread struct {
+	tid     int
+	proc    *proc // nil while the creating event is not yet seen
+	held    bool  // stopped at its first stop, waiting for its parent's event
+	started bool  // its first SIGSTOP was consumed
+	pending *call
+}
+
+type call struct {
+	spec  *spec
+	paths []string
+	write bool
+	argv  []string
+}
+
+// Start starts cfg.Argv under the tracer and returns once it is stopped at
+// its first instruction and traced, or with the error that prevented it.
+func Start(cfg Config) (*Tracer, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("no program to trace")
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeSeccomp
+	}
+	if cfg.Mode != ModeSeccomp && cfg.Mode != ModePtrace {
+		return nil, fmt.Errorf("unknown tracing mode %q", cfg.Mode)
+	}
+	if cfg.Self == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding the sensor binary: %w", err)
+		}
+		cfg.Self = self
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	for _, f := range []**os.File{&cfg.Stdin, &cfg.Stdout, &cfg.Stderr} {
+		if *f == nil {
+			switch f {
+			case &cfg.Stdin:
+				*f = os.Stdin
+			case &cfg.Stdout:
+				*f = os.Stdout
+			default:
+				*f = os.Stderr
+			}
+		}
+	}
+	t := &Tracer{
+		cfg:      cfg,
+		started:  make(chan error, 1),
+		done:     make(chan struct{}),
+		mem:      newMemReader(),
+		threads:  map[int]*thread{},
+		files:    map[accessKey]*FileAccess{},
+		exitCode: -1,
+	}
+	go t.run()
+	if err := <-t.started; err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Pid is the process id of the traced program.
+func (t *Tracer) Pid() int { return t.pid }
+
+// Signal sends sig to the traced program.
+func (t *Tracer) Signal(sig syscall.Signal) error {
+	if err := syscall.Kill(t.pid, sig); err != nil {
+		return fmt.Errorf("signalling pid %d: %w", t.pid, err)
+	}
+	return nil
+}
+
+// Done is closed when the program has exited.
+func (t *Tracer) Done() <-chan struct{} { return t.done }
+
+// Wait waits for the program to exit and returns the final observations.
+func (t *Tracer) Wait() *Observations {
+	<-t.done
+	return t.Snapshot()
+}
+
+// Snapshot returns the observations so far; Complete is false until the
+// program has exited.
+func (t *Tracer) Snapshot() *Observations {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := &Observations{
+		Version:  FormatVersion,
+		Command:  append([]string(nil), t.cfg.Argv...),
+		Complete: t.complete,
+		ExitCode: t.exitCode,
+		Signal:   t.signal,
+		Arch:     archName,
+		Mode:     string(t.cfg.Mode),
+		Files:    make([]FileAccess, 0, len(t.files)),
+		Execs:    append([]Exec{}, t.execs...),
+		Syscalls: []string{},
+	}
+	if t.err != nil {
+		o.Error = t.err.Error()
+	}
+	for _, f := range t.files {
+		o.Files = append(o.Files, *f)
+	}
+	SortFiles(o.Files)
+	for nr, ok := range t.seen {
+		if ok {
+			o.Syscalls = append(o.Syscalls, SyscallName(uint64(nr)))
+		}
+	}
+	sort.Strings(o.Syscalls)
+	if t.cfg.Mode == ModeSeccomp {
+		o.UntracedSyscalls = untracedNames()
+	}
+	return o
+}
+
+const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE |
+	unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC |
+	unix.PTRACE_O_TRACEEXIT | unix.PTRACE_O_EXITKILL
+
+func (t *Tracer) run() {
+	// ptrace requests must come from the tracer thread. The lock is never
+	// released: the thread may change its credentials below, and a locked
+	// goroutine's thread exits with it.
+	runtime.LockOSThread()
+	defer close(t.done)
+
+	args := append([]string{stage2Arg0, string(t.cfg.Mode), "--"}, t.cfg.Argv...)
+	p, err := os.StartProcess(t.cfg.Self, args, &os.ProcAttr{
+		Dir:   t.cfg.Dir,
+		Env:   t.cfg.Env,
+		Files: []*os.File{t.cfg.Stdin, t.cfg.Stdout, t.cfg.Stderr},
+		Sys:   &syscall.SysProcAttr{Ptrace: true, Credential: t.cfg.Credential},
+	})
+	if err != nil {
+		t.started <- fmt.Errorf("starting %s under ptrace: %w", t.cfg.Argv[0], err)
+		return
+	}
+	t.pid = p.Pid
+	var ws unix.WaitStatus
+	if _, err := wait4(t.pid, &ws); err != nil || !ws.Stopped() {
+		p.Kill()
+		t.started <- fmt.Errorf("starting %s under ptrace: no initial stop (%v, status %#x)", t.cfg.Argv[0], err, ws)
+		return
+	}
+	opts := ptraceOptions
+	if t.cfg.Mode == ModeSeccomp {
+		opts |= unix.PTRACE_O_TRACESECCOMP
+	}
+	if err := unix.PtraceSetOptions(t.pid, opts); err != nil {
+		p.Kill()
+		t.started <- fmt.Errorf("setting ptrace options: %w", err)
+		return
+	}
+	if err := t.matchCredentials(); err != nil {
+		p.Kill()
+		t.started <- err
+		return
+	}
+	cwd := t.cfg.Dir
+	if cwd == "" {
+		cwd, _ = os.Getwd()
+	}
+	root := &proc{pid: t.pid, ppid: os.Getpid(), cwd: cwd, fds: map[int]string{}}
+	th := &thread{tid: t.pid, proc: root, started: true}
+	t.threads[t.pid] = th
+	t.resume(th, 0)
+	t.started <- nil
+
+	for {
+		tid, err := wait4(-1, &ws)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.mu.Lock()
+			t.err = fmt.Errorf("waiting for traced processes: %w", err)
+			t.complete = true
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Lock()
+		finished := t.handle(tid, ws)
+		t.mu.Unlock()
+		if finished {
+			return
+		}
+	}
+}
+
+func wait4(pid int, ws *unix.WaitStatus) (int, error) {
+	for {
+		wpid, err := unix.Wait4(pid, ws, unix.WALL, nil)
+		if err != unix.EINTR {
+			return wpid, err
+		}
+	}
+}
+
+// matchCredentials switches this (tracer) thread to the program's user when
+// the program runs as another user and the sensor lacks CAP_SYS_PTRACE;
+// otherwise the kernel would refuse process_vm_readv and /proc/PID/fd.
+func (t *Tracer) matchCredentials() error {
+	c := t.cfg.Credential
+	if c == nil || (int(c.Uid) == os.Geteuid() && int(c.Gid) == os.Getegid()) || hasCapSysPtrace() {
+		return nil
+	}
+	// Raw per-thread system calls: Go's syscall.Setuid changes all threads.
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return fmt.Errorf("tracer setgroups: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(c.Gid), uintptr(c.Gid), uintptr(c.Gid)); e != 0 {
+		return fmt.Errorf("tracer setresgid %d: %w", c.Gid, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(c.Uid), uintptr(c.Uid), uintptr(c.Uid)); e != 0 {
+		return fmt.Errorf("tracer setresuid %d: %w", c.Uid, e)
+	}
+	return nil
+}
+
+func hasCapSysPtrace() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_PTRACE) != 0
+}
+
+// resume restarts a stopped thread, asking for a syscall-exit stop when a
+// call is pending (always in ModePtrace).
+func (t *Tracer) resume(th *thread, sig int) {
+	if t.cfg.Mode == ModePtrace || th.pending != nil {
+		unix.PtraceSyscall(th.tid, sig)
+	} else {
+		unix.PtraceCont(th.tid, sig)
+	}
+}
+
+// handle processes one wait status and reports whether the program exited.
+func (t *Tracer) handle(tid int, ws unix.WaitStatus) bool {
+	th := t.threads[tid]
+	switch {
+	case ws.Exited() || ws.Signaled():
+		delete(t.threads, tid)
+		if tid != t.pid {
+			return false
+		}
+		t.complete = true
+		if ws.Exited() {
+			t.exitCode = ws.ExitStatus()
+		} else {
+			t.exitCode = 128 + int(ws.Signal())
+			t.signal = unix.SignalName(ws.Signal())
+		}
+		return true
+	case !ws.Stopped():
+		return false
+	}
+	sig := ws.StopSignal()
+	if th == nil {
+		// A new thread or child reported before its parent's event.
+		th = &thread{tid: tid, held: true, started: sig == unix.SIGSTOP}
+		t.threads[tid] = th
+		return false
+	}
+	switch {
+	case sig == unix.SIGTRAP|0x80:
+		t.syscallStop(th)
+		t.resume(th, 0)
+	case sig == unix.SIGTRAP && ws.TrapCause() > 0:
+		t.event(th, ws.TrapCause())
+	case sig == unix.SIGSTOP && !th.started:
+		th.started = true
+		t.resume(th, 0)
+	default:
+		if isStopSignal(sig) {
+			var si unix.Siginfo
+			if err := ptraceGetSiginfo(tid, &si); err == unix.EINVAL {
+				// Group-stop: let it continue (we do not PTRACE_LISTEN).
+				t.resume(th, 0)
+				return false
+			}
+		}
+		t.resume(th, int(sig))
+	}
+	return false
+}
+
+func isStopSignal(s syscall.Signal) bool {
+	return s == unix.SIGSTOP || s == unix.SIGTSTP || s == unix.SIGTTIN || s == unix.SIGTTOU
+}
+
+func ptraceGetSiginfo(tid int, si *unix.Siginfo) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GETSIGINFO, uintptr(tid), 0, uintptr(unsafe.Pointer(si)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func (t *Tracer) event(th *thread, ev int) {
+	switch ev {
+	case unix.PTRACE_EVENT_SECCOMP:
+		t.syscallStop(th)
+	case unix.PTRACE_EVENT_EXEC:
+		t.execEvent(th)
+		th = t.threads[th.tid]
+	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
+		msg, err := unix.PtraceGetEventMsg(th.tid)
+		if err == nil && th.proc != nil {
+			t.newThread(th, int(msg), ev)
+		}
+	}
+	t.resume(th, 0)
+}
+
+func (t *Tracer) newThread(parent *thread, tid, ev int) {
+	pp := parent.proc
+	p := pp
+	if ev != unix.PTRACE_EVENT_CLONE || tgidOf(tid) != pp.pid {
+		p = &proc{pid: tid, ppid: pp.pid, exe: pp.exe, armed: pp.armed, cwd: pp.cwd,
+			fds: make(map[int]string, len(pp.fds))}
+		for fd, path := range pp.fds {
+			p.fds[fd] = path
+		}
+	}
+	th := t.threads[tid]
+	if th == nil {
+		t.threads[tid] = &thread{tid: tid, proc: p}
+		return
+	}
+	th.proc = p
+	if th.held {
+		th.held = false
+		t.resume(th, 0)
+	}
+}
+
+// tgidOf reads the thread group id of tid from /proc; 0 if unknown.
+func tgidOf(tid int) int {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// execEvent records a successful exec. The thread that called it now has
+// the process id as its thread id.
+func (t *Tracer) execEvent(th *thread) {
+	if msg, err := unix.PtraceGetEventMsg(th.tid); err == nil && int(msg) != th.tid {
+		if old := t.threads[int(msg)]; old != nil {
+			delete(t.threads, int(msg))
+			old.tid = th.tid
+			old.started = true
+			t.threads[th.tid] = old
+			th = old
+		}
+	}
+	p, c := th.proc, th.pending
+	th.pending = nil
+	if p == nil {
+		return
+	}
+	path := ""
+	var argv []string
+	if c != nil && len(c.paths) > 0 {
+		path, argv = c.paths[0], c.argv
+		t.add(th, c.spec.op, path, false, true, "")
+	}
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(th.tid) + "/exe")
+	if err != nil || exe == "" {
+		exe = path
+	}
+	if path == "" {
+		path = exe
+	}
+	t.execs = append(t.execs, Exec{PID: p.pid, PPID: p.ppid, Path: path, Argv: argv, OK: true})
+	p.exe = exe
+	p.armed = true
+}
+
+// syscallStop handles a syscall-entry, syscall-exit or seccomp stop.
+func (t *Tracer) syscallStop(th *thread) {
+	var info syscallInfo
+	if th.proc == nil || getSyscallInfo(th.tid, &info) != nil {
+		return
+	}
+	switch info.Op {
+	case unix.PTRACE_SYSCALL_INFO_ENTRY, unix.PTRACE_SYSCALL_INFO_SECCOMP:
+		th.pending = nil
+		if info.Arch == auditArch && info.Nr < maxNr {
+			t.entry(th, &info)
+		}
+	case unix.PTRACE_SYSCALL_INFO_EXIT:
+		if c := th.pending; c != nil {
+			th.pending = nil
+			t.exit(th, c, &info)
+		}
+	}
+}
+
+func (t *Tracer) entry(th *thread, info *syscallInfo) {
+	sp := specByNr[info.Nr]
+	if !th.proc.armed {
+		// Stage 2 of the sensor itself: only its exec of the program counts.
+		if sp == nil || sp.op != OpExec {
+			return
+		}
+	}
+	t.seen[info.Nr] = true
+	if sp == nil {
+		return
+	}
+	a := &info.Args
+	c := &call{spec: sp, write: sp.write}
+	switch {
+	case sp.flags >= 0:
+		c.write = c.write || openWrites(a[sp.flags])
+	case sp.openHow:
+		if flags, err := t.mem.readU64(th.tid, a[2]); err == nil {
+			c.write = openWrites(flags)
+		}
+	}
+	if sp.mmap {
+		fd := int32(a[sp.fd])
+		if a[3]&unix.MAP_ANONYMOUS != 0 || fd < 0 {
+			return
+		}
+		if p := t.fdPath(th, int(fd)); strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "/memfd:") {
+			c.paths = append(c.paths, p)
+		}
+	} else if sp.fd >= 0 {
+		if p := t.fdPath(th, int(int32(a[sp.fd]))); p != "" {
+			c.paths = append(c.paths, p)
+		}
+	}
+	for _, pa := range sp.paths {
+		s, err := t.mem.readString(th.tid, a[pa.path], maxPath)
+		if err != nil {
+			continue
+		}
+		dirfd := unix.AT_FDCWD
+		if pa.dirfd >= 0 {
+			dirfd = int(int32(a[pa.dirfd]))
+		}
+		if s == "" {
+			if sp.atFlags < 0 || a[sp.atFlags]&unix.AT_EMPTY_PATH == 0 || sp.op != OpExec {
+				// fstat by another name, or an empty path (ENOENT).
+				continue
+			}
+			if p := t.fdPath(th, dirfd); p != "" {
+				c.paths = append(c.paths, p)
+			}
+			continue
+		}
+		c.paths = append(c.paths, t.resolve(th, dirfd, s))
+	}
+	if len(c.paths) == 0 {
+		return
+	}
+	if sp.argv >= 0 {
+		c.argv, _ = t.mem.readArgv(th.tid, a[sp.argv])
+	}
+	th.pending = c
+}
+
+func openWrites(flags uint64) bool {
+	return flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0
+}
+
+func (t *Tracer) exit(th *thread, c *call, info *syscallInfo) {
+	ok, errno := true, ""
+	if info.isError() {
+		ok = false
+		errno = unix.ErrnoName(syscall.Errno(-info.rval()))
+		if errno == "" {
+			errno = "errno_" + strconv.FormatInt(-info.rval(), 10)
+		}
+	}
+	p := th.proc
+	for _, path := range c.paths {
+		t.add(th, c.spec.op, path, c.write, ok, errno)
+	}
+	switch {
+	case !ok && c.spec.op == OpExec:
+		t.execs = append(t.execs, Exec{PID: p.pid, PPID: p.ppid, Path: c.paths[0], Argv: c.argv, Errno: errno})
+	case ok && c.spec.op == OpOpen:
+		p.fds[int(info.rval())] = c.paths[0]
+	case ok && c.spec.op == OpChdir:
+		p.cwd = c.paths[0]
+	}
+}
+
+// add records one access, deduplicated.
+func (t *Tracer) add(th *thread, op, path string, write, ok bool, errno string) {
+	p := th.proc
+	k := accessKey{Path: path, Op: op, Write: write, OK: ok, Exe: p.exe}
+	if f := t.files[k]; f != nil {
+		f.Count++
+		return
+	}
+	t.files[k] = &FileAccess{Path: path, Op: op, Write: write, OK: ok, Errno: errno,
+		PID: p.pid, Exe: p.exe, Count: 1}
+}
+
+// resolve makes path absolute against dirfd (or the cwd) of thread th.
+// When the base cannot be found the path is returned as it is, relative.
+func (t *Tracer) resolve(th *thread, dirfd int, path string) string {
+	if strings.HasPrefix(path, "/") {
+		return filepath.Clean(path)
+	}
+	var base string
+	if dirfd == unix.AT_FDCWD {
+		base = t.cwd(th)
+	} else {
+		base = t.fdPath(th, dirfd)
+	}
+	if !strings.HasPrefix(base, "/") {
+		return path
+	}
+	return filepath.Join(base, path)
+}
+
+func (t *Tracer) cwd(th *thread) string {
+	if p, err := os.Readlink("/proc/" + strconv.Itoa(th.tid) + "/cwd"); err == nil {
+		th.proc.cwd = p
+		return p
+	}
+	return th.proc.cwd
+}
+
+func (t *Tracer) fdPath(th *thread, fd int) string {
+	if fd < 0 {
+		return ""
+	}
+	if p, err := os.Readlink("/proc/" + strconv.Itoa(th.tid) + "/fd/" + strconv.Itoa(fd)); err == nil {
+		return p
+	}
+	return th.proc.fds[fd]
+}
