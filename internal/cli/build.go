@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pare-dev/pare/pkg/assemble"
+	"github.com/pare-dev/pare/pkg/build"
+	"github.com/pare-dev/pare/pkg/report"
+	"github.com/pare-dev/pare/pkg/source"
+)
+
+// buildFlags are the flags of pare build that decide what is kept.
+type buildFlags struct {
+	entrypoint   string
+	cmd          string
+	includes     []string
+	includeExes  []string
+	excludes     []string
+	allowMissing bool
+	noTzdata     bool
+	keepSetuid   bool
+	user         string
+}
+
+func (f *buildFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.entrypoint, "entrypoint", "", `override the image Entrypoint (JSON array or a plain command line); clears Cmd like docker run`)
+	fl.StringVar(&f.cmd, "cmd", "", `override the image Cmd (JSON array or a plain command line)`)
+	fl.StringArrayVar(&f.includes, "include", nil, "also keep PATH or GLOB (whole trees; repeatable)")
+	fl.StringArrayVar(&f.includeExes, "include-exe", nil, "also keep program NAME (found through the image PATH) with its closure (repeatable)")
+	fl.StringArrayVar(&f.excludes, "exclude", nil, "drop paths matching GLOB at the end (repeatable)")
+	fl.BoolVar(&f.allowMissing, "allow-missing", false, "warn instead of failing when a library cannot be found")
+	fl.BoolVar(&f.noTzdata, "no-tzdata", false, "leave out /usr/share/zoneinfo")
+}
+
+// splitCommand accepts `["a","b"]` or a plain command line.
+func splitCommand(flag, s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		var out []string
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return nil, usageError{fmt.Errorf("--%s: not a JSON array of strings: %w", flag, err)}
+		}
+		return out, nil
+	}
+	return strings.Fields(s), nil
+}
+
+func (f *buildFlags) options(cmd *cobra.Command) (build.Options, error) {
+	o := build.Options{
+		Includes: f.includes, IncludeExes: f.includeExes, Excludes: f.excludes, AllowMissing: f.allowMissing,
+	}
+	var err error
+	if cmd.Flags().Changed("entrypoint") {
+		o.EntrypointSet = true
+		if o.Entrypoint, err = splitCommand("entrypoint", f.entrypoint); err != nil {
+			return o, err
+		}
+	}
+	if cmd.Flags().Changed("cmd") {
+		o.CmdSet = true
+		if o.Cmd, err = splitCommand("cmd", f.cmd); err != nil {
+			return o, err
+		}
+	}
+	if f.noTzdata {
+		o.SkipRules = append(o.SkipRules, "tzdata")
+	}
+	return o, nil
+}
+
+func newBuildCmd(g *globals) *cobra.Command {
+	var f buildFlags
+	var reportFile string
+	cmd := &cobra.Command{
+		Use:   "build SRC DST",
+		Short: "Write a minimal FROM-scratch image holding only what SRC's program needs",
+		Long: `Compute the static closure of the image's Entrypoint+Cmd without running anything
+(ELF interpreter and libraries as glibc's or musl's loader would find them, shebang
+interpreters, programs named by shell scripts, symlink chains, parent directories, and
+runtime knowledge: NSS, CA certificates, zoneinfo, gconv, OpenSSL, interpreter trees),
+then write it as one reproducible layer with /etc/passwd, /etc/group, /tmp (1777),
+/home/nonroot and a rewritten package database. The config is carried over; the user
+becomes numeric (the original non-root user, else 65532).`,
+		Example: `  pare build docker-daemon:nginx:latest docker-daemon:nginx:pared
+  pare build docker-archive:app.tar oci:out:app --include /app/static --report report.json
+  pare build dir:/ docker-archive:ls.tar --entrypoint /bin/ls`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(cmd)
+			if err != nil {
+				return err
+			}
+			img, err := g.open(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer img.Close()
+			res, err := build.Closure(img.View, img.ConfigFile.Config, opts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			out, info, err := assemble.Pared(img.View, img.ConfigFile, res.Set, assemble.Options{
+				KeepSetuid: f.keepSetuid, User: f.user, CreatedBy: "pare build " + args[0],
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if err := g.write(cmd.Context(), args[1], out); err != nil {
+				return err
+			}
+			rep, err := makeReport(img, res, info, f.keepSetuid)
+			if err != nil {
+				return err
+			}
+			rep.Destination = args[1]
+			if dg, err := out.Digest(); err == nil {
+				rep.Digest = dg.String()
+			}
+			if reportFile != "" {
+				if err := writeFileAtomic(reportFile, rep); err != nil {
+					return err
+				}
+			}
+			if g.output == "json" {
+				return g.printJSON(rep)
+			}
+			return rep.WriteText(g.stdout)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
+	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
+	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
+	return cmd
+}
+
+func makeReport(img *source.Image, res *build.Result, info *assemble.Info, keepSetuid bool) (*report.Report, error) {
+	rep := &report.Report{
+		Source: img.Ref.String(), Command: res.Args, Warnings: res.Warnings, Notes: res.Notes,
+	}
+	if info != nil {
+		rep.User = info.User
+		rep.Packages = info.Packages
+		rep.Warnings = append(rep.Warnings, info.Warnings...)
+	}
+	for _, m := range res.Missing {
+		rep.Missing = append(rep.Missing, fmt.Sprintf("%s (needed by %s)", m.Name, m.By))
+	}
+	if err := report.Compare(rep, img.View, res.Set, keepSetuid); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// writeFileAtomic writes v as JSON to a temporary name beside path, then
+// renames it into place.
+func writeFileAtomic(path string, v any) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	enc := json.NewEncoder(tmp)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
