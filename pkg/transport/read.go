@@ -1,0 +1,355 @@
+package transport
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/daemon"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// ErrNotImage is returned when the input exists but does not hold an image
+// in the format of its transport.
+var ErrNotImage = errors.New("not an image")
+
+// ociRefName is the annotation holding a tag in an OCI layout index.
+const ociRefName = "org.opencontainers.image.ref.name"
+
+// Read opens the image named by ref. Nothing is downloaded or decompressed
+// up front beyond manifests and config; layer contents are verified against
+// their digest and diff_id as they are read, and a mismatch, truncation or
+// corruption gives an error naming ref and the layer (see Verify to check a
+// whole image at once).
+//
+// An image index is resolved to the image of the platform set with
+// WithPlatform (default linux/<host arch>).
+func Read(ctx context.Context, ref Reference, opts ...Option) (v1.Image, error) {
+	o := makeOptions(opts)
+	img, err := read(ctx, ref, o)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return img, nil
+}
+
+func read(ctx context.Context, ref Reference, o *options) (v1.Image, error) {
+	var (
+		img v1.Image
+		err error
+	)
+	switch ref.Kind {
+	case DockerArchive:
+		img, err = readArchive(ref)
+	case OCI:
+		img, err = readLayout(ref, o)
+	case DockerDaemon:
+		img, err = readDaemon(ctx, ref, o)
+	case Docker:
+		// remote verifies blobs itself; keep its layers unwrapped so that
+		// cross-repository mounts still work when writing.
+		return readRemote(ctx, ref, o)
+	case Dir:
+		return readDir(ref.Path)
+	default:
+		return nil, fmt.Errorf("%w %q (valid: %s)", ErrUnknownTransport, ref.Kind, validTransports)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkImage(img); err != nil {
+		return nil, err
+	}
+	return &verifiedImage{Image: img, src: ref.String()}, nil
+}
+
+// checkImage does the cheap consistency checks: manifest and config parse,
+// the config matches its digest, layer and diff_id counts agree.
+func checkImage(img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("reading manifest: %w", err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	if got, _, _ := v1.SHA256(bytes.NewReader(raw)); got != m.Config.Digest {
+		return fmt.Errorf("config %s: %w (got %s)", m.Config.Digest, ErrDigestMismatch, got)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("parsing config: %w", err)
+	}
+	if len(m.Layers) != len(cf.RootFS.DiffIDs) {
+		return fmt.Errorf("manifest lists %d layers but config lists %d diff_ids", len(m.Layers), len(cf.RootFS.DiffIDs))
+	}
+	return nil
+}
+
+func readArchive(ref Reference) (v1.Image, error) {
+	if err := checkArchive(ref.Path); err != nil {
+		return nil, err
+	}
+	opener := func() (io.ReadCloser, error) { return os.Open(ref.Path) }
+	var tag *name.Tag
+	if ref.Name != "" {
+		t, err := name.NewTag(ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		tag = &t
+	} else {
+		m, err := tarball.LoadManifest(opener)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad manifest.json: %w", ErrNotImage, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%w: manifest.json lists no image", ErrNotImage)
+		}
+		if len(m) > 1 {
+			var tags []string
+			for _, d := range m {
+				tags = append(tags, d.RepoTags...)
+			}
+			return nil, fmt.Errorf("archive holds %d images; name one as docker-archive:%s:NAME:TAG (tags: %s)",
+				len(m), ref.Path, strings.Join(tags, ", "))
+		}
+	}
+	img, err := tarball.Image(opener, tag)
+	if err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// checkArchive checks that path is a tar file holding a manifest.json. It
+// reads only tar headers (skipping contents by seeking).
+func checkArchive(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%w: %s is a directory (use oci:%s for an OCI layout)", ErrNotImage, path, path)
+	}
+	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(4); len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		return fmt.Errorf("%w: the archive is gzip-compressed; decompress it first", ErrNotImage)
+	} else if len(magic) == 4 && string(magic) == "\x28\xb5\x2f\xfd" {
+		return fmt.Errorf("%w: the archive is zstd-compressed; decompress it first", ErrNotImage)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	tr := tar.NewReader(f)
+	var sawManifest, sawLayout bool
+	n := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if n == 0 {
+				return fmt.Errorf("%w: not a tar archive: %w", ErrNotImage, err)
+			}
+			return fmt.Errorf("archive is truncated or corrupt after %d entries: %w", n, err)
+		}
+		n++
+		switch filepath.Clean(h.Name) {
+		case "manifest.json":
+			sawManifest = true
+		case "oci-layout":
+			sawLayout = true
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: empty tar archive", ErrNotImage)
+	}
+	if !sawManifest {
+		if sawLayout {
+			return fmt.Errorf("%w: an OCI layout tarball, not a docker save tarball; extract it and use oci:DIR", ErrNotImage)
+		}
+		return fmt.Errorf("%w: a tar archive without manifest.json, not a docker save tarball", ErrNotImage)
+	}
+	return nil
+}
+
+func readLayout(ref Reference, o *options) (v1.Image, error) {
+	fi, err := os.Stat(ref.Path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory (use docker-archive: for a docker save tarball)", ErrNotImage, ref.Path)
+	}
+	if _, err := os.Stat(filepath.Join(ref.Path, "index.json")); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is not an OCI layout (no index.json)", ErrNotImage, ref.Path)
+		}
+		return nil, err
+	}
+	p, err := layout.FromPath(ref.Path)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad index.json: %w", ErrNotImage, err)
+	}
+	var tags []string
+	var cands []v1.Descriptor
+	for _, d := range im.Manifests {
+		t := d.Annotations[ociRefName]
+		if t != "" {
+			tags = append(tags, t)
+		}
+		if ref.Tag == "" || t == ref.Tag {
+			cands = append(cands, d)
+		}
+	}
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	switch {
+	case len(cands) == 0 && ref.Tag != "":
+		return nil, fmt.Errorf("no image tagged %q in layout (tags: %s)", ref.Tag, strings.Join(tags, ", "))
+	case len(cands) == 0:
+		return nil, fmt.Errorf("%w: layout holds no image", ErrNotImage)
+	case len(cands) > 1 && len(tags) > 1 && ref.Tag == "":
+		return nil, fmt.Errorf("layout holds several images; name one as oci:%s:TAG (tags: %s)", ref.Path, strings.Join(tags, ", "))
+	case len(cands) > 1:
+		// Several untagged (or same-tagged) manifests: choose by platform.
+		sub := &v1.IndexManifest{SchemaVersion: 2, MediaType: im.MediaType, Manifests: cands}
+		return imageForPlatform(&subIndex{idx: idx, im: sub}, o.platform)
+	}
+	d := cands[0]
+	switch {
+	case d.MediaType.IsIndex():
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		return imageForPlatform(child, o.platform)
+	case d.MediaType.IsImage():
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := img.RawManifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading manifest %s: %w", d.Digest, err)
+		}
+		if got, _, _ := v1.SHA256(bytes.NewReader(raw)); got != d.Digest {
+			return nil, fmt.Errorf("manifest %s: %w (got %s)", d.Digest, ErrDigestMismatch, got)
+		}
+		return img, nil
+	}
+	return nil, fmt.Errorf("%w: unsupported media type %q in index.json", ErrNotImage, d.MediaType)
+}
+
+// subIndex is an index restricted to some of its descriptors.
+type subIndex struct {
+	idx v1.ImageIndex
+	im  *v1.IndexManifest
+}
+
+func (s *subIndex) IndexManifest() (*v1.IndexManifest, error)   { return s.im, nil }
+func (s *subIndex) Image(h v1.Hash) (v1.Image, error)           { return s.idx.Image(h) }
+func (s *subIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) { return s.idx.ImageIndex(h) }
+
+func daemonOptions(ctx context.Context, o *options) []daemon.Option {
+	opts := []daemon.Option{daemon.WithContext(ctx)}
+	if o.daemonClient != nil {
+		opts = append(opts, daemon.WithClient(o.daemonClient))
+	}
+	return opts
+}
+
+func readDaemon(ctx context.Context, ref Reference, o *options) (v1.Image, error) {
+	r, err := name.ParseReference(ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	img, err := daemon.Image(r, append(daemonOptions(ctx, o), daemon.WithFileBufferedOpener())...)
+	if err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+func remoteOptions(ctx context.Context, o *options) []remote.Option {
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+	}
+	if o.insecure {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with WithInsecure
+		opts = append(opts, remote.WithTransport(t))
+	}
+	return opts
+}
+
+func parseRemote(ref Reference, o *options) (name.Reference, error) {
+	var nopts []name.Option
+	if o.insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	return name.ParseReference(ref.Name, nopts...)
+}
+
+func readRemote(ctx context.Context, ref Reference, o *options) (v1.Image, error) {
+	r, err := parseRemote(ref, o)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(r, remoteOptions(ctx, o)...)
+	if err != nil {
+		return nil, err
+	}
+	var img v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		img, err = imageForPlatform(idx, o.platform)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		img, err = desc.Image()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := checkImage(img); err != nil {
+		return nil, err
+	}
+	return img, nil
+}

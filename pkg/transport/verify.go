@@ -1,0 +1,173 @@
+package transport
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+)
+
+// ErrDigestMismatch is returned when content does not match its digest.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
+// verifiedImage checks every layer read against the digests that name it.
+type verifiedImage struct {
+	v1.Image
+	src string
+}
+
+var _ v1.Image = (*verifiedImage)(nil)
+
+// ConfigFile parses the raw config, so that it always matches the config
+// digest (the daemon image builds it from docker inspect otherwise).
+func (i *verifiedImage) ConfigFile() (*v1.ConfigFile, error) {
+	return partial.ConfigFile(i)
+}
+
+func (i *verifiedImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for n, l := range ls {
+		out[n] = &verifiedLayer{Layer: l, src: i.src, index: n}
+	}
+	return out, nil
+}
+
+func (i *verifiedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return &verifiedLayer{Layer: l, src: i.src, index: -1}, nil
+}
+
+func (i *verifiedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDiffID(h)
+	if err != nil {
+		return nil, err
+	}
+	return &verifiedLayer{Layer: l, src: i.src, index: -1}, nil
+}
+
+type verifiedLayer struct {
+	v1.Layer
+	src   string
+	index int
+}
+
+func (l *verifiedLayer) name(h v1.Hash) string {
+	if l.index >= 0 {
+		return fmt.Sprintf("%s: layer %d (%s)", l.src, l.index, h)
+	}
+	return fmt.Sprintf("%s: layer %s", l.src, h)
+}
+
+func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: layer %d: %w", l.src, l.index, err)
+	}
+	rc, err := l.Layer.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.name(d), err)
+	}
+	return newVerifier(rc, d, l.name(d)), nil
+}
+
+func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
+	d, err := l.DiffID()
+	if err != nil {
+		return nil, fmt.Errorf("%s: layer %d: %w", l.src, l.index, err)
+	}
+	rc, err := l.Layer.Uncompressed()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.name(d), err)
+	}
+	return newVerifier(rc, d, l.name(d)), nil
+}
+
+// verifier hashes what is read and fails at EOF on a mismatch. Read errors
+// are wrapped with the layer's name.
+type verifier struct {
+	rc   io.ReadCloser
+	h    hash.Hash
+	want v1.Hash
+	what string
+	n    int64
+	err  error
+}
+
+func newVerifier(rc io.ReadCloser, want v1.Hash, what string) io.ReadCloser {
+	if want.Algorithm != "sha256" {
+		return &verifier{rc: rc, what: what, err: fmt.Errorf("%s: unsupported digest algorithm %q", what, want.Algorithm)}
+	}
+	return &verifier{rc: rc, h: sha256.New(), want: want, what: what}
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.rc.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	switch {
+	case err == io.EOF:
+		got := hex.EncodeToString(v.h.Sum(nil))
+		if got != v.want.Hex {
+			v.err = fmt.Errorf("%s: %w after %d bytes (got sha256:%s)", v.what, ErrDigestMismatch, v.n, got)
+			return n, v.err
+		}
+	case err != nil:
+		v.err = fmt.Errorf("%s: reading after %d bytes: %w", v.what, v.n, err)
+		return n, v.err
+	}
+	return n, err
+}
+
+func (v *verifier) Close() error { return v.rc.Close() }
+
+// Verify reads every layer of img, compressed and uncompressed, and checks
+// it against its digest, diff_id and size. Errors name the image source
+// when img came from Read.
+func Verify(img v1.Image) error {
+	if err := checkImage(img); err != nil {
+		return err
+	}
+	ls, err := img.Layers()
+	if err != nil {
+		return fmt.Errorf("listing layers: %w", err)
+	}
+	var errs []error
+	for i, l := range ls {
+		if _, ok := l.(*verifiedLayer); !ok {
+			l = &verifiedLayer{Layer: l, src: "image", index: i}
+		}
+		if err := drain(l.Compressed); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := drain(l.Uncompressed); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func drain(open func() (io.ReadCloser, error)) error {
+	rc, err := open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}
