@@ -14,6 +14,9 @@ type node struct {
 	entry    Entry
 	children map[string]*node // directories only
 	data     content          // regular files only
+	// layer is the 1-based index of the image layer that last created or
+	// updated this node; 0 for nodes not made by a layer.
+	layer int
 }
 
 // content is where a regular file's bytes live.

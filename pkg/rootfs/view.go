@@ -27,8 +27,14 @@ type backend interface {
 // resolve symlinks inside the image root and never consult host files outside
 // it. A View is safe for concurrent use by multiple goroutines.
 type View struct {
-	b backend
+	b        backend
+	warnings []string
 }
+
+// Warnings returns what was skipped or adjusted while building the view (for
+// example a symlink entry that would have replaced the root, or a hardlink to
+// a missing file), one message per item naming the layer and path.
+func (v *View) Warnings() []string { return v.warnings }
 
 // Resolution is the outcome of resolving a path inside the image root.
 type Resolution struct {

@@ -1,0 +1,469 @@
+package rootfs
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// OCI whiteout markers.
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = ".wh..wh."
+	whiteoutOpaque = ".wh..wh..opq"
+)
+
+// FromImage applies the layers of img in order and returns a view of the
+// merged root filesystem. Each layer's uncompressed stream is checked against
+// the diff_id in the image config. Whiteouts and opaque directories follow the
+// OCI image spec (whiteouts of a layer apply before its other entries and hide
+// lower layers only); hardlinks take the content their target has when the
+// link is applied; entry names are cleaned into the root and their parent
+// directories resolved through symlinks inside the image. Regular file content
+// is spooled to one unlinked temporary file; only metadata stays in memory.
+// Close the view to release the spool.
+func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing image layers: %w", err)
+	}
+	diffIDs := cfg.RootFS.DiffIDs
+	if len(diffIDs) != len(layers) {
+		return nil, fmt.Errorf("image has %d layers but its config lists %d diff_ids", len(layers), len(diffIDs))
+	}
+	sp, err := newSpool(o.tempDir)
+	if err != nil {
+		return nil, err
+	}
+	a := newApplier(o, sp)
+	for i, l := range layers {
+		if err := a.applyImageLayer(ctx, i, len(layers), l, diffIDs[i]); err != nil {
+			sp.close()
+			return nil, fmt.Errorf("layer %d (diff_id %s): %w", i, diffIDs[i], err)
+		}
+	}
+	a.t.closers = append(a.t.closers, sp.close)
+	return &View{b: a.t, warnings: a.warnings}, nil
+}
+
+// applier applies layer tars onto an in-memory tree.
+type applier struct {
+	o        *options
+	t        *tree
+	sp       *spool
+	layer    int // 1-based index of the layer being applied; 0 marks implicit nodes
+	entries  int
+	links    int
+	bytes    int64
+	nextID   uint64
+	warnings []string
+}
+
+func newApplier(o *options, sp *spool) *applier {
+	t := newTree()
+	t.root.entry.ModTime = epoch
+	return &applier{o: o, t: t, sp: sp}
+}
+
+var epoch = time.Unix(0, 0).UTC()
+
+func (a *applier) warnf(format string, args ...any) {
+	const max = 1000
+	if len(a.warnings) < max {
+		a.warnings = append(a.warnings, fmt.Sprintf("layer %d: ", a.layer-1)+fmt.Sprintf(format, args...))
+	} else if len(a.warnings) == max {
+		a.warnings = append(a.warnings, "more warnings omitted")
+	}
+}
+
+// progressReader counts bytes and reports progress every few MiB.
+type progressReader struct {
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	last int64
+	fn   func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.h.Write(b[:n])
+		p.n += int64(n)
+		if p.fn != nil && p.n-p.last >= 4<<20 {
+			p.last = p.n
+			p.fn(p.n)
+		}
+	}
+	return n, err
+}
+
+func (a *applier) applyImageLayer(ctx context.Context, i, n int, l v1.Layer, diffID v1.Hash) error {
+	if diffID.Algorithm != "sha256" {
+		return fmt.Errorf("unsupported diff_id algorithm %q", diffID.Algorithm)
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("opening: %w", err)
+	}
+	defer rc.Close()
+	pr := &progressReader{r: rc, h: sha256.New()}
+	if a.o.progress != nil {
+		pr.fn = func(b int64) { a.o.progress(Progress{Layer: i, Layers: n, DiffID: diffID, Bytes: b}) }
+	}
+	if err := a.applyLayer(ctx, i+1, pr); err != nil {
+		return err
+	}
+	// Whatever follows the end-of-archive marker is part of the digest too.
+	if _, err := io.Copy(io.Discard, pr); err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	if got := hex.EncodeToString(pr.h.Sum(nil)); got != diffID.Hex {
+		return fmt.Errorf("content does not match the diff_id: got sha256:%s (%d bytes read)", got, pr.n)
+	}
+	if a.o.progress != nil {
+		a.o.progress(Progress{Layer: i, Layers: n, DiffID: diffID, Bytes: pr.n, Done: true})
+	}
+	return nil
+}
+
+// applyLayer applies one uncompressed layer tar as layer number layer (1-based).
+func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error {
+	a.layer = layer
+	tr := tar.NewReader(r)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading tar: %w", err)
+		}
+		a.entries++
+		if a.entries > a.o.limits.Entries {
+			return fmt.Errorf("more than %d entries: %w", a.o.limits.Entries, ErrLimit)
+		}
+		if err := a.applyEntry(hdr, tr); err != nil {
+			return fmt.Errorf("entry %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+func (a *applier) applyEntry(hdr *tar.Header, r io.Reader) error {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	if strings.IndexByte(hdr.Name, 0) >= 0 || strings.IndexByte(hdr.Linkname, 0) >= 0 {
+		a.warnf("%q: skipped an entry with a NUL byte in its name", hdr.Name)
+		return nil
+	}
+	p := path.Clean("/" + hdr.Name)
+	if n := strings.Count(p, "/"); n > a.o.limits.Depth {
+		return fmt.Errorf("path has %d components, more than %d: %w", n, a.o.limits.Depth, ErrLimit)
+	}
+	dir, base := path.Split(p)
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		return a.whiteout(dir, base)
+	}
+	e := Entry{
+		Path:    p,
+		Mode:    tarMode(hdr.Mode),
+		UID:     hdr.Uid,
+		GID:     hdr.Gid,
+		ModTime: hdr.ModTime.UTC(),
+		Xattrs:  tarXattrs(hdr),
+	}
+	var data content
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+		e.Type = TypeReg
+		if hdr.Size < 0 {
+			return fmt.Errorf("negative size %d", hdr.Size)
+		}
+		if hdr.Size > a.o.limits.FileSize {
+			return fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, a.o.limits.FileSize, ErrLimit)
+		}
+		if a.bytes+hdr.Size > a.o.limits.TotalBytes {
+			return fmt.Errorf("content over %d bytes: %w", a.o.limits.TotalBytes, ErrLimit)
+		}
+		a.bytes += hdr.Size
+		e.Size = hdr.Size
+		if hdr.Size > 0 {
+			off, err := a.sp.append(r, hdr.Size)
+			if err != nil {
+				return fmt.Errorf("reading content: %w", err)
+			}
+			data = spoolData{a.sp, off}
+		}
+	case tar.TypeDir:
+		e.Type = TypeDir
+	case tar.TypeSymlink:
+		e.Type = TypeSymlink
+		e.Linkname = hdr.Linkname
+	case tar.TypeLink:
+		return a.hardlink(p, hdr.Linkname)
+	case tar.TypeChar, tar.TypeBlock:
+		e.Type = TypeChar
+		if hdr.Typeflag == tar.TypeBlock {
+			e.Type = TypeBlock
+		}
+		e.Devmajor, e.Devminor = hdr.Devmajor, hdr.Devminor
+	case tar.TypeFifo:
+		e.Type = TypeFIFO
+	default:
+		a.warnf("%s: skipped tar entry of type %q", p, hdr.Typeflag)
+		return nil
+	}
+	return a.put(e, data)
+}
+
+// put stores e at its path, resolving the parent directory through symlinks
+// inside the root. A directory over a directory updates its attributes and
+// keeps the children; anything else replaces what was there.
+func (a *applier) put(e Entry, data content) error {
+	if e.Path == "/" {
+		if e.Type != TypeDir {
+			a.warnf("/: skipped a %s entry that would replace the root", e.Type)
+			return nil
+		}
+		a.t.root.entry = e
+		a.t.root.layer = a.layer
+		return nil
+	}
+	dir, base := path.Split(e.Path)
+	parent, err := a.resolveDir(dir, true)
+	if err != nil {
+		return err
+	}
+	e.Path = path.Join(parent.entry.Path, base)
+	old := parent.children[base]
+	if old != nil && old.entry.Type == TypeDir && e.Type == TypeDir {
+		old.entry = e
+		old.layer = a.layer
+		return nil
+	}
+	n := &node{entry: e, data: data, layer: a.layer}
+	if e.Type == TypeDir {
+		n.children = map[string]*node{}
+	}
+	parent.children[base] = n
+	return nil
+}
+
+// resolveDir returns the directory node at dir, following symlinks inside
+// the root (absolute targets restart at the root, ".." stops there). With
+// create, missing components and non-directories in the way become implicit
+// directories of the current layer; without it, nil is returned for them.
+func (a *applier) resolveDir(dir string, create bool) (*node, error) {
+	stack := []*node{a.t.root}
+	queue := splitPath(dir)
+	hops := 0
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		cur := stack[len(stack)-1]
+		k := cur.children[c]
+		switch {
+		case k != nil && k.entry.Type == TypeSymlink:
+			hops++
+			if hops > MaxSymlinkHops {
+				return nil, fmt.Errorf("resolving %s: %w", dir, ErrLoop)
+			}
+			if strings.HasPrefix(k.entry.Linkname, "/") {
+				stack = stack[:1]
+			}
+			if len(queue)+strings.Count(k.entry.Linkname, "/") > 64*a.o.limits.Depth {
+				return nil, fmt.Errorf("resolving %s: path too long: %w", dir, ErrLimit)
+			}
+			queue = append(splitPath(k.entry.Linkname), queue...)
+			continue
+		case k == nil || k.entry.Type != TypeDir:
+			if !create {
+				return nil, nil
+			}
+			k = a.implicitDir(path.Join(cur.entry.Path, c))
+			cur.children[c] = k
+		}
+		stack = append(stack, k)
+		if len(stack) > a.o.limits.Depth+1 {
+			return nil, fmt.Errorf("resolving %s: more than %d levels of directories: %w", dir, a.o.limits.Depth, ErrLimit)
+		}
+	}
+	return stack[len(stack)-1], nil
+}
+
+// implicitDir is a directory a layer needs but does not list (0755, root).
+func (a *applier) implicitDir(p string) *node {
+	return &node{
+		entry:    Entry{Path: p, Type: TypeDir, Mode: 0o755, ModTime: epoch},
+		children: map[string]*node{},
+		layer:    a.layer,
+	}
+}
+
+// whiteout applies a whiteout marker found in directory dir.
+func (a *applier) whiteout(dir, base string) error {
+	opaque := base == whiteoutOpaque
+	if !opaque && strings.HasPrefix(base, whiteoutMeta) {
+		return nil // other .wh..wh.* entries are ignored
+	}
+	name := strings.TrimPrefix(base, whiteoutPrefix)
+	if !opaque && (name == "" || name == "." || name == "..") {
+		return nil
+	}
+	parent, err := a.resolveDir(dir, false)
+	if err != nil || parent == nil {
+		return err
+	}
+	if opaque {
+		a.prune(parent)
+		return nil
+	}
+	if k := parent.children[name]; k != nil {
+		a.hideLower(parent, name, k)
+	}
+	return nil
+}
+
+// prune removes from directory n every descendant a lower layer made,
+// keeping what the current layer added (and the directories leading to it).
+func (a *applier) prune(n *node) {
+	for name, k := range n.children {
+		a.hideLower(n, name, k)
+	}
+}
+
+// hideLower removes the lower-layer content of child k (named name) of
+// parent, as if the current layer's whiteout had been applied before any of
+// its other entries.
+func (a *applier) hideLower(parent *node, name string, k *node) {
+	switch {
+	case k.layer == a.layer:
+		if k.entry.Type == TypeDir {
+			a.prune(k)
+		}
+	case k.entry.Type == TypeDir && a.hasCurrent(k):
+		// Recreated implicitly by the current layer's entries below it.
+		k.entry = Entry{Path: k.entry.Path, Type: TypeDir, Mode: 0o755, ModTime: epoch}
+		k.layer = a.layer
+		a.prune(k)
+	default:
+		delete(parent.children, name)
+	}
+}
+
+// hasCurrent reports whether the current layer added anything below n.
+func (a *applier) hasCurrent(n *node) bool {
+	for _, k := range n.children {
+		if k.layer == a.layer || (k.entry.Type == TypeDir && a.hasCurrent(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hardlink makes p another name of the entry at target, resolved in the
+// merged tree as it is now. Nothing on the host is consulted.
+func (a *applier) hardlink(p, target string) error {
+	a.links++
+	if a.links > a.o.limits.Hardlinks {
+		return fmt.Errorf("more than %d hardlinks: %w", a.o.limits.Hardlinks, ErrLimit)
+	}
+	t := path.Clean("/" + target)
+	var tn *node
+	if t == "/" {
+		tn = a.t.root
+	} else {
+		dir, base := path.Split(t)
+		parent, err := a.resolveDir(dir, false)
+		if err != nil {
+			a.warnf("%s: skipped hardlink to %q: %v", p, target, err)
+			return nil
+		}
+		if parent != nil {
+			tn = parent.children[base]
+		}
+	}
+	switch {
+	case tn == nil:
+		a.warnf("%s: skipped hardlink to missing %q", p, target)
+		return nil
+	case tn.entry.Type == TypeDir:
+		a.warnf("%s: skipped hardlink to directory %q", p, target)
+		return nil
+	}
+	if tn.entry.Type == TypeReg && tn.entry.HardlinkID == 0 {
+		a.nextID++
+		tn.entry.HardlinkID = a.nextID
+	}
+	e := tn.entry
+	e.Path = p
+	return a.put(e, tn.data)
+}
+
+// tarMode converts a tar header mode to permission and special bits.
+func tarMode(m int64) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+const paxXattr = "SCHILY.xattr."
+
+// tarXattrs returns the extended attributes of hdr, without overlayfs ones.
+func tarXattrs(hdr *tar.Header) map[string]string {
+	var x map[string]string
+	for k, v := range hdr.PAXRecords {
+		name, ok := strings.CutPrefix(k, paxXattr)
+		if !ok || name == "" || strings.HasPrefix(name, "trusted.overlay.") || strings.HasPrefix(name, "user.overlay.") {
+			continue
+		}
+		if x == nil {
+			x = map[string]string{}
+		}
+		x[name] = v
+	}
+	return x
+}
+
+// ErrLimit is returned (wrapped) when an image exceeds one of its Limits.
+var ErrLimit = errors.New("limit exceeded")
