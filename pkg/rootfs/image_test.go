@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-		"errors"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -485,7 +485,7 @@ func TestLayerIntegrity(t *testing.T) {
 	ok := layerTar(t, file("ok", "ok"))
 	for name, l := range map[string]fakeLayer{
 		"diff_id mismatch": {sha([]byte("other")), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(good)), nil }},
-		"truncated": {sha(good), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(good[:2000])), nil }},
+		"truncated":        {sha(good), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(good[:2000])), nil }},
 		"truncated at entry boundary": {sha(good), func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(good[:512*13])), nil
 		}},
@@ -618,4 +618,3 @@ func checkTree(t *testing.T, n *node, p string) {
 		checkTree(t, k, cp)
 	}
 }
-
