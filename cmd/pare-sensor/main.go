@@ -110,11 +110,12 @@ func run(args []string, stderr io.Writer) int {
 			return o.ExitCode
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				// Flush first: a SIGKILL may follow the program's exit.
+				write(tr.Snapshot())
+			}
 			if err := tr.Signal(sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 				fmt.Fprintf(stderr, "pare-sensor: %v\n", err)
-			}
-			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
-				write(tr.Snapshot())
 			}
 		case <-tick:
 			write(tr.Snapshot())

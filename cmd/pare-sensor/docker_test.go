@@ -1,0 +1,141 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pare-dev/pare/pkg/sensor"
+)
+
+const baseImage = "pare-fixture/base:bookworm"
+
+// needDocker skips unless docker and the base fixture image are available;
+// in CI (CI=true) a missing image fails the test instead.
+func needDocker(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("docker test skipped in -short mode")
+	}
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skipf("docker not available: %v", err)
+	}
+	if err := exec.Command("docker", "image", "inspect", baseImage).Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("image %s missing (built by scripts/ of the test images)", baseImage)
+		}
+		t.Skipf("image %s missing", baseImage)
+	}
+}
+
+// TestInContainer runs the sensor as the entrypoint of a container under
+// Docker's default seccomp profile and capabilities, as root and as nobody.
+func TestInContainer(t *testing.T) {
+	needDocker(t)
+	bin := buildSensor(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"root/seccomp", nil},
+		{"root/ptrace", []string{"--mode", "ptrace"}},
+		{"nobody/seccomp", []string{"--uid", "65534", "--gid", "65534"}},
+		{"nobody/ptrace", []string{"--uid", "65534", "--gid", "65534", "--mode", "ptrace"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := []string{"run", "--rm", "--network", "none",
+				"-v", bin + ":/.pare/sensor:ro", "-v", out + ":/.pare/out",
+				baseImage, "/.pare/sensor", "--out", "/.pare/out"}
+			args = append(args, tc.args...)
+			args = append(args, "--", "/bin/sh", "-c", "cd /etc && ls >/dev/null && id -u && exec /bin/ls /etc")
+			b, err := exec.Command("docker", args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("docker run: %v\n%s", err, b)
+			}
+			wantUID := "0"
+			if slices.Contains(tc.args, "--uid") {
+				wantUID = "65534"
+			}
+			if first, _, _ := strings.Cut(string(b), "\n"); first != wantUID {
+				t.Errorf("program ran as uid %q, want %s\n%s", first, wantUID, b)
+			}
+			o, err := sensor.ReadObservations(filepath.Join(out, sensor.ObservationsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !o.Complete || o.ExitCode != 0 || o.Error != "" {
+				t.Errorf("observations: complete %v exit %d error %q", o.Complete, o.ExitCode, o.Error)
+			}
+			var paths []string
+			for _, e := range o.Execs {
+				paths = append(paths, e.Path)
+			}
+			for _, p := range []string{"/bin/sh", "/usr/bin/id", "/bin/ls"} {
+				if !slices.Contains(paths, p) {
+					t.Errorf("exec of %s not recorded: %v", p, paths)
+				}
+			}
+			// "ls" with cwd /etc opens "." (/etc); the loader maps libc.
+			for _, want := range []sensor.FileAccess{
+				{Path: "/etc", Op: sensor.OpOpen, Exe: "/usr/bin/ls"},
+				{Path: "/etc", Op: sensor.OpChdir, Exe: "/usr/bin/dash"},
+				{Path: "/usr/lib/x86_64-linux-gnu/libc.so.6", Op: sensor.OpMmap, Exe: "/usr/bin/ls"},
+			} {
+				if !slices.ContainsFunc(o.Files, func(f sensor.FileAccess) bool {
+					return f.Path == want.Path && f.Op == want.Op && f.Exe == want.Exe && f.OK
+				}) {
+					t.Errorf("access %s %s by %s not recorded", want.Op, want.Path, want.Exe)
+				}
+			}
+		})
+	}
+}
+
+// TestDockerExecAndStop covers `docker exec` probes through `pare-sensor
+// exec` and `docker stop` (SIGTERM to the sensor as PID 1).
+func TestDockerExecAndStop(t *testing.T) {
+	needDocker(t)
+	bin := buildSensor(t)
+	out := t.TempDir()
+	b, err := exec.Command("docker", "run", "-d", "--network", "none",
+		"-v", bin+":/.pare/sensor:ro", "-v", out+":/.pare/out",
+		baseImage, "/.pare/sensor", "--out", "/.pare/out", "--", "sleep", "300").Output()
+	if err != nil {
+		t.Fatalf("docker run: %v", err)
+	}
+	id := strings.TrimSpace(string(b))
+	defer exec.Command("docker", "rm", "-f", id).Run()
+	b, err = exec.Command("docker", "exec", id, "/.pare/sensor", "exec", "--out", "/.pare/out", "--", "cat", "/etc/debian_version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker exec: %v\n%s", err, b)
+	}
+	matches, _ := filepath.Glob(filepath.Join(out, sensor.ExecFilePrefix+"*.json"))
+	if len(matches) != 1 {
+		t.Fatalf("exec observation files: %v", matches)
+	}
+	o, err := sensor.ReadObservations(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasFile(o, "/etc/debian_version", sensor.OpOpen) {
+		t.Errorf("docker exec: /etc/debian_version not recorded")
+	}
+	if b, err := exec.Command("docker", "stop", "-t", "20", id).CombinedOutput(); err != nil {
+		t.Fatalf("docker stop: %v\n%s", err, b)
+	}
+	b, _ = exec.Command("docker", "inspect", "-f", "{{.State.ExitCode}}", id).Output()
+	if code := strings.TrimSpace(string(b)); code != "143" {
+		t.Errorf("container exit code %s, want 143 (sleep killed by the forwarded SIGTERM)", code)
+	}
+	o, err = sensor.ReadObservations(filepath.Join(out, sensor.ObservationsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Complete || o.Signal != "SIGTERM" || o.ExitCode != 143 {
+		t.Errorf("after docker stop: complete %v exit %d signal %q", o.Complete, o.ExitCode, o.Signal)
+	}
+}
