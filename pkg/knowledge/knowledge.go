@@ -45,3 +45,63 @@ type Rule interface {
 	// It is called repeatedly until no rule adds anything.
 	Apply(c Closure) error
 }
+
+// PathLister is implemented by a Closure that can list what it keeps. Rules
+// that look for an application's own files (interpreted code next to a kept
+// script, node_modules above it) use it when it is there.
+type PathLister interface {
+	// Paths returns the physical paths kept so far, sorted.
+	Paths() []string
+}
+
+// WorkingDirer is implemented by a Closure that knows the image's working
+// directory (config WorkingDir), where interpreted applications usually live.
+type WorkingDirer interface {
+	// WorkingDir returns the image's working directory, "" when unset.
+	WorkingDir() string
+}
+
+// AccountNeeder is implemented by a Closure that collects the user and group
+// names programs switch to at run time (nginx's "user www-data;"), so the
+// generated /etc/passwd and /etc/group keep them.
+type AccountNeeder interface {
+	// NeedAccount records that user (and group, when not empty) must exist.
+	NeedAccount(user, group string, why closure.Reason)
+}
+
+// Default returns every rule, in a stable order.
+func Default() []Rule {
+	return []Rule{
+		OSRelease{},
+		NSS{},
+		LibgccS{},
+		Gconv{},
+		Locale{},
+		CACerts{},
+		OpenSSL{},
+		TZData{},
+		Python{},
+		Ruby{},
+		Node{},
+		Java{},
+		Perl{},
+		Nginx{},
+		PostgreSQL{},
+	}
+}
+
+// Without returns rules less those named (for example "tzdata" for
+// --no-tzdata).
+func Without(rules []Rule, names ...string) []Rule {
+	var out []Rule
+next:
+	for _, r := range rules {
+		for _, n := range names {
+			if r.Name() == n {
+				continue next
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
