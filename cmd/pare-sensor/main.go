@@ -134,6 +134,10 @@ func credential(uid, gid int, groups string) (*syscall.Credential, error) {
 		gid = 0
 	}
 	c := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if groups == "" && uid == os.Getuid() && gid == os.Getgid() {
+		// Already that user: setgroups would need CAP_SETGID.
+		return nil, nil
+	}
 	for _, g := range strings.Split(groups, ",") {
 		if g = strings.TrimSpace(g); g == "" {
 			continue
