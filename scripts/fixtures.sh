@@ -51,6 +51,16 @@ security_mirror() {
 	} | head -n1
 }
 
+# unmount_under unmounts what an interrupted debootstrap left mounted in $1
+# (proc, sys), so that removing the directory cannot reach into them.
+unmount_under() {
+	local dir m
+	dir=$(realpath "$1")
+	findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r | while read -r m; do
+		umount -l "$m" || true
+	done
+}
+
 # make_rootfs debootstraps $CACHE/rootfs once. The debootstrap log ends with a
 # line "OK" on success; a rootfs.tmp without it is from an interrupted run.
 make_rootfs() {
@@ -67,13 +77,15 @@ make_rootfs() {
 	else
 		if [[ -d $tmp ]]; then
 			log "removing interrupted debootstrap in $tmp"
+			unmount_under "$tmp"
 			rm -rf "$tmp"
 		fi
 		local uri
 		uri=$(mirror)
 		log "debootstrap $SUITE (minbase) into $tmp, log in $logf"
 		mkdir -p "$CACHE"
-		if ! debootstrap --variant=minbase "$SUITE" "$tmp" "$uri" >"$logf" 2>&1; then
+		if ! timeout 30m debootstrap --variant=minbase "$SUITE" "$tmp" "$uri" >"$logf" 2>&1; then
+			unmount_under "$tmp"
 			tail -n 20 "$logf" >&2
 			die "debootstrap failed"
 		fi
@@ -241,4 +253,7 @@ main() {
 	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
 }
 
-main "$@"
+# Run unless sourced (tests source it to call make_rootfs and friends).
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi
