@@ -95,6 +95,53 @@ func TestInContainer(t *testing.T) {
 	}
 }
 
+// TestPrivilegeDrop traces a root program that switches to another user and
+// executes a shell: its exec is read back from the new program's stack (the
+// caller is not dumpable then) and the tracer thread takes the new user to
+// read the shell's /proc links.
+func TestPrivilegeDrop(t *testing.T) {
+	needDocker(t)
+	bin := buildSensor(t)
+	for _, mode := range []string{"seccomp", "ptrace"} {
+		t.Run(mode, func(t *testing.T) {
+			out := t.TempDir()
+			b, err := exec.Command("docker", "run", "--rm", "--network", "none",
+				"-v", bin+":/.pare/sensor:ro", "-v", out+":/.pare/out", baseImage,
+				"/.pare/sensor", "--mode", mode, "--out", "/.pare/out", "--",
+				"setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+				"sh", "-c", "cd /tmp && touch rel && id -u").CombinedOutput()
+			if err != nil || string(b) != "65534\n" {
+				t.Fatalf("docker run: %v\n%s", err, b)
+			}
+			o, err := sensor.ReadObservations(filepath.Join(out, sensor.ObservationsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shell *sensor.Exec
+			for i, e := range o.Execs {
+				if e.Path == "/usr/bin/sh" {
+					shell = &o.Execs[i]
+				}
+			}
+			if shell == nil || !slices.Equal(shell.Argv, []string{"sh", "-c", "cd /tmp && touch rel && id -u"}) {
+				t.Fatalf("exec of the shell not recorded: %+v", o.Execs)
+			}
+			for _, want := range []sensor.FileAccess{
+				{Path: "/usr/bin/sh", Op: sensor.OpExec, Exe: "/usr/bin/setpriv", Write: false},
+				{Path: "/tmp", Op: sensor.OpChdir, Exe: "/usr/bin/dash"},
+				{Path: "/tmp/rel", Op: sensor.OpOpen, Exe: "/usr/bin/touch", Write: true},
+				{Path: "/usr/lib/x86_64-linux-gnu/libc.so.6", Op: sensor.OpMmap, Exe: "/usr/bin/dash"},
+			} {
+				if !slices.ContainsFunc(o.Files, func(f sensor.FileAccess) bool {
+					return f.Path == want.Path && f.Op == want.Op && f.Exe == want.Exe && f.Write == want.Write && f.OK
+				}) {
+					t.Errorf("access %s %s by %s not recorded", want.Op, want.Path, want.Exe)
+				}
+			}
+		})
+	}
+}
+
 // TestDockerExecAndStop covers `docker exec` probes through `pare-sensor
 // exec` and `docker stop` (SIGTERM to the sensor as PID 1).
 func TestDockerExecAndStop(t *testing.T) {

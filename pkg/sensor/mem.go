@@ -25,9 +25,14 @@ var errTooLong = errors.New("string too long")
 // (ptrace_may_access fails for a tracee that changed its credentials).
 type memReader struct {
 	buf []byte
+	// retry is called when access to tid is refused and reports whether
+	// trying again may succeed (credMatcher.match).
+	retry func(tid int) bool
 }
 
-func newMemReader() *memReader { return &memReader{buf: make([]byte, maxArg)} }
+func newMemReader(retry func(int) bool) *memReader {
+	return &memReader{buf: make([]byte, maxArg), retry: retry}
+}
 
 // read fills dst from addr in tid's memory and returns how many bytes were
 // read; a short count means unreadable memory after it.
@@ -36,7 +41,12 @@ func (m *memReader) read(tid int, addr uint64, dst []byte) (int, error) {
 	local[0].SetLen(len(dst))
 	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(dst)}}
 	n, err := unix.ProcessVMReadv(tid, local, remote, 0)
-	if err == unix.EPERM || err == unix.ENOSYS || err == unix.EACCES {
+	if denied(err) && m.retry != nil && m.retry(tid) {
+		n, err = unix.ProcessVMReadv(tid, local, remote, 0)
+	}
+	if denied(err) || err == unix.ENOSYS {
+		// Another user we cannot become: PTRACE_PEEKDATA works for the
+		// tracer as long as the tracee is dumpable.
 		return unix.PtracePeekData(tid, uintptr(addr), dst)
 	}
 	return n, err
@@ -120,6 +130,32 @@ func (m *memReader) readU64(tid int, addr uint64) (uint64, error) {
 	return binary.NativeEndian.Uint64(b[:]), nil
 }
 
+// readWords reads up to max 64-bit words from addr until a zero word and
+// returns them without it; the count of words read is len+1 on a zero.
+func (m *memReader) readWords(tid int, addr uint64, max int) ([]uint64, bool) {
+	var words []uint64
+	var b [chunkArgv * ptrSize]byte
+	for len(words) < max {
+		n := len(b)
+		if rest := pageSize - int(addr%pageSize); rest < n {
+			n = rest
+		}
+		got, _ := m.read(tid, addr, b[:n])
+		if got < ptrSize {
+			return words, false
+		}
+		for i := 0; i+ptrSize <= got; i += ptrSize {
+			w := binary.NativeEndian.Uint64(b[i:])
+			if w == 0 {
+				return words, true
+			}
+			words = append(words, w)
+		}
+		addr += uint64(got - got%ptrSize)
+	}
+	return words, false
+}
+
 // syscallInfo mirrors struct ptrace_syscall_info.
 type syscallInfo struct {
 	Op      uint8
@@ -146,3 +182,6 @@ func getSyscallInfo(tid int, info *syscallInfo) error {
 	}
 	return nil
 }
+
+// atExecFn is the auxiliary vector entry holding the filename given to exec.
+const atExecFn = 31

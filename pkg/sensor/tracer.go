@@ -52,6 +52,7 @@ type Tracer struct {
 	started chan error
 	done    chan struct{}
 	mem     *memReader
+	creds   *credMatcher
 
 	// Owned by the tracer goroutine.
 	threads map[int]*thread
@@ -127,11 +128,12 @@ func Start(cfg Config) (*Tracer, error) {
 		cfg:      cfg,
 		started:  make(chan error, 1),
 		done:     make(chan struct{}),
-		mem:      newMemReader(),
 		threads:  map[int]*thread{},
 		files:    map[accessKey]*FileAccess{},
 		exitCode: -1,
 	}
+	t.creds = newCredMatcher()
+	t.mem = newMemReader(t.creds.match)
 	go t.run()
 	if err := <-t.started; err != nil {
 		return nil, err
@@ -233,11 +235,6 @@ func (t *Tracer) run() {
 		t.started <- fmt.Errorf("setting ptrace options: %w", err)
 		return
 	}
-	if err := t.matchCredentials(); err != nil {
-		p.Kill()
-		t.started <- err
-		return
-	}
 	cwd := t.cfg.Dir
 	if cwd == "" {
 		cwd, _ = os.Getwd()
@@ -276,36 +273,6 @@ func wait4(pid int, ws *unix.WaitStatus) (int, error) {
 			return wpid, err
 		}
 	}
-}
-
-// matchCredentials switches this (tracer) thread to the program's user when
-// the program runs as another user and the sensor lacks CAP_SYS_PTRACE;
-// otherwise the kernel would refuse process_vm_readv and /proc/PID/fd.
-func (t *Tracer) matchCredentials() error {
-	c := t.cfg.Credential
-	if c == nil || (int(c.Uid) == os.Geteuid() && int(c.Gid) == os.Getegid()) || hasCapSysPtrace() {
-		return nil
-	}
-	// Raw per-thread system calls: Go's syscall.Setuid changes all threads.
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
-		return fmt.Errorf("tracer setgroups: %w", e)
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(c.Gid), uintptr(c.Gid), uintptr(c.Gid)); e != 0 {
-		return fmt.Errorf("tracer setresgid %d: %w", c.Gid, e)
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(c.Uid), uintptr(c.Uid), uintptr(c.Uid)); e != 0 {
-		return fmt.Errorf("tracer setresuid %d: %w", c.Uid, e)
-	}
-	return nil
-}
-
-func hasCapSysPtrace() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	return data[0].Effective&(1<<unix.CAP_SYS_PTRACE) != 0
 }
 
 // resume restarts a stopped thread, asking for a syscall-exit stop when a
@@ -454,9 +421,16 @@ func (t *Tracer) execEvent(th *thread) {
 	var argv []string
 	if c != nil && len(c.paths) > 0 {
 		path, argv = c.paths[0], c.argv
-		t.add(th, c.spec.op, path, false, true, "")
+	} else {
+		// The exec's arguments were unreadable at entry (the caller had
+		// changed its credentials, so was not dumpable): read them from
+		// the new program's initial stack.
+		path, argv = t.execFromStack(th)
 	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(th.tid) + "/exe")
+	if path != "" {
+		t.add(th, OpExec, path, false, true, "")
+	}
+	exe, err := t.readlink(th.tid, "exe")
 	if err != nil || exe == "" {
 		exe = path
 	}
@@ -466,6 +440,44 @@ func (t *Tracer) execEvent(th *thread) {
 	t.execs = append(t.execs, Exec{PID: p.pid, PPID: p.ppid, Path: path, Argv: argv, OK: true})
 	p.exe = exe
 	p.armed = true
+}
+
+// execFromStack reads argv and AT_EXECFN from the initial stack of a process
+// stopped at PTRACE_EVENT_EXEC: argc, argv..., 0, envp..., 0, auxv pairs.
+func (t *Tracer) execFromStack(th *thread) (string, []string) {
+	var info syscallInfo
+	if getSyscallInfo(th.tid, &info) != nil || info.SP == 0 {
+		return "", nil
+	}
+	sp := info.SP
+	argc, err := t.mem.readU64(th.tid, sp)
+	if err != nil || argc > maxArgs {
+		return "", nil
+	}
+	argv, _ := t.mem.readArgv(th.tid, sp+ptrSize)
+	envp, ok := t.mem.readWords(th.tid, sp+ptrSize*(argc+2), 1<<16)
+	if !ok {
+		return "", argv
+	}
+	auxv := sp + ptrSize*(argc+2) + ptrSize*uint64(len(envp)+1)
+	for i := uint64(0); i < 64; i++ {
+		typ, err := t.mem.readU64(th.tid, auxv+16*i)
+		if err != nil || typ == 0 {
+			break
+		}
+		if typ != atExecFn {
+			continue
+		}
+		val, err := t.mem.readU64(th.tid, auxv+16*i+8)
+		if err != nil {
+			break
+		}
+		if fn, err := t.mem.readString(th.tid, val, maxPath); err == nil && fn != "" {
+			return t.resolve(th, unix.AT_FDCWD, fn), argv
+		}
+		break
+	}
+	return "", argv
 }
 
 // syscallStop handles a syscall-entry, syscall-exit or seccomp stop.
@@ -611,7 +623,7 @@ func (t *Tracer) resolve(th *thread, dirfd int, path string) string {
 }
 
 func (t *Tracer) cwd(th *thread) string {
-	if p, err := os.Readlink("/proc/" + strconv.Itoa(th.tid) + "/cwd"); err == nil {
+	if p, err := t.readlink(th.tid, "cwd"); err == nil {
 		th.proc.cwd = p
 		return p
 	}
@@ -622,7 +634,7 @@ func (t *Tracer) fdPath(th *thread, fd int) string {
 	if fd < 0 {
 		return ""
 	}
-	if p, err := os.Readlink("/proc/" + strconv.Itoa(th.tid) + "/fd/" + strconv.Itoa(fd)); err == nil {
+	if p, err := t.readlink(th.tid, "fd/"+strconv.Itoa(fd)); err == nil {
 		return p
 	}
 	return th.proc.fds[fd]
