@@ -72,10 +72,31 @@ func read(ctx context.Context, ref Reference, o *options) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkImage(img); err != nil {
+	// Docker save archives have no layer digests: the manifest would have to
+	// be computed by reading (and maybe compressing) every layer, so check
+	// only the config here.
+	derived := ref.Kind == DockerArchive || ref.Kind == DockerDaemon
+	if derived {
+		err = checkConfig(img)
+	} else {
+		err = checkImage(img)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return &verifiedImage{Image: img, src: ref.String()}, nil
+	return &verifiedImage{Image: img, src: ref.String(), derived: derived}, nil
+}
+
+// checkConfig checks that the config parses.
+func checkConfig(img v1.Image) error {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	if _, err := v1.ParseConfigFile(bytes.NewReader(raw)); err != nil {
+		return fmt.Errorf("parsing config: %w", err)
+	}
+	return nil
 }
 
 // checkImage does the cheap consistency checks: manifest and config parse,
@@ -107,33 +128,54 @@ func readArchive(ref Reference) (v1.Image, error) {
 		return nil, err
 	}
 	opener := func() (io.ReadCloser, error) { return os.Open(ref.Path) }
-	var tag *name.Tag
+	m, err := tarball.LoadManifest(opener)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad manifest.json: %w", ErrNotImage, err)
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("%w: manifest.json lists no image", ErrNotImage)
+	}
+	var tags []string
+	for _, d := range m {
+		tags = append(tags, d.RepoTags...)
+	}
+	var (
+		tag  *name.Tag
+		desc *tarball.Descriptor
+	)
 	if ref.Name != "" {
 		t, err := name.NewTag(ref.Name)
 		if err != nil {
 			return nil, err
 		}
 		tag = &t
-	} else {
-		m, err := tarball.LoadManifest(opener)
-		if err != nil {
-			return nil, fmt.Errorf("%w: bad manifest.json: %w", ErrNotImage, err)
-		}
-		if len(m) == 0 {
-			return nil, fmt.Errorf("%w: manifest.json lists no image", ErrNotImage)
-		}
-		if len(m) > 1 {
-			var tags []string
-			for _, d := range m {
-				tags = append(tags, d.RepoTags...)
+		for i, d := range m {
+			for _, rt := range d.RepoTags {
+				if have, err := name.NewTag(rt); err == nil && have.Name() == t.Name() {
+					desc = &m[i]
+				}
 			}
+		}
+		if desc == nil {
+			return nil, fmt.Errorf("tag %s not found in archive (tags: %s)", ref.Name, strings.Join(tags, ", "))
+		}
+	} else {
+		if len(m) > 1 {
 			return nil, fmt.Errorf("archive holds %d images; name one as docker-archive:%s:NAME:TAG (tags: %s)",
 				len(m), ref.Path, strings.Join(tags, ", "))
 		}
+		desc = &m[0]
 	}
 	img, err := tarball.Image(opener, tag)
 	if err != nil {
 		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", desc.Config, err)
+	}
+	if len(desc.Layers) != len(cf.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("manifest.json lists %d layers but config lists %d diff_ids", len(desc.Layers), len(cf.RootFS.DiffIDs))
 	}
 	return img, nil
 }

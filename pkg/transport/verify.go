@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,6 +21,9 @@ var ErrDigestMismatch = errors.New("digest mismatch")
 type verifiedImage struct {
 	v1.Image
 	src string
+	// derived: the layer digests were computed from the content (docker
+	// save archives), so compressed reads also check the diff_id.
+	derived bool
 }
 
 var _ v1.Image = (*verifiedImage)(nil)
@@ -36,7 +41,7 @@ func (i *verifiedImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for n, l := range ls {
-		out[n] = &verifiedLayer{Layer: l, src: i.src, index: n}
+		out[n] = &verifiedLayer{Layer: l, src: i.src, index: n, derived: i.derived}
 	}
 	return out, nil
 }
@@ -46,7 +51,7 @@ func (i *verifiedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &verifiedLayer{Layer: l, src: i.src, index: -1}, nil
+	return &verifiedLayer{Layer: l, src: i.src, index: -1, derived: i.derived}, nil
 }
 
 func (i *verifiedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
@@ -54,13 +59,14 @@ func (i *verifiedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &verifiedLayer{Layer: l, src: i.src, index: -1}, nil
+	return &verifiedLayer{Layer: l, src: i.src, index: -1, derived: i.derived}, nil
 }
 
 type verifiedLayer struct {
 	v1.Layer
-	src   string
-	index int
+	src     string
+	index   int
+	derived bool
 }
 
 func (l *verifiedLayer) name(h v1.Hash) string {
@@ -79,7 +85,16 @@ func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.name(d), err)
 	}
-	return newVerifier(rc, d, l.name(d)), nil
+	v := newVerifier(rc, d, l.name(d))
+	if l.derived {
+		diffID, err := l.DiffID()
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("%s: %w", l.name(d), err)
+		}
+		v.(*verifier).checkDiffID(diffID)
+	}
+	return v, nil
 }
 
 func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
@@ -103,6 +118,44 @@ type verifier struct {
 	what string
 	n    int64
 	err  error
+
+	// Optional check of the decompressed content against a diff_id.
+	pw      *io.PipeWriter
+	diffErr chan error
+}
+
+// checkDiffID makes v also gunzip what it reads and compare it with diffID.
+// Content that is not gzip-compressed is not checked.
+func (v *verifier) checkDiffID(diffID v1.Hash) {
+	if v.err != nil {
+		return
+	}
+	pr, pw := io.Pipe()
+	v.pw = pw
+	v.diffErr = make(chan error, 1)
+	go func() {
+		defer io.Copy(io.Discard, pr) // never block the writer
+		br := bufio.NewReader(pr)
+		if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+			v.diffErr <- nil
+			return
+		}
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			v.diffErr <- fmt.Errorf("%s: decompressing: %w", v.what, err)
+			return
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, zr); err != nil {
+			v.diffErr <- fmt.Errorf("%s: decompressing: %w", v.what, err)
+			return
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
+			v.diffErr <- fmt.Errorf("%s: diff_id %s: %w (got sha256:%s)", v.what, diffID, ErrDigestMismatch, got)
+			return
+		}
+		v.diffErr <- nil
+	}()
 }
 
 func newVerifier(rc io.ReadCloser, want v1.Hash, what string) io.ReadCloser {
@@ -118,6 +171,9 @@ func (v *verifier) Read(p []byte) (int, error) {
 	}
 	n, err := v.rc.Read(p)
 	v.h.Write(p[:n])
+	if v.pw != nil {
+		v.pw.Write(p[:n])
+	}
 	v.n += int64(n)
 	switch {
 	case err == io.EOF:
@@ -126,6 +182,14 @@ func (v *verifier) Read(p []byte) (int, error) {
 			v.err = fmt.Errorf("%s: %w after %d bytes (got sha256:%s)", v.what, ErrDigestMismatch, v.n, got)
 			return n, v.err
 		}
+		if v.pw != nil {
+			v.pw.Close()
+			v.pw = nil
+			if derr := <-v.diffErr; derr != nil {
+				v.err = derr
+				return n, v.err
+			}
+		}
 	case err != nil:
 		v.err = fmt.Errorf("%s: reading after %d bytes: %w", v.what, v.n, err)
 		return n, v.err
@@ -133,7 +197,13 @@ func (v *verifier) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (v *verifier) Close() error { return v.rc.Close() }
+func (v *verifier) Close() error {
+	if v.pw != nil {
+		v.pw.CloseWithError(errors.New("closed before the end"))
+		v.pw = nil
+	}
+	return v.rc.Close()
+}
 
 // Verify reads every layer of img, compressed and uncompressed, and checks
 // it against its digest, diff_id and size. Errors name the image source

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 )
 
 // ErrDirTransport is returned when writing to a dir: reference: pare never
@@ -255,8 +256,9 @@ func writeLayout(ctx context.Context, ref Reference, img v1.Image, fw *forwarder
 	if err := addToLayout(ctx, tmp, ref.Tag, img, fw); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, clean); err != nil {
-		return err
+	// unix.Rename, not os.Rename: os.Rename refuses to replace a directory.
+	if err := unix.Rename(tmp, clean); err != nil {
+		return &os.LinkError{Op: "rename", Old: tmp, New: clean, Err: err}
 	}
 	ok = true
 	return nil
