@@ -178,6 +178,19 @@ prepare() {
 	gocgo)
 		(cd "$ROOT" && CGO_ENABLED=1 go build -trimpath -buildvcs=false -tags netcgo -o "$ctx/gocgo" ./testdata/programs/gocgo)
 		;;
+	cplugin)
+		command -v gcc >/dev/null || die "gcc not found (apt-get install gcc libc6-dev)"
+		rm -rf "$ctx/build"
+		mkdir -p "$ctx/build/bin" "$ctx/build/lib" "$ctx/build/plugins"
+		# Relative source names keep the binaries identical from any checkout.
+		(
+			cd "$PROGRAMS/cplugin"
+			gcc -O2 -fPIC -shared -Wl,-soname,libgreet.so.1 -o "$ctx/build/lib/libgreet.so.1" greet.c
+			ln -s libgreet.so.1 "$ctx/build/lib/libgreet.so"
+			gcc -O2 -o "$ctx/build/bin/app" app.c -L"$ctx/build/lib" -lgreet -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../lib'
+			gcc -O2 -fPIC -shared -o "$ctx/build/plugins/hello.so" plugin.c -lm
+		)
+		;;
 	java)
 		command -v javac >/dev/null || die "javac not found (apt-get install openjdk-17-jdk-headless)"
 		rm -rf "$ctx/classes"
