@@ -191,6 +191,18 @@ prepare() {
 			gcc -O2 -fPIC -shared -o "$ctx/build/plugins/hello.so" plugin.c -lm
 		)
 		;;
+	cmusl)
+		command -v musl-gcc >/dev/null || die "musl-gcc not found (apt-get install musl-tools)"
+		rm -rf "$ctx/build"
+		mkdir -p "$ctx/build/bin" "$ctx/build/lib" "$ctx/build/plugins"
+		(
+			cd "$PROGRAMS/cplugin"
+			musl-gcc -O2 -fPIC -shared -Wl,-soname,libgreet.so.1 -o "$ctx/build/lib/libgreet.so.1" greet.c
+			ln -s libgreet.so.1 "$ctx/build/lib/libgreet.so"
+			musl-gcc -O2 -o "$ctx/build/bin/app" app.c -L"$ctx/build/lib" -lgreet
+			musl-gcc -O2 -fPIC -shared -o "$ctx/build/plugins/hello.so" plugin.c -lm
+		)
+		;;
 	java)
 		command -v javac >/dev/null || die "javac not found (apt-get install openjdk-17-jdk-headless)"
 		rm -rf "$ctx/classes"

@@ -15,7 +15,7 @@ export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 
 # Debian packages the tests and fixtures need.
 PACKAGES=(
-	docker.io crun debootstrap gcc libc6-dev git ca-certificates curl
+	docker.io crun debootstrap gcc libc6-dev musl-tools git ca-certificates curl
 	openjdk-17-jdk-headless util-linux xz-utils
 )
 
