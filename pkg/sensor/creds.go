@@ -127,3 +127,19 @@ func (t *Tracer) readlink(tid int, name string) (string, error) {
 	}
 	return p, err
 }
+
+// readProcFile reads /proc/TID/NAME, matching credentials when refused.
+func (t *Tracer) readProcFile(tid int, name string) ([]byte, error) {
+	path := "/proc/" + strconv.Itoa(tid) + "/" + name
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var errno unix.Errno
+		if pe, ok := err.(*os.PathError); ok {
+			errno, _ = pe.Err.(unix.Errno)
+		}
+		if denied(errno) && t.creds.match(tid) {
+			return os.ReadFile(path)
+		}
+	}
+	return data, err
+}

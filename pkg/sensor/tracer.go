@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -438,8 +439,40 @@ func (t *Tracer) execEvent(th *thread) {
 		path = exe
 	}
 	t.execs = append(t.execs, Exec{PID: p.pid, PPID: p.ppid, Path: path, Argv: argv, OK: true})
+	if exe != "" && exe != path {
+		// A script's interpreter, or the target of a symbolic link.
+		t.add(th, OpExec, exe, false, true, "")
+	}
 	p.exe = exe
 	p.armed = true
+	// The kernel mapped the program and its ELF interpreter (ld.so)
+	// without a system call to see.
+	for _, f := range t.mappedFiles(th.tid) {
+		if f != exe {
+			t.add(th, OpMmap, f, false, true, "")
+		}
+	}
+}
+
+// mappedFiles lists the files mapped into tid's memory, in address order.
+func (t *Tracer) mappedFiles(tid int) []string {
+	data, err := t.readProcFile(tid, "maps")
+	if err != nil {
+		return nil
+	}
+	var files []string
+	for _, line := range strings.Split(string(data), "\n") {
+		// address perms offset dev inode pathname
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasPrefix(f[5], "/") || f[4] == "0" {
+			continue
+		}
+		path := strings.Join(f[5:], " ")
+		if !slices.Contains(files, path) {
+			files = append(files, path)
+		}
+	}
+	return files
 }
 
 // execFromStack reads argv and AT_EXECFN from the initial stack of a process

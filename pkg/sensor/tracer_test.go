@@ -322,3 +322,40 @@ func TestObservationsRoundTrip(t *testing.T) {
 		t.Error("version 99 accepted")
 	}
 }
+
+// TestScriptExec: the kernel opens a script's interpreter and the ELF
+// interpreter without a system call; the sensor records them at the exec.
+func TestScriptExec(t *testing.T) {
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "run.sh")
+	writeFile(t, script, "#!/bin/sh\nexit 6\n")
+	os.Chmod(script, 0o755)
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			o := trace(t, Config{Argv: []string{script}, Mode: mode})
+			if o.ExitCode != 6 {
+				t.Errorf("exit %d, want 6", o.ExitCode)
+			}
+			if len(o.Execs) != 1 || o.Execs[0].Path != script {
+				t.Errorf("execs %+v", o.Execs)
+			}
+			has := func(path, op, exe string) bool {
+				return slices.ContainsFunc(o.Files, func(f FileAccess) bool {
+					return f.Path == path && f.Op == op && f.Exe == exe && f.OK
+				})
+			}
+			if !has(script, OpExec, "") || !has(sh, OpExec, "") {
+				t.Errorf("exec of %s and %s not recorded: %+v", script, sh, o.Files)
+			}
+			if !slices.ContainsFunc(o.Files, func(f FileAccess) bool {
+				return f.Op == OpMmap && f.Exe == sh && strings.Contains(f.Path, "/ld-")
+			}) {
+				t.Errorf("the ELF interpreter mapped by the kernel is not recorded: %+v", o.Files)
+			}
+		})
+	}
+}
