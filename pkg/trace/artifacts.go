@@ -27,21 +27,28 @@ var seccompArch = map[string]string{
 }
 
 // RuntimeSyscalls are allowed in every generated profile although a trace
-// may not show them. Each group says why.
+// of the program cannot show them. Each group says why.
 var RuntimeSyscalls = map[string][]string{
-	// runc (>= 1.0, without no-new-privileges, as Docker runs it) loads the
-	// filter as late as possible, then still closes its sync pipes, opens
-	// and writes the exec fifo through /proc/self/fd and execs the
-	// entrypoint (runc standard_init_linux.go; runc PR #1569, issue #2097).
-	"runc after the filter is loaded": {"close", "openat", "write", "execve"},
-	// runc init is a Go program: its runtime threads may run between the
-	// filter load and execve (scheduler, signals, memory, netpoller).
-	"Go runtime of runc init": {"futex", "nanosleep", "sched_yield", "epoll_pwait", "epoll_ctl",
-		"rt_sigprocmask", "rt_sigreturn", "sigaltstack", "getpid", "gettid", "tgkill",
-		"mmap", "munmap", "madvise"},
+	// runc init after it has loaded the filter: with Docker 20.10 and runc
+	// 1.1 the filter is in place before the switch to the container user,
+	// the chdir to the working dir, the CVE-2024-21626 checks (getcwd, the
+	// walk of /proc/self/fd to mark fds close-on-exec), the exec fifo
+	// handshake and the access check and execve of the entrypoint. Each
+	// name was checked on this engine: without it the container does not
+	// start (runc says which step failed). faccessat and faccessat2 are
+	// alternatives; one of them is needed. Compare moby#22252, runc#2097.
+	"runc init": {"capget", "capset", "setgroups", "setuid", "setgid", "chdir", "getcwd",
+		"getppid", "newfstatat", "fstatfs", "getdents64", "openat", "close", "write",
+		"fcntl", "faccessat", "faccessat2", "execve"},
+	// runc init is a Go program: its runtime may run these at any moment
+	// between the filter load and execve (futex was observed to be
+	// required; the others are the scheduler's, preemption signals' and
+	// the allocator's calls).
+	"Go runtime of runc init": {"futex", "nanosleep", "sched_yield", "rt_sigprocmask", "rt_sigreturn",
+		"sigaltstack", "getpid", "gettid", "tgkill", "mmap", "munmap", "madvise"},
 	// Process exit and signal delivery: a program stopped by its stop
-	// signal or killed may exit without the sensor seeing the call, and
-	// the kernel itself issues restart_syscall after an interrupted sleep.
+	// signal may exit without the sensor seeing the call, and the kernel
+	// itself issues restart_syscall after an interrupted sleep.
 	"exit and signals": {"exit", "exit_group", "rt_sigreturn", "restart_syscall"},
 }
 
@@ -59,7 +66,9 @@ type seccompSyscall struct {
 
 // SeccompProfile returns a Docker-format seccomp profile (usable with
 // docker run --security-opt seccomp=FILE and as a Kubernetes Localhost
-// profile) that allows the system calls seen in obs plus RuntimeSyscalls,
+// profile) that allows the system calls seen in obs, those the sensor's
+// seccomp mode let through untraced (obs.UntracedSyscalls), and
+// RuntimeSyscalls,
 // and fails every other call with EPERM (SCMP_ACT_ERRNO). Calls the sensor
 // could only number ("syscall_N") are left out. The output is
 // deterministic: names sorted, one allow rule.
@@ -78,7 +87,7 @@ func SeccompProfile(obs *sensor.Observations) ([]byte, error) {
 		return nil, fmt.Errorf("seccomp profile: the trace saw no system calls")
 	}
 	set := map[string]bool{}
-	for _, s := range obs.Syscalls {
+	for _, s := range slices.Concat(obs.Syscalls, obs.UntracedSyscalls) {
 		if s != "" && !strings.HasPrefix(s, "syscall_") {
 			set[s] = true
 		}

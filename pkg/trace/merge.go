@@ -16,12 +16,13 @@ type accessKey struct {
 // and those of each probe exec) into one. The first part is taken as the
 // main one: its Command, ExitCode, Signal and Arch are kept. Files are
 // deduplicated with their counts summed (the first PID and Errno kept),
-// Execs concatenated in part order, Syscalls united. Complete is true only
+// Execs concatenated in part order, Syscalls and UntracedSyscalls united. Complete is true only
 // if every part is complete; Errors are joined with "; ".
 func Merge(parts ...*sensor.Observations) *sensor.Observations {
 	out := &sensor.Observations{Version: sensor.FormatVersion, ExitCode: -1, Complete: true}
 	idx := map[accessKey]int{}
 	sys := map[string]bool{}
+	untraced := map[string]bool{}
 	first := true
 	for _, p := range parts {
 		if p == nil {
@@ -32,6 +33,7 @@ func Merge(parts ...*sensor.Observations) *sensor.Observations {
 			out.ExitCode = p.ExitCode
 			out.Signal = p.Signal
 			out.Arch = p.Arch
+			out.Mode = p.Mode
 			first = false
 		}
 		if out.Arch == "" {
@@ -57,6 +59,9 @@ func Merge(parts ...*sensor.Observations) *sensor.Observations {
 		for _, s := range p.Syscalls {
 			sys[s] = true
 		}
+		for _, s := range p.UntracedSyscalls {
+			untraced[s] = true
+		}
 	}
 	if first {
 		out.Complete = false
@@ -66,5 +71,9 @@ func Merge(parts ...*sensor.Observations) *sensor.Observations {
 		out.Syscalls = append(out.Syscalls, s)
 	}
 	sort.Strings(out.Syscalls)
+	for s := range untraced {
+		out.UntracedSyscalls = append(out.UntracedSyscalls, s)
+	}
+	sort.Strings(out.UntracedSyscalls)
 	return out
 }

@@ -159,7 +159,7 @@ func (o *Options) event(stage, format string, args ...any) {
 // Command returns the argv of the traced container: the sensor with its
 // flags wrapping argv.
 func Command(id Identity, sensorArgs, argv []string) []string {
-	cmd := []string{SensorPath, "--out", OutDir, "--uid", strconv.Itoa(id.UID), "--gid", strconv.Itoa(id.GID)}
+	cmd := append([]string{SensorPath, "--out", OutDir}, credFlags(id)...)
 	cmd = append(cmd, sensorArgs...)
 	cmd = append(cmd, "--")
 	return append(cmd, argv...)
@@ -167,8 +167,21 @@ func Command(id Identity, sensorArgs, argv []string) []string {
 
 // ExecCommand returns the argv of a probe exec run under the sensor.
 func ExecCommand(id Identity, argv []string) []string {
-	cmd := []string{SensorPath, "exec", "--out", OutDir, "--uid", strconv.Itoa(id.UID), "--gid", strconv.Itoa(id.GID), "--"}
+	cmd := append([]string{SensorPath, "exec", "--out", OutDir}, credFlags(id)...)
+	cmd = append(cmd, "--")
 	return append(cmd, argv...)
+}
+
+func credFlags(id Identity) []string {
+	f := []string{"--uid", strconv.Itoa(id.UID), "--gid", strconv.Itoa(id.GID)}
+	if len(id.Groups) > 0 {
+		gs := make([]string, len(id.Groups))
+		for i, g := range id.Groups {
+			gs[i] = strconv.Itoa(g)
+		}
+		f = append(f, "--groups", strings.Join(gs, ","))
+	}
+	return f
 }
 
 // Run traces image (a reference the engine knows) under the sensor and the
@@ -383,6 +396,13 @@ func collect(dir string, res *Result) error {
 		}
 		if p.Error != "" {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("sensor error for %s: %s", name, p.Error))
+		}
+		if !slices.ContainsFunc(p.Execs, func(e sensor.Exec) bool { return e.OK }) {
+			why := "no exec seen"
+			if len(p.Execs) > 0 {
+				why = p.Execs[0].Path + ": " + p.Execs[0].Errno
+			}
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s never started (%s)", name, why))
 		}
 	}
 	res.Observations = Merge(res.Parts...)

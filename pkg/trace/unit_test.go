@@ -120,8 +120,9 @@ func TestCommand(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Error(diff)
 	}
+	id.Groups = []int{5, 6}
 	got = ExecCommand(id, []string{"sh", "-c", "ls"})
-	want = []string{"/.pare/sensor", "exec", "--out", "/.pare/out", "--uid", "101", "--gid", "102", "--", "sh", "-c", "ls"}
+	want = []string{"/.pare/sensor", "exec", "--out", "/.pare/out", "--uid", "101", "--gid", "102", "--groups", "5,6", "--", "sh", "-c", "ls"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Error(diff)
 	}
@@ -134,7 +135,7 @@ func TestMerge(t *testing.T) {
 			{Path: "/var/cache/nginx/x", Op: "open", Write: true, OK: true, PID: 1, Count: 2},
 		},
 		Execs:    []sensor.Exec{{PID: 1, Path: "/usr/sbin/nginx", OK: true}},
-		Syscalls: []string{"openat", "read"},
+		Syscalls: []string{"openat", "read"}, UntracedSyscalls: []string{"read", "write"}, Mode: "seccomp",
 	}
 	b := &sensor.Observations{Version: 1, Command: []string{"sh", "-c", "ls"}, Complete: false, ExitCode: 0, Arch: "amd64",
 		Error: "lost",
@@ -154,7 +155,7 @@ func TestMerge(t *testing.T) {
 			{Path: "/var/cache/nginx/x", Op: "open", Write: true, OK: true, PID: 1, Count: 2},
 		},
 		Execs:    []sensor.Exec{{PID: 1, Path: "/usr/sbin/nginx", OK: true}, {PID: 9, Path: "/bin/ls", OK: true}},
-		Syscalls: []string{"execve", "openat", "read"},
+		Syscalls: []string{"execve", "openat", "read"}, UntracedSyscalls: []string{"read", "write"}, Mode: "seccomp",
 	}
 	if diff := cmp.Diff(want, m); diff != "" {
 		t.Errorf("Merge (-want +got):\n%s", diff)
@@ -165,7 +166,7 @@ func TestMerge(t *testing.T) {
 }
 
 func TestSeccompProfile(t *testing.T) {
-	obs := &sensor.Observations{Arch: "amd64", Syscalls: []string{"accept4", "openat", "syscall_999", "read"}}
+	obs := &sensor.Observations{Arch: "amd64", Syscalls: []string{"accept4", "openat", "syscall_999", "read"}, UntracedSyscalls: []string{"pread64"}}
 	data, err := SeccompProfile(obs)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestSeccompProfile(t *testing.T) {
 	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
 		t.Errorf("names not sorted and unique: %q", names)
 	}
-	for _, want := range []string{"accept4", "openat", "read", "execve", "exit_group", "futex", "rt_sigreturn"} {
+	for _, want := range []string{"accept4", "openat", "read", "pread64", "execve", "exit_group", "futex", "rt_sigreturn"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("profile lacks %s", want)
 		}

@@ -1,0 +1,286 @@
+package trace_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pare-dev/pare/pkg/engine"
+	"github.com/pare-dev/pare/pkg/engine/enginetest"
+	"github.com/pare-dev/pare/pkg/probe"
+	"github.com/pare-dev/pare/pkg/sensor"
+	"github.com/pare-dev/pare/pkg/trace"
+)
+
+// sensorBin builds pare-sensor once per test binary.
+func sensorBin(t *testing.T) string {
+	t.Helper()
+	p, err := trace.BuildSensor(t.Context(), "", sensorCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var sensorCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pare-trace-test-")
+	if err != nil {
+		panic(err)
+	}
+	sensorCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func files(obs *sensor.Observations, op string) []string {
+	var ps []string
+	for _, f := range obs.Files {
+		if f.Op == op && f.OK {
+			ps = append(ps, f.Path)
+		}
+	}
+	return ps
+}
+
+func noLeftovers(t *testing.T, eng engine.Engine) {
+	t.Helper()
+	if ids := enginetest.Leftovers(t, eng); len(ids) != 0 {
+		t.Errorf("containers left: %v", ids)
+	}
+}
+
+// fixture returns the Debian fixture image, or skips when helper D's
+// script has not built it here.
+func fixture(t *testing.T) string {
+	t.Helper()
+	const ref = "pare-fixture/base:bookworm"
+	if exec.Command("docker", "image", "inspect", ref).Run() != nil {
+		t.Skipf("%s not built (scripts in internal/testimages)", ref)
+	}
+	return ref
+}
+
+func TestRunBatchFixture(t *testing.T) {
+	eng := enginetest.Docker(t)
+	ref := fixture(t)
+	var stages []string
+	res, err := trace.Run(t.Context(), eng, ref, trace.Options{
+		SensorBinary: sensorBin(t),
+		Entrypoint:   []string{},
+		Cmd:          []string{"cat", "/etc/os-release"},
+		RunToExit:    true,
+		Duration:     60 * time.Second,
+		OnEvent:      func(e trace.Event) { stages = append(stages, e.Stage) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLeftovers(t, eng)
+	if res.ExitCode != 0 || res.Stopped || res.Network != "none" {
+		t.Errorf("exit %d stopped %v network %s; stderr %s", res.ExitCode, res.Stopped, res.Network, res.Stderr)
+	}
+	if !strings.Contains(string(res.Stdout), "bookworm") {
+		t.Errorf("stdout = %q", res.Stdout)
+	}
+	if len(res.Probes) != 1 || res.Probes[0].Kind != probe.KindExit || !res.Probes[0].OK {
+		t.Errorf("probes = %+v", res.Probes)
+	}
+	obs := res.Observations
+	if !obs.Complete || len(res.Warnings) != 0 {
+		t.Errorf("complete %v, warnings %q", obs.Complete, res.Warnings)
+	}
+	opened := files(obs, sensor.OpOpen)
+	execd := files(obs, sensor.OpExec)
+	for _, want := range []string{"/etc/os-release", "/etc/ld.so.cache"} {
+		if !slices.Contains(opened, want) {
+			t.Errorf("observations lack open of %s; opened %q", want, opened)
+		}
+	}
+	if !slices.ContainsFunc(opened, func(p string) bool { return strings.Contains(p, "libc.so.6") }) {
+		t.Errorf("observations lack libc.so.6; opened %q", opened)
+	}
+	if !slices.ContainsFunc(execd, func(p string) bool { return strings.HasSuffix(p, "/bin/cat") }) {
+		t.Errorf("observations lack exec of cat; execs %q", execd)
+	}
+	for _, s := range []string{"execve", "openat", "exit_group"} {
+		if !slices.Contains(obs.Syscalls, s) {
+			t.Errorf("syscalls lack %s: %q", s, obs.Syscalls)
+		}
+	}
+	if _, err := trace.SeccompProfile(obs); err != nil {
+		t.Error(err)
+	}
+	if stages[0] != "inspect" || !slices.Contains(stages, "collect") {
+		t.Errorf("events: %q", stages)
+	}
+}
+
+// TestRunServer traces the test tool serving HTTP as its image user (app,
+// 1000:1000), with an HTTP probe, an exec probe and a duration, then checks
+// the seccomp profile in a real container.
+func TestRunServer(t *testing.T) {
+	eng := enginetest.Docker(t)
+	ref := enginetest.ToolImage(t)
+	port := freePort(t)
+	hp, err := probe.ParseHTTP("GET:/status/201:" + strconv.Itoa(port) + "=201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := trace.Run(t.Context(), eng, ref, trace.Options{
+		SensorBinary: sensorBin(t),
+		Cmd:          []string{"serve", strconv.Itoa(port)},
+		Probes: []probe.Probe{
+			hp,
+			&probe.HTTP{Path: "/", Port: port},
+			&probe.Exec{Argv: []string{"/testtool", "cat", "/etc/group"}},
+			&probe.Exec{Argv: []string{"/testtool", "id"}},
+		},
+		Duration: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLeftovers(t, eng)
+	if res.Network != "host" || res.User.UID != 1000 || res.User.GID != 1000 || res.User.Home != "/home/app" {
+		t.Errorf("network %s user %+v", res.Network, res.User)
+	}
+	if len(res.Probes) != 5 {
+		t.Fatalf("probes: %+v", res.Probes)
+	}
+	for _, p := range res.Probes {
+		if !p.OK {
+			t.Errorf("probe %s failed: %+v", p.Name, p)
+		}
+	}
+	if res.Probes[0].Status != 201 || res.Probes[1].Head != "ok\n" {
+		t.Errorf("http probes: %+v", res.Probes[:2])
+	}
+	if res.Probes[2].Head != enginetest.GroupFile {
+		t.Errorf("exec cat: %+v", res.Probes[2])
+	}
+	// The exec ran under the sensor, dropped to the image user and its
+	// supplementary group (extra, 2000).
+	if res.Probes[3].Head != "1000:1000\n" {
+		t.Errorf("exec id: %+v", res.Probes[3])
+	}
+	if !res.Stopped || res.ExitCode != 0 {
+		t.Errorf("stopped %v exit %d (stderr %q)", res.Stopped, res.ExitCode, res.Stderr)
+	}
+	if len(res.Parts) != 3 {
+		t.Errorf("%d observation files, want main + 2 execs", len(res.Parts))
+	}
+	opened := files(res.Observations, sensor.OpOpen)
+	if !slices.Contains(opened, "/etc/group") {
+		t.Errorf("exec probe's open of /etc/group not merged: %q", opened)
+	}
+	if !slices.Contains(res.Observations.Syscalls, "accept4") && !slices.Contains(res.Observations.Syscalls, "accept") {
+		t.Errorf("server syscalls lack accept: %q", res.Observations.Syscalls)
+	}
+
+	// The profile must let the same server start and answer, and stop a
+	// program doing something it never did (here: the tool's "env" only
+	// uses calls the server used too, so use a socket-free batch run to
+	// check the profile loads at all, and the server for the real test).
+	profile, err := trace.SeccompProfile(res.Observations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port2 := freePort(t)
+	err = engine.WithContainer(t.Context(), eng, engine.ContainerSpec{
+		Image:       ref,
+		Cmd:         []string{"serve", strconv.Itoa(port2)},
+		Network:     engine.NetworkHost,
+		SecurityOpt: []string{"seccomp=" + string(profile)},
+	}, func(ctx context.Context, id string) error {
+		if err := eng.Start(ctx, id); err != nil {
+			return err
+		}
+		r := (&probe.HTTP{Path: "/", Port: port2, Timeout: 20 * time.Second}).Run(ctx, &probe.Target{
+			State: func(ctx context.Context) (engine.State, error) { return eng.State(ctx, id) },
+		})
+		if !r.OK {
+			_, stderr, _ := eng.Logs(ctx, id, 20)
+			t.Errorf("server under the generated profile: %+v (stderr %q)", r, stderr)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLeftovers(t, eng)
+}
+
+func TestRunCancelCleansUp(t *testing.T) {
+	eng := enginetest.Docker(t)
+	ref := enginetest.ToolImage(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	tmp := t.TempDir()
+	_, err := trace.Run(ctx, eng, ref, trace.Options{
+		SensorBinary: sensorBin(t),
+		Cmd:          []string{"sleep", "60s"},
+		TempDir:      tmp,
+		Probes: []probe.Probe{cancelProbe{cancel}, &probe.Duration{D: time.Minute}},
+	})
+	if err == nil {
+		t.Fatal("no error after cancel")
+	}
+	noLeftovers(t, eng)
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("temp dir not removed: %v", ents)
+	}
+}
+
+// cancelProbe cancels the run from inside, while the container runs.
+type cancelProbe struct{ cancel context.CancelFunc }
+
+func (cancelProbe) Name() string { return "cancel" }
+func (c cancelProbe) Run(ctx context.Context, t *probe.Target) probe.Result {
+	c.cancel()
+	return probe.Result{Name: "cancel", OK: true}
+}
+
+func TestRunErrors(t *testing.T) {
+	eng := enginetest.Docker(t)
+	ref := enginetest.ToolImage(t)
+	_, err := trace.Run(t.Context(), eng, "pare-test/missing:none", trace.Options{SensorBinary: sensorBin(t)})
+	if err == nil {
+		t.Error("missing image: no error")
+	}
+	_, err = trace.Run(t.Context(), eng, ref, trace.Options{SensorBinary: sensorBin(t), Network: "none",
+		Probes: []probe.Probe{&probe.HTTP{Path: "/"}}})
+	if err == nil || !strings.Contains(err.Error(), "network host") {
+		t.Errorf("http probe with network none: %v", err)
+	}
+	// A program that does not exist: the sensor reports it and exits 127.
+	res, err := trace.Run(t.Context(), eng, ref, trace.Options{SensorBinary: sensorBin(t),
+		Entrypoint: []string{"/nonexistent"}, RunToExit: true, Duration: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 127 || !slices.Equal(res.Warnings, []string{"main program never started (/nonexistent: ENOENT)"}) {
+		t.Errorf("missing program: exit %d, warnings %q", res.ExitCode, res.Warnings)
+	}
+	if len(res.Probes) != 1 || res.Probes[0].OK || res.Probes[0].ExitCode != 127 {
+		t.Errorf("exit probe: %+v", res.Probes)
+	}
+	noLeftovers(t, eng)
+}
