@@ -238,7 +238,7 @@ func TestRunCancelCleansUp(t *testing.T) {
 		SensorBinary: sensorBin(t),
 		Cmd:          []string{"sleep", "60s"},
 		TempDir:      tmp,
-		Probes: []probe.Probe{cancelProbe{cancel}, &probe.Duration{D: time.Minute}},
+		Probes:       []probe.Probe{cancelProbe{cancel}, &probe.Duration{D: time.Minute}},
 	})
 	if err == nil {
 		t.Fatal("no error after cancel")
