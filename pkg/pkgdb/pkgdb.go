@@ -1,0 +1,417 @@
+// Package pkgdb reads the OS package databases of an image (Debian's dpkg
+// database, Alpine's apk database), works out which packages still own files
+// of a pared image, and writes the databases for the output image so that
+// scanners (trivy, syft) see exactly the packages that remain: dpkg as
+// distroless-style /var/lib/dpkg/status.d/<pkg> and <pkg>.md5sums files, apk
+// as a rewritten lib/apk/db/installed.
+package pkgdb
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+// Package types.
+const (
+	TypeDeb = "deb"
+	TypeApk = "apk"
+)
+
+// maxDB caps the size of one database file read from an image.
+const maxDB = 256 << 20
+
+// Package is one installed OS package.
+type Package struct {
+	Type          string `json:"type"` // TypeDeb or TypeApk
+	Name          string `json:"name"`
+	Version       string `json:"version"`
+	Arch          string `json:"arch,omitempty"`
+	Source        string `json:"source,omitempty"`         // source package (dpkg Source, apk origin)
+	SourceVersion string `json:"source_version,omitempty"` // when the source version differs
+	License       string `json:"license,omitempty"`        // apk L:
+	// Files lists the package's paths as its database names them (dpkg
+	// paths, apk dir/file joined), directories included, in database order.
+	Files []string `json:"-"`
+
+	record string            // the status stanza or apk record, verbatim
+	md5    map[string]string // dpkg: listed path -> md5sums line
+	md5Ord []string          // dpkg: md5sums order
+}
+
+// DB is the package database of one image.
+type DB struct {
+	// Type is TypeDeb, TypeApk, or "" when the image has no database.
+	Type     string
+	Packages []*Package // sorted by name, then arch
+	// Path is where the database was read ("/var/lib/dpkg", "/lib/apk/db/installed").
+	Path string
+}
+
+// Read reads the image's dpkg or apk database. An image with neither gives an
+// empty DB and no error.
+func Read(v *rootfs.View) (*DB, error) {
+	if e, err := v.Stat("/var/lib/dpkg"); err == nil && e.Type == rootfs.TypeDir {
+		return readDpkg(v)
+	}
+	for _, p := range []string{"/lib/apk/db/installed", "/usr/lib/apk/db/installed"} {
+		if e, err := v.Stat(p); err == nil && e.Type == rootfs.TypeReg {
+			return readApk(v, p)
+		}
+	}
+	return &DB{}, nil
+}
+
+func readFile(v *rootfs.View, name string) ([]byte, error) {
+	b, err := v.ReadFile(name, maxDB)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return b, nil
+}
+
+func notExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// stanzas splits control-file text into paragraphs, verbatim.
+func stanzas(data []byte) []string {
+	var out []string
+	var cur strings.Builder
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// fields returns the first line of every field of a stanza ("Package" ->
+// "libc6"); continuation lines are not joined.
+func fields(stanza string) map[string]string {
+	f := map[string]string{}
+	for _, line := range strings.Split(stanza, "\n") {
+		if line == "" || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			f[k] = strings.TrimSpace(v)
+		}
+	}
+	return f
+}
+
+func readDpkg(v *rootfs.View) (*DB, error) {
+	db := &DB{Type: TypeDeb, Path: "/var/lib/dpkg"}
+	var recs []string
+	status, err := v.ReadFile("/var/lib/dpkg/status", maxDB)
+	if err != nil && !notExist(err) {
+		return nil, fmt.Errorf("reading /var/lib/dpkg/status: %w", err)
+	}
+	recs = append(recs, stanzas(status)...)
+	// distroless keeps one stanza per file in status.d, with <name>.md5sums
+	ents, _ := v.ReadDir("/var/lib/dpkg/status.d")
+	statusD := map[*Package]string{}
+	for _, e := range ents {
+		if e.Type != rootfs.TypeReg || strings.HasSuffix(e.Path, ".md5sums") {
+			continue
+		}
+		b, err := readFile(v, e.Path)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range stanzas(b) {
+			p := parseDeb(s)
+			if p != nil {
+				statusD[p] = e.Path
+				db.Packages = append(db.Packages, p)
+			}
+		}
+	}
+	for _, s := range recs {
+		if p := parseDeb(s); p != nil {
+			db.Packages = append(db.Packages, p)
+		}
+	}
+	for _, p := range db.Packages {
+		var lists, sums []string
+		if f, ok := statusD[p]; ok {
+			sums = []string{f + ".md5sums"}
+		}
+		info := "/var/lib/dpkg/info/"
+		for _, n := range []string{p.Name + ":" + p.Arch, p.Name} {
+			lists = append(lists, info+n+".list")
+			sums = append(sums, info+n+".md5sums")
+		}
+		for _, l := range lists {
+			b, err := v.ReadFile(l, maxDB)
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if line != "" {
+					p.Files = append(p.Files, line)
+				}
+			}
+			break
+		}
+		for _, s := range sums {
+			b, err := v.ReadFile(s, maxDB)
+			if err != nil {
+				continue
+			}
+			p.md5 = map[string]string{}
+			for _, line := range strings.Split(string(b), "\n") {
+				_, f, ok := strings.Cut(line, "  ")
+				if !ok {
+					continue
+				}
+				f = "/" + strings.TrimPrefix(f, "/")
+				p.md5[f] = line
+				p.md5Ord = append(p.md5Ord, f)
+			}
+			break
+		}
+		if len(p.Files) == 0 { // distroless: the md5sums are the file list
+			p.Files = append(p.Files, p.md5Ord...)
+		}
+	}
+	sortPackages(db.Packages)
+	return db, nil
+}
+
+// parseDeb parses one status stanza; packages not installed give nil.
+func parseDeb(s string) *Package {
+	f := fields(s)
+	if f["Package"] == "" {
+		return nil
+	}
+	if st := strings.Fields(f["Status"]); len(st) == 3 && (st[2] == "not-installed" || st[2] == "config-files") {
+		return nil
+	}
+	p := &Package{Type: TypeDeb, Name: f["Package"], Version: f["Version"], Arch: f["Architecture"], record: s}
+	if src := f["Source"]; src != "" {
+		name, ver, ok := strings.Cut(src, " ")
+		p.Source = name
+		if ok {
+			p.SourceVersion = strings.Trim(strings.TrimSpace(ver), "()")
+		}
+	}
+	return p
+}
+
+func readApk(v *rootfs.View, name string) (*DB, error) {
+	data, err := readFile(v, name)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Type: TypeApk, Path: name}
+	for _, s := range stanzas(data) {
+		p := &Package{Type: TypeApk, record: s}
+		dir := ""
+		for _, line := range strings.Split(s, "\n") {
+			if len(line) < 2 || line[1] != ':' {
+				continue
+			}
+			val := line[2:]
+			switch line[0] {
+			case 'P':
+				p.Name = val
+			case 'V':
+				p.Version = val
+			case 'A':
+				p.Arch = val
+			case 'o':
+				p.Source = val
+			case 'L':
+				p.License = val
+			case 'F':
+				dir = val
+				p.Files = append(p.Files, "/"+dir)
+			case 'R':
+				p.Files = append(p.Files, "/"+path.Join(dir, val))
+			}
+		}
+		if p.Name != "" {
+			db.Packages = append(db.Packages, p)
+		}
+	}
+	sortPackages(db.Packages)
+	return db, nil
+}
+
+func sortPackages(ps []*Package) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Name != ps[j].Name {
+			return ps[i].Name < ps[j].Name
+		}
+		return ps[i].Arch < ps[j].Arch
+	})
+}
+
+// Usage says how much of one package a pared image keeps.
+type Usage struct {
+	*Package
+	// KeptFiles and TotalFiles count the package's non-directory entries that
+	// exist in the source image, kept and in all.
+	KeptFiles  int `json:"kept_files"`
+	TotalFiles int `json:"total_files"`
+	// Partial reports that some of the package's files are left out.
+	Partial bool `json:"partial"`
+	// Kept lists the kept entries as the database names them.
+	Kept []string `json:"-"`
+}
+
+// Usage works out, for every package, which of its files are kept. kept
+// reports whether a physical path is in the pared image; each listed path is
+// resolved in v without following a final symlink (so /bin/ls of a usr-merged
+// image is /usr/bin/ls). Directories, and links to directories, do not count. Packages are returned in
+// database order, including those with nothing kept.
+func (db *DB) Usage(v *rootfs.View, kept func(physical string) bool) []Usage {
+	out := make([]Usage, 0, len(db.Packages))
+	for _, p := range db.Packages {
+		u := Usage{Package: p}
+		for _, f := range p.Files {
+			if f == "/." || f == "/" {
+				continue
+			}
+			res, err := v.Resolve(f, false)
+			if err != nil {
+				continue
+			}
+			e, err := v.Lstat(res.Path)
+			if err != nil || e.Type == rootfs.TypeDir {
+				continue
+			}
+			if e.Type == rootfs.TypeSymlink {
+				// a packaged directory that is now a link (usr-merge /bin -> usr/bin)
+				if t, err := v.Stat(res.Path); err == nil && t.Type == rootfs.TypeDir {
+					continue
+				}
+			}
+			u.TotalFiles++
+			if kept(res.Path) {
+				u.KeptFiles++
+				u.Kept = append(u.Kept, f)
+			}
+		}
+		u.Partial = u.KeptFiles < u.TotalFiles
+		out = append(out, u)
+	}
+	return out
+}
+
+// Remaining returns the usages with at least one kept file.
+func Remaining(us []Usage) []Usage {
+	var out []Usage
+	for _, u := range us {
+		if u.KeptFiles > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// File is one file to write into the output image.
+type File struct {
+	Path string
+	Mode fs.FileMode
+	Data []byte
+}
+
+// Files returns the package database files of the output image for the
+// remaining packages (usages with nothing kept are skipped): for dpkg one
+// /var/lib/dpkg/status.d/<name> per package holding its status stanza
+// verbatim, and <name>.md5sums with the md5sums lines of its kept files; for
+// apk one installed file at the source's path holding the remaining packages'
+// records with only the kept files. The result is sorted by path.
+func (db *DB) Files(us []Usage) []File {
+	us = Remaining(us)
+	var out []File
+	switch db.Type {
+	case TypeDeb:
+		names := map[string]int{}
+		for _, u := range us {
+			names[u.Name]++
+		}
+		for _, u := range us {
+			n := u.Name
+			if names[n] > 1 {
+				n += "_" + u.Arch
+			}
+			base := "/var/lib/dpkg/status.d/" + n
+			out = append(out, File{Path: base, Mode: 0o644, Data: []byte(u.record)})
+			var sums strings.Builder
+			keptSet := map[string]bool{}
+			for _, k := range u.Kept {
+				keptSet[k] = true
+			}
+			for _, f := range u.md5Ord {
+				if keptSet[f] {
+					sums.WriteString(u.md5[f])
+					sums.WriteByte('\n')
+				}
+			}
+			if sums.Len() > 0 {
+				out = append(out, File{Path: base + ".md5sums", Mode: 0o644, Data: []byte(sums.String())})
+			}
+		}
+	case TypeApk:
+		var b strings.Builder
+		for _, u := range us {
+			b.WriteString(trimApk(u))
+			b.WriteByte('\n')
+		}
+		out = append(out, File{Path: db.Path, Mode: 0o644, Data: []byte(b.String())})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// trimApk returns the apk record of u without the R: lines (and their a:, Z:
+// lines) of files that are not kept.
+func trimApk(u Usage) string {
+	kept := map[string]bool{}
+	for _, k := range u.Kept {
+		kept[k] = true
+	}
+	var b strings.Builder
+	dir, skip := "", false
+	for _, line := range strings.Split(strings.TrimRight(u.record, "\n"), "\n") {
+		if len(line) >= 2 && line[1] == ':' {
+			switch line[0] {
+			case 'F':
+				dir, skip = line[2:], false
+			case 'R':
+				skip = !kept["/"+path.Join(dir, line[2:])]
+			case 'a', 'Z':
+				// file attributes and checksum follow their R: line
+			default:
+				skip = false
+			}
+		}
+		if !skip {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
