@@ -547,12 +547,40 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+func TestInsecureTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := mustParse(t, "docker://"+strings.TrimPrefix(srv.URL, "https://")+"/tls:1")
+	img := testImage(t, "amd64")
+	if err := Write(t.Context(), ref, img); err == nil || !strings.Contains(err.Error(), ref.String()) {
+		t.Errorf("self-signed registry without WithInsecure: err = %v", err)
+	}
+	if err := Write(t.Context(), ref, img, WithInsecure(true)); err != nil {
+		t.Fatalf("WithInsecure: %v", err)
+	}
+	got, err := Read(t.Context(), ref, WithInsecure(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(summarize(t, img), summarize(t, got)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
 func TestLoadError(t *testing.T) {
 	if err := loadError(`{"stream":"Loaded image: x:1\n"}`); err != nil {
 		t.Errorf("ok stream: %v", err)
 	}
 	err := loadError(`{"stream":"x"}` + "\n" + `{"errorDetail":{"message":"invalid tar header"},"error":"invalid tar header"}`)
 	if err == nil || !strings.Contains(err.Error(), "invalid tar header") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRemoteMissing(t *testing.T) {
+	ref := mustParse(t, "docker://"+testRegistry(t)+"/nope:1")
+	_, err := Read(t.Context(), ref)
+	if err == nil || !strings.Contains(err.Error(), ref.String()) || !strings.Contains(err.Error(), "MANIFEST_UNKNOWN") {
 		t.Errorf("err = %v", err)
 	}
 }

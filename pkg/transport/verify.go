@@ -221,9 +221,15 @@ func Verify(img v1.Image) error {
 		if _, ok := l.(*verifiedLayer); !ok {
 			l = &verifiedLayer{Layer: l, src: "image", index: i}
 		}
-		if err := drain(l.Compressed); err != nil {
+		n, err := drainCount(l.Compressed)
+		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if size, err := l.Size(); err != nil {
+			errs = append(errs, fmt.Errorf("layer %d size: %w", i, err))
+		} else if size != n {
+			errs = append(errs, fmt.Errorf("layer %d: size is %d bytes, manifest says %d", i, n, size))
 		}
 		if err := drain(l.Uncompressed); err != nil {
 			errs = append(errs, err)
@@ -233,11 +239,15 @@ func Verify(img v1.Image) error {
 }
 
 func drain(open func() (io.ReadCloser, error)) error {
+	_, err := drainCount(open)
+	return err
+}
+
+func drainCount(open func() (io.ReadCloser, error)) (int64, error) {
 	rc, err := open()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rc.Close()
-	_, err = io.Copy(io.Discard, rc)
-	return err
+	return io.Copy(io.Discard, rc)
 }
