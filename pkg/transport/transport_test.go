@@ -548,7 +548,9 @@ func TestProgress(t *testing.T) {
 }
 
 func TestInsecureTLS(t *testing.T) {
-	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ref := mustParse(t, "docker://"+strings.TrimPrefix(srv.URL, "https://")+"/tls:1")
 	img := testImage(t, "amd64")
@@ -580,7 +582,7 @@ func TestLoadError(t *testing.T) {
 func TestRemoteMissing(t *testing.T) {
 	ref := mustParse(t, "docker://"+testRegistry(t)+"/nope:1")
 	_, err := Read(t.Context(), ref)
-	if err == nil || !strings.Contains(err.Error(), ref.String()) || !strings.Contains(err.Error(), "MANIFEST_UNKNOWN") {
+	if err == nil || !strings.Contains(err.Error(), ref.String()) || !strings.Contains(err.Error(), "NAME_UNKNOWN") {
 		t.Errorf("err = %v", err)
 	}
 }
