@@ -122,7 +122,9 @@ func TestFileOps(t *testing.T) {
 				{"DIR/data", "chdir", false, true, exe},
 				{"DIR/data", "open", false, true, exe},
 				{"DIR/data/child.txt", "open", false, true, exe},
+				{"DIR/data/creat.txt", "open", true, true, exe},
 				{"DIR/data/helper.txt", "open", false, true, "DIR/bin/helper"},
+				{"DIR/data/how.txt", "open", true, true, exe},
 				{"DIR/data/in.txt", "access", false, true, exe},
 				{"DIR/data/in.txt", "mmap", false, true, exe},
 				{"DIR/data/in.txt", "open", false, true, exe},
@@ -130,11 +132,13 @@ func TestFileOps(t *testing.T) {
 				{"DIR/data/link", "readlink", false, true, exe},
 				{"DIR/data/missing", "stat", false, false, exe},
 				{"DIR/data/newdir", "mkdir", true, true, exe},
+				{"DIR/data/newdir", "unlink", true, true, exe},
 				{"DIR/data/out.txt", "open", true, true, exe},
 				{"DIR/data/out.txt", "rename", true, true, exe},
 				{"DIR/data/renamed.txt", "rename", true, true, exe},
 				{"DIR/data/renamed.txt", "unlink", true, true, exe},
 				{"DIR/data/thread.txt", "open", false, true, exe},
+				{"DIR/nowhere", "chdir", false, false, exe},
 			}
 			if diff := cmp.Diff(want, under(o, dir)); diff != "" {
 				t.Errorf("accesses under DIR (-want +got):\n%s", diff)
@@ -355,6 +359,44 @@ func TestScriptExec(t *testing.T) {
 				return f.Op == OpMmap && f.Exe == sh && strings.Contains(f.Path, "/ld-")
 			}) {
 				t.Errorf("the ELF interpreter mapped by the kernel is not recorded: %+v", o.Files)
+			}
+		})
+	}
+}
+
+// TestExecFromThread: a Go program executes from a non-leader thread, so
+// the thread id changes to the process id at the exec.
+func TestExecFromThread(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "goexec")
+	build := exec.Command("go", "build", "-o", prog, "./testdata/goexec")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building goexec: %v\n%s", err, b)
+	}
+	file := filepath.Join(dir, "in.txt")
+	writeFile(t, file, "x")
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			o := trace(t, Config{Argv: []string{prog, file}, Mode: mode})
+			if o.ExitCode != 0 {
+				t.Errorf("exit %d, want 0", o.ExitCode)
+			}
+			var got [][]string
+			for _, e := range o.Execs {
+				got = append(got, e.Argv)
+			}
+			want := [][]string{{prog, file}, {"sh", "-c", "cat " + file}, {"cat", file}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("exec argv (-want +got):\n%s", diff)
+			}
+			if o.Execs[1].PID != o.Execs[0].PID || o.Execs[1].Path != "/bin/sh" {
+				t.Errorf("exec from a thread: %+v, want pid %d", o.Execs[1], o.Execs[0].PID)
+			}
+			if !slices.ContainsFunc(o.Files, func(f FileAccess) bool {
+				return f.Path == file && f.Op == OpOpen && f.OK && f.PID == o.Execs[2].PID
+			}) {
+				t.Errorf("cat's open of %s not recorded", file)
 			}
 		})
 	}

@@ -3,10 +3,12 @@
 // helper.txt,link} and bin/helper. Exits with the status of bin/helper.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,17 @@ int main(int argc, char **argv) {
 	unlinkat(dfd, "renamed.txt", 0);
 	if (mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
 		return 13;
+	struct open_how how = {.flags = O_WRONLY | O_CREAT, .mode = 0644};
+	int o2 = syscall(SYS_openat2, dfd, "how.txt", &how, sizeof how);
+	if (o2 < 0)
+		return 14;
+	close(o2);
+	close(creat("data/creat.txt", 0644));
+	struct statx stx;
+	statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &stx); /* fstat: not a path */
+	statx(AT_FDCWD, "data/in.txt", 0, STATX_SIZE, &stx);
+	rmdir("data/newdir");
+	chdir("nowhere");
 
 	pthread_t t;
 	pthread_create(&t, NULL, reader, "data/thread.txt");
