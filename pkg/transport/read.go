@@ -39,6 +39,14 @@ const ociRefName = "org.opencontainers.image.ref.name"
 //
 // An image index is resolved to the image of the platform set with
 // WithPlatform (default linux/<host arch>).
+//
+// For docker:// and docker-daemon: references, ctx is also used for the
+// lazy fetches after Read returns, so it must stay live while the image is
+// used. A docker-daemon image is saved once, on first use, to a temp file
+// (go-containerregistry removes it when the image is garbage collected).
+// A dir: image streams its one layer from the directory on every read; its
+// digest is computed in one extra pass on first need, and is only stable if
+// the directory does not change meanwhile.
 func Read(ctx context.Context, ref Reference, opts ...Option) (v1.Image, error) {
 	o := makeOptions(opts)
 	img, err := read(ctx, ref, o)
