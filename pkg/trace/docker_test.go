@@ -4,13 +4,13 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pare-dev/pare/internal/testimages"
 	"github.com/pare-dev/pare/pkg/engine"
 	"github.com/pare-dev/pare/pkg/engine/enginetest"
 	"github.com/pare-dev/pare/pkg/probe"
@@ -68,20 +68,9 @@ func noLeftovers(t *testing.T, eng engine.Engine) {
 	}
 }
 
-// fixture returns the Debian fixture image, or skips when helper D's
-// script has not built it here.
-func fixture(t *testing.T) string {
-	t.Helper()
-	const ref = "pare-fixture/base:bookworm"
-	if exec.Command("docker", "image", "inspect", ref).Run() != nil {
-		t.Skipf("%s not built (scripts in internal/testimages)", ref)
-	}
-	return ref
-}
-
 func TestRunBatchFixture(t *testing.T) {
 	eng := enginetest.Docker(t)
-	ref := fixture(t)
+	ref := testimages.Require(t, "base")
 	var stages []string
 	res, err := trace.Run(t.Context(), eng, ref, trace.Options{
 		SensorBinary: sensorBin(t),
@@ -135,8 +124,9 @@ func TestRunBatchFixture(t *testing.T) {
 }
 
 // TestRunServer traces the test tool serving HTTP as its image user (app,
-// 1000:1000), with an HTTP probe, an exec probe and a duration, then checks
-// the seccomp profile in a real container.
+// 1000:1000), with HTTP probes, exec probes and a duration, then runs it
+// untraced under the generated seccomp profile and a read-only root and
+// compares the probe results.
 func TestRunServer(t *testing.T) {
 	eng := enginetest.Docker(t)
 	ref := enginetest.ToolImage(t)
@@ -145,16 +135,17 @@ func TestRunServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	probes := []probe.Probe{
+		hp,
+		&probe.HTTP{Path: "/", Port: port},
+		&probe.Exec{Argv: []string{"/testtool", "cat", "/etc/group"}},
+		&probe.Exec{Argv: []string{"/testtool", "id"}},
+	}
 	res, err := trace.Run(t.Context(), eng, ref, trace.Options{
 		SensorBinary: sensorBin(t),
 		Cmd:          []string{"serve", strconv.Itoa(port)},
-		Probes: []probe.Probe{
-			hp,
-			&probe.HTTP{Path: "/", Port: port},
-			&probe.Exec{Argv: []string{"/testtool", "cat", "/etc/group"}},
-			&probe.Exec{Argv: []string{"/testtool", "id"}},
-		},
-		Duration: 100 * time.Millisecond,
+		Probes:       probes,
+		Duration:     100 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -196,37 +187,36 @@ func TestRunServer(t *testing.T) {
 		t.Errorf("server syscalls lack accept: %q", res.Observations.Syscalls)
 	}
 
-	// The profile must let the same server start and answer, and stop a
-	// program doing something it never did (here: the tool's "env" only
-	// uses calls the server used too, so use a socket-free batch run to
-	// check the profile loads at all, and the server for the real test).
+	// Verification: the image run as it is, under the generated seccomp
+	// profile and with a read-only root plus the suggested tmpfs mounts,
+	// answers the same probes the same way.
 	profile, err := trace.SeccompProfile(res.Observations)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port2 := freePort(t)
-	err = engine.WithContainer(t.Context(), eng, engine.ContainerSpec{
-		Image:       ref,
-		Cmd:         []string{"serve", strconv.Itoa(port2)},
-		Network:     engine.NetworkHost,
-		SecurityOpt: []string{"seccomp=" + string(profile)},
-	}, func(ctx context.Context, id string) error {
-		if err := eng.Start(ctx, id); err != nil {
-			return err
-		}
-		r := (&probe.HTTP{Path: "/", Port: port2, Timeout: 20 * time.Second}).Run(ctx, &probe.Target{
-			State: func(ctx context.Context) (engine.State, error) { return eng.State(ctx, id) },
-		})
-		if !r.OK {
-			_, stderr, _ := eng.Logs(ctx, id, 20)
-			t.Errorf("server under the generated profile: %+v (stderr %q)", r, stderr)
-		}
-		return nil
+	tmpfs := map[string]string{}
+	for _, m := range trace.WrittenPaths(res.Observations).Mounts {
+		tmpfs[m.Path] = ""
+	}
+	plain, err := trace.Run(t.Context(), eng, ref, trace.Options{
+		Untraced:       true,
+		Cmd:            []string{"serve", strconv.Itoa(port)},
+		Probes:         probes,
+		Duration:       100 * time.Millisecond,
+		SecurityOpt:    []string{"seccomp=" + string(profile)},
+		ReadOnlyRootfs: true,
+		Tmpfs:          tmpfs,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	noLeftovers(t, eng)
+	if plain.Observations != nil {
+		t.Error("untraced run has observations")
+	}
+	if d := probe.Compare(res.Probes, plain.Probes); len(d) != 0 {
+		t.Errorf("traced and untraced runs differ: %v\nuntraced: %+v\nstderr %s", d, plain.Probes, plain.Stderr)
+	}
 }
 
 func TestRunCancelCleansUp(t *testing.T) {
@@ -283,4 +273,39 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("exit probe: %+v", res.Probes)
 	}
 	noLeftovers(t, eng)
+}
+
+// TestRunNginx traces the nginx fixture (user www-data, stop signal
+// SIGQUIT, listening on 127.0.0.1:8080) with the default probe.
+func TestRunNginx(t *testing.T) {
+	eng := enginetest.Docker(t)
+	ref := testimages.Require(t, "nginx")
+	testimages.LockPort(t, testimages.Ports["nginx"])
+	res, err := trace.Run(t.Context(), eng, ref, trace.Options{SensorBinary: sensorBin(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLeftovers(t, eng)
+	if len(res.Probes) != 1 || !res.Probes[0].OK || res.Probes[0].Name != "http GET:/:8080" {
+		t.Errorf("default probe: %+v (stderr %s)", res.Probes, res.Stderr)
+	}
+	if !res.Stopped || res.ExitCode != 0 || len(res.Warnings) != 0 {
+		t.Errorf("stop with SIGQUIT: stopped %v exit %d warnings %q stderr %s", res.Stopped, res.ExitCode, res.Warnings, res.Stderr)
+	}
+	if res.User.UID != 33 {
+		t.Errorf("user %+v, want www-data (33)", res.User)
+	}
+	opened := files(res.Observations, sensor.OpOpen)
+	if !slices.Contains(opened, "/etc/nginx/nginx.conf") {
+		t.Errorf("nginx.conf not opened: %q", opened)
+	}
+	w := trace.WrittenPaths(res.Observations)
+	t.Logf("written: %q", w.Paths)
+	for _, m := range w.Mounts {
+		t.Logf("tmpfs %s (image content %v): %q", m.Path, m.ImageContent, m.Paths)
+	}
+	// The fixture's nginx.conf keeps its pid file and temp paths in /tmp.
+	if len(w.Mounts) != 1 || w.Mounts[0].Path != "/tmp" || !slices.Contains(w.Paths, "/tmp/nginx.pid") {
+		t.Errorf("tmpfs suggestions: %+v", w.Mounts)
+	}
 }

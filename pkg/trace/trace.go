@@ -92,6 +92,18 @@ type Options struct {
 	// SensorArgs are extra flags for the sensor, before "--".
 	SensorArgs []string
 
+	// Untraced runs the image as it is, without the sensor, as its own
+	// user: for verification, which runs the original and the pared image
+	// under the same probes and compares the results (probe.Compare).
+	// Result.Observations is then nil.
+	Untraced bool
+	// SecurityOpt, ReadOnlyRootfs and Tmpfs are passed to the engine, e.g.
+	// to check a generated seccomp profile ("seccomp=<json>") or the
+	// suggested tmpfs mounts (WrittenPaths) with a read-only root.
+	SecurityOpt    []string
+	ReadOnlyRootfs bool
+	Tmpfs          map[string]string
+
 	// TempDir is where the host output dir is created (default os.TempDir).
 	TempDir string
 	// KeepOutput keeps the host output dir (Result.OutputDir) instead of
@@ -215,6 +227,35 @@ func Run(ctx context.Context, eng engine.Engine, imageRef string, opts Options) 
 	}
 	res.Network = network
 
+	res.Command = argv
+	if opts.Untraced {
+		spec := engine.ContainerSpec{
+			Image:          imageRef,
+			Entrypoint:     argv,
+			Cmd:            []string{},
+			Env:            opts.Env,
+			Network:        network,
+			CapAdd:         opts.CapAdd,
+			SecurityOpt:    opts.SecurityOpt,
+			ReadOnlyRootfs: opts.ReadOnlyRootfs,
+			Tmpfs:          opts.Tmpfs,
+			StopSignal:     im.StopSignal,
+			Labels:         map[string]string{RoleLabel: "probe"},
+		}
+		opts.event("create", "creating container (network %s)", network)
+		err = engine.WithContainer(ctx, eng, spec, func(ctx context.Context, cid string) error {
+			exec := func(ctx context.Context, argv []string) (*engine.ExecResult, error) {
+				return eng.Exec(ctx, cid, engine.ExecSpec{Argv: argv})
+			}
+			return drive(ctx, eng, cid, im, exec, probes, &opts, res)
+		})
+		opts.event("remove", "removed container")
+		if err != nil {
+			return nil, fmt.Errorf("running %s: %w", imageRef, err)
+		}
+		return res, nil
+	}
+
 	resolve := opts.ResolveUser
 	if resolve == nil {
 		resolve = EngineUserResolver(ctx, eng, imageRef)
@@ -256,7 +297,6 @@ func Run(ctx context.Context, eng engine.Engine, imageRef string, opts Options) 
 		// here; the program would see the image user's home.
 		env = append(env, "HOME="+id.Home)
 	}
-	res.Command = argv
 	spec := engine.ContainerSpec{
 		Image:      imageRef,
 		Entrypoint: Command(id, opts.SensorArgs, argv),
@@ -268,14 +308,20 @@ func Run(ctx context.Context, eng engine.Engine, imageRef string, opts Options) 
 			{Source: sensorBin, Target: SensorPath, ReadOnly: true},
 			{Source: outDir, Target: OutDir},
 		},
-		CapAdd:     opts.CapAdd,
-		StopSignal: im.StopSignal,
-		Labels:     map[string]string{RoleLabel: "trace"},
+		CapAdd:         opts.CapAdd,
+		SecurityOpt:    opts.SecurityOpt,
+		ReadOnlyRootfs: opts.ReadOnlyRootfs,
+		Tmpfs:          opts.Tmpfs,
+		StopSignal:     im.StopSignal,
+		Labels:         map[string]string{RoleLabel: "trace"},
 	}
 
 	opts.event("create", "creating container (network %s)", network)
 	err = engine.WithContainer(ctx, eng, spec, func(ctx context.Context, cid string) error {
-		return drive(ctx, eng, cid, im, id, probes, &opts, res)
+		exec := func(ctx context.Context, argv []string) (*engine.ExecResult, error) {
+			return eng.Exec(ctx, cid, engine.ExecSpec{Argv: ExecCommand(id, argv), User: "0:0"})
+		}
+		return drive(ctx, eng, cid, im, exec, probes, &opts, res)
 	})
 	opts.event("remove", "removed container")
 	if err != nil {
@@ -290,7 +336,7 @@ func Run(ctx context.Context, eng engine.Engine, imageRef string, opts Options) 
 }
 
 // drive starts the container, runs the probes, stops it and reads its logs.
-func drive(ctx context.Context, eng engine.Engine, cid string, im *engine.Image, id Identity, probes []probe.Probe, opts *Options, res *Result) error {
+func drive(ctx context.Context, eng engine.Engine, cid string, im *engine.Image, exec func(context.Context, []string) (*engine.ExecResult, error), probes []probe.Probe, opts *Options, res *Result) error {
 	opts.event("start", "starting %s", cid[:min(12, len(cid))])
 	if err := eng.Start(ctx, cid); err != nil {
 		return err
@@ -298,11 +344,9 @@ func drive(ctx context.Context, eng engine.Engine, cid string, im *engine.Image,
 	target := &probe.Target{
 		ContainerID: cid,
 		Ports:       probe.TCPPorts(im.ExposedPorts),
-		Exec: func(ctx context.Context, argv []string) (*engine.ExecResult, error) {
-			return eng.Exec(ctx, cid, engine.ExecSpec{Argv: ExecCommand(id, argv), User: "0:0"})
-		},
-		Wait: func(ctx context.Context) (int, error) { return eng.Wait(ctx, cid) },
-		Logs: func(ctx context.Context) ([]byte, []byte, error) { return eng.Logs(ctx, cid, 0) },
+		Exec:        exec,
+		Wait:        func(ctx context.Context) (int, error) { return eng.Wait(ctx, cid) },
+		Logs:        func(ctx context.Context) ([]byte, []byte, error) { return eng.Logs(ctx, cid, 0) },
 		State: func(ctx context.Context) (engine.State, error) {
 			return eng.State(ctx, cid)
 		},
