@@ -33,7 +33,9 @@ func (r Nginx) Apply(c Closure) error {
 	}
 	from := objs[0].Path
 	why := because(r.Name(), from, "nginx configuration and data")
-	if err := keepTrees(c, why, treeOpts{}, "/etc/nginx", "/usr/share/nginx", "/var/lib/nginx", "/var/cache/nginx"); err != nil {
+	// modules/ links to every installed module: only load_module-d ones are kept
+	o := treeOpts{skipLink: func(p string) bool { return path.Base(p) == "modules" }}
+	if err := keepTrees(c, why, o, "/etc/nginx", "/usr/share/nginx", "/var/lib/nginx", "/var/cache/nginx"); err != nil {
 		return err
 	}
 	v := c.View()
@@ -65,6 +67,16 @@ func (r Nginx) conf(c Closure, name, from string, seen map[string]bool, depth in
 	}
 	for _, d := range parseNginx(readConfig(v, name)) {
 		if len(d) < 2 || strings.Contains(d[1], "$") {
+			continue
+		}
+		if d[0] == "user" {
+			if n, ok := c.(AccountNeeder); ok {
+				group := ""
+				if len(d) > 2 {
+					group = d[2]
+				}
+				n.NeedAccount(d[1], group, because(r.Name(), from, "user directive in "+name))
+			}
 			continue
 		}
 		arg := d[1]
@@ -119,14 +131,6 @@ func (r Nginx) conf(c Closure, name, from string, seen map[string]bool, depth in
 		case "client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path", "uwsgi_temp_path", "scgi_temp_path", "proxy_cache_path", "fastcgi_cache_path":
 			if _, err := c.AddPath(abs, why); err != nil {
 				return err
-			}
-		case "user":
-			if n, ok := c.(AccountNeeder); ok {
-				group := ""
-				if len(d) > 2 {
-					group = d[2]
-				}
-				n.NeedAccount(d[1], group, because(r.Name(), from, "user directive in "+name))
 			}
 		}
 	}

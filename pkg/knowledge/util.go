@@ -108,6 +108,8 @@ func mayBeELF(e *rootfs.Entry) bool {
 // treeOpts tunes keepTree.
 type treeOpts struct {
 	elf bool // AddExecutable every ELF file below, so its libraries come too
+	// skipLink tells which links to directories not to follow into.
+	skipLink func(link string) bool
 }
 
 // keepTree keeps the directory dir and everything below it. Symlinks inside
@@ -151,6 +153,9 @@ func keepTreeSeen(c Closure, dir string, why closure.Reason, o treeOpts, seen ma
 			continue // dangling: AddTree kept the link itself
 		}
 		if t.Type == rootfs.TypeDir {
+			if o.skipLink != nil && o.skipLink(l) {
+				continue
+			}
 			if _, err := keepTreeSeen(c, l, why, o, seen); err != nil {
 				return true, err
 			}
