@@ -186,3 +186,28 @@ func TestDockerExecAndStop(t *testing.T) {
 		t.Errorf("after docker stop: complete %v exit %d signal %q", o.Complete, o.ExitCode, o.Signal)
 	}
 }
+
+// TestPtraceRefused: under a seccomp profile that denies ptrace the sensor
+// fails with exit 127 and says why, in the observations too.
+func TestPtraceRefused(t *testing.T) {
+	needDocker(t)
+	bin := buildSensor(t)
+	out := t.TempDir()
+	profile := filepath.Join(t.TempDir(), "noptrace.json")
+	if err := os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command("docker", "run", "--rm", "--network", "none", "--security-opt", "seccomp="+profile,
+		"-v", bin+":/.pare/sensor:ro", "-v", out+":/.pare/out", baseImage,
+		"/.pare/sensor", "--out", "/.pare/out", "--", "true").CombinedOutput()
+	if code := exitCode(t, err); code != exitCannotRun || !strings.Contains(string(b), "ptrace refused") {
+		t.Errorf("exit %d, output %s", code, b)
+	}
+	o, err := sensor.ReadObservations(filepath.Join(out, sensor.ObservationsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o.Error, "ptrace refused") || o.ExitCode != -1 {
+		t.Errorf("observations: exit %d error %q", o.ExitCode, o.Error)
+	}
+}

@@ -112,10 +112,6 @@ type accessKey struct {
 	Exe      string
 }
 
-func (a FileAccess) key() accessKey {
-	return accessKey{a.Path, a.Op, a.Write, a.OK, a.Exe}
-}
-
 // SortFiles sorts accesses in the canonical order of the file format.
 func SortFiles(files []FileAccess) {
 	sort.Slice(files, func(i, j int) bool {

@@ -217,6 +217,9 @@ func (t *Tracer) run() {
 		Sys:   &syscall.SysProcAttr{Ptrace: true, Credential: t.cfg.Credential},
 	})
 	if err != nil {
+		if errors.Is(err, syscall.EPERM) {
+			err = fmt.Errorf("%w (ptrace refused: a seccomp profile without ptrace, kernel < 4.8 under Docker's default profile, or Yama ptrace_scope >= 2)", err)
+		}
 		t.started <- fmt.Errorf("starting %s under ptrace: %w", t.cfg.Argv[0], err)
 		return
 	}
