@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pare-dev/pare/internal/testimages"
 	"github.com/pare-dev/pare/pkg/closure"
@@ -49,10 +50,11 @@ func runReal(t *testing.T, v *rootfs.View, workdir string, env []string, exes ..
 			t.Fatalf("AddExecutable(%s) = %v, %v", e, ok, err)
 		}
 	}
+	start := time.Now()
 	if err := c.Run(knowledge.Default()...); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d paths kept; warnings: %q", len(c.Paths()), c.Warnings)
+	t.Logf("%d paths kept in %v; warnings: %q", len(c.Paths()), time.Since(start), c.Warnings)
 	return c
 }
 

@@ -92,7 +92,7 @@ func (r NSS) Apply(c Closure) error {
 			}
 			found = found || ok
 		}
-		if !found {
+		if !found && importantDB(s.Databases) {
 			missing = append(missing, so)
 		}
 	}
@@ -100,6 +100,19 @@ func (r NSS) Apply(c Closure) error {
 		c.Warn("nss: /etc/nsswitch.conf names services whose modules are not in the image (glibc skips them, as in the original): %s", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// importantDB reports whether one of dbs is a database whose lookups programs
+// commonly depend on; a missing module for the others (Debian's default
+// "services: db files") is not worth a note.
+func importantDB(dbs []string) bool {
+	for _, d := range dbs {
+		switch d {
+		case "passwd", "group", "shadow", "hosts", "initgroups":
+			return true
+		}
+	}
+	return false
 }
 
 // NSSService is one service named in nsswitch.conf with the databases using it.
