@@ -40,16 +40,25 @@
 //
 // Paths are resolved at syscall entry: relative ones against
 // /proc/TID/cwd or the directory fd /proc/TID/fd/N, and cleaned lexically
-// (symbolic links are not resolved). Strings are read with process_vm_readv
-// in page-sized chunks. Reading another process's memory and /proc links
-// requires the same user as the tracee (ptrace_may_access) or
-// CAP_SYS_PTRACE, so when the program runs as another user and the sensor
-// lacks CAP_SYS_PTRACE, the tracer thread alone (credentials are per thread
-// in Linux) switches to the program's uid and gid after starting it; other
-// threads stay root to write the output. When access is still refused (a
-// program that changed its own uid), strings are read with PTRACE_PEEKDATA
-// and paths resolved against the cwd and file descriptors the tracer tracked
-// itself.
+// (symbolic links are not resolved, so "link/.." is cleaned away). mmap of a
+// file records the path of its fd. At each exec the sensor also records what
+// the kernel opened without a system call to see: a script's interpreter
+// (from /proc/PID/exe) and the ELF interpreter (from /proc/PID/maps).
+// Strings are read with process_vm_readv in page-sized chunks.
+//
+// Reading another process's memory and /proc links needs ptrace_may_access:
+// the same user and group as the tracee, or CAP_SYS_PTRACE, which a default
+// container lacks. Linux credentials are per thread, so when access is
+// refused the tracer thread alone takes the tracee's uid and gid (keeping
+// root as saved uid to switch back); the sensor's other threads stay root
+// and write the output. A process that changed its own uid is not dumpable
+// until its next exec, so nothing can read it then; the exec it then makes
+// is read back from the new program's initial stack (argv and AT_EXECFN).
+// When the sensor is not root, PTRACE_PEEKDATA and the cwd and fds the
+// tracer tracked itself stand in.
+//
+// Not traced: 32-bit (i386, x32) system calls of a 64-bit kernel; a program
+// that itself uses ptrace (its PTRACE_TRACEME or attach fails).
 //
 // Go: ptrace requests must come from the thread that is the tracer, so the
 // tracer goroutine locks its OS thread, starts the child from it and makes

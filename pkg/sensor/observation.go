@@ -73,7 +73,8 @@ type Observations struct {
 // made it and Count how many times it was made.
 type FileAccess struct {
 	// Path is absolute and lexically clean, resolved against the process cwd
-	// or the dirfd at syscall entry; symlinks in it are not resolved.
+	// or the dirfd at syscall entry; symlinks in it are not resolved. It is
+	// left relative in the rare case that its base could not be found.
 	Path string `json:"path"`
 	// Op is one of the Op* constants.
 	Op string `json:"op"`
