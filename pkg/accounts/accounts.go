@@ -276,7 +276,7 @@ func Generate(src *DB, o Options) (*Result, error) {
 			res.Home = u.Home
 			// the primary group and the supplementary groups Docker applies
 			if pg, ok := src.GroupByID(u.GID); ok {
-				addGroup(pg, true)
+				addGroup(pg, false) // by id: Debian's nobody is in "nogroup", 65534 is there
 			}
 			for _, gr := range src.Groups {
 				for _, m := range gr.Members {

@@ -1,10 +1,13 @@
 package accounts_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pare-dev/pare/internal/testimages"
 	"github.com/pare-dev/pare/pkg/accounts"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
@@ -148,5 +151,43 @@ func TestGenerateDeterministic(t *testing.T) {
 	b, _ := accounts.Generate(src(t), o)
 	if string(a.Passwd) != string(b.Passwd) || string(a.Group) != string(b.Group) {
 		t.Errorf("order of owners changed the output:\n%s\n%s", a.Passwd, b.Passwd)
+	}
+}
+
+// TestMinbase reads the real accounts of the Debian bookworm minbase root.
+func TestMinbase(t *testing.T) {
+	cache, err := testimages.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cache, "rootfs")
+	if _, err := os.Stat(filepath.Join(dir, "etc/passwd")); err != nil {
+		testimages.Require(t, "base")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "etc/passwd")); err != nil {
+		t.Skipf("no minbase root at %s", dir)
+	}
+	v, err := rootfs.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	db, err := accounts.Read(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := db.UserByName("nobody"); !ok || u.UID != 65534 || u.GID != 65534 {
+		t.Errorf("nobody = %+v", u)
+	}
+	if g, ok := db.GroupByID(65534); !ok || g.Name != "nogroup" {
+		t.Errorf("group 65534 = %+v", g)
+	}
+	// USER nobody (the gostatic fixture): uid and Debian's nogroup gid
+	r, err := accounts.Generate(db, accounts.Options{User: "nobody", GIDs: []int{0}, UIDs: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.User != "65534:65534" || string(r.Passwd) != baselinePasswd || string(r.Group) != baselineGroup {
+		t.Errorf("User %q\npasswd:\n%s\ngroup:\n%s", r.User, r.Passwd, r.Group)
 	}
 }
