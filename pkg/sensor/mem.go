@@ -79,7 +79,7 @@ func (m *memReader) readString(tid int, addr uint64, limit int) (string, error) 
 		out = append(out, m.buf[:got]...)
 		addr += uint64(got)
 	}
-	return string(out), errTooLong
+	return string(out[:limit]), errTooLong
 }
 
 // readArgv reads a NULL-terminated array of string pointers.
