@@ -134,3 +134,22 @@ func hasFile(o *sensor.Observations, path, op string) bool {
 		return f.Path == path && f.Op == op && f.OK
 	})
 }
+
+// TestPeriodicFlush: while the program runs, the observations so far are
+// written every --flush interval (the program waits for the file).
+func TestPeriodicFlush(t *testing.T) {
+	bin := buildSensor(t)
+	out := t.TempDir()
+	obs := filepath.Join(out, sensor.ObservationsFile)
+	script := fmt.Sprintf(`cat /etc/hostname >/dev/null; while [ ! -e %s ]; do sleep 0.01; done; cp %s %s/periodic.json`, obs, obs, out)
+	if err := exec.Command(bin, "--flush", "20ms", "--out", out, "--", "sh", "-c", script).Run(); err != nil {
+		t.Fatal(err)
+	}
+	mid, err := sensor.ReadObservations(filepath.Join(out, "periodic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.Complete || !hasFile(mid, "/etc/hostname", sensor.OpOpen) {
+		t.Errorf("periodic flush: complete %v, files %+v", mid.Complete, mid.Files)
+	}
+}
