@@ -12,6 +12,7 @@ import (
 	"github.com/pare-dev/pare/pkg/closure"
 	"github.com/pare-dev/pare/pkg/knowledge"
 	"github.com/pare-dev/pare/pkg/knowledge/knowledgetest"
+	"github.com/pare-dev/pare/pkg/pkgdb"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -75,6 +76,26 @@ func TestPythonFixture(t *testing.T) {
 	wantDropped(t, c, "/usr/bin/perl", "/usr/lib/x86_64-linux-gnu/perl-base", "/usr/share/perl5", "/usr/lib/jvm")
 	if r := c.Reasons(lib + "/libssl.so.3"); len(r) == 0 || !strings.Contains(r[0].From, "lib-dynload") {
 		t.Errorf("libssl kept for %+v, want DT_NEEDED of a lib-dynload module", r)
+	}
+
+	// the packages that still own kept files
+	db, err := pkgdb.Read(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remaining := map[string]pkgdb.Usage{}
+	for _, u := range pkgdb.Remaining(db.Usage(v, c.Kept)) {
+		remaining[u.Name] = u
+	}
+	for _, n := range []string{"python3.11-minimal", "libpython3.11-stdlib", "python3-flask", "libssl3", "libc6", "tzdata", "base-files"} {
+		if _, ok := remaining[n]; !ok {
+			t.Errorf("package %s not among the remaining ones", n)
+		}
+	}
+	for _, n := range []string{"apt", "perl-base", "dpkg", "bash"} {
+		if u, ok := remaining[n]; ok {
+			t.Errorf("package %s remains: %d of %d files kept: %v", n, u.KeptFiles, u.TotalFiles, u.Kept)
+		}
 	}
 }
 
