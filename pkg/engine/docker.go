@@ -37,6 +37,7 @@ type apiClient interface {
 	ExecCreate(ctx context.Context, id string, options client.ExecCreateOptions) (client.ExecCreateResult, error)
 	ExecAttach(ctx context.Context, execID string, options client.ExecAttachOptions) (client.ExecAttachResult, error)
 	ExecInspect(ctx context.Context, execID string, options client.ExecInspectOptions) (client.ExecInspectResult, error)
+	ClientVersion() string
 	Close() error
 }
 
@@ -52,9 +53,10 @@ var _ Engine = (*Docker)(nil)
 
 // NewDocker connects to the Docker daemon named by the environment
 // (DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY; default the local unix
-// socket) with API version negotiation, and checks that it answers.
+// socket), negotiates the API version (the client speaks API 1.40 and
+// later; Docker 20.10 speaks 1.41) and checks that the daemon answers.
 func NewDocker(ctx context.Context) (*Docker, error) {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to docker: %w", err)
 	}
@@ -64,6 +66,9 @@ func NewDocker(ctx context.Context) (*Docker, error) {
 	}
 	return &Docker{api: c}, nil
 }
+
+// APIVersion is the negotiated Docker Engine API version ("1.41").
+func (d *Docker) APIVersion() string { return d.api.ClientVersion() }
 
 // Close releases the client's connections.
 func (d *Docker) Close() error { return d.api.Close() }

@@ -32,6 +32,9 @@ func TestDockerInspectImage(t *testing.T) {
 	if !slices.Equal(im.ExposedPorts, []engine.Port{{Number: 8080, Proto: "tcp"}}) {
 		t.Errorf("ports = %v", im.ExposedPorts)
 	}
+	if v := d.APIVersion(); v == "" || v > "1.56" {
+		t.Errorf("APIVersion = %q", v)
+	}
 	if im.Architecture == "" || im.OS != "linux" {
 		t.Errorf("platform %s/%s", im.OS, im.Architecture)
 	}
