@@ -398,3 +398,25 @@ func TestOSRelease(t *testing.T) {
 	c = run(t, m.View(), nil, nil, knowledge.OSRelease{})
 	wantKept(t, c, "/etc/os-release", "/etc/alpine-release")
 }
+
+func TestAlpineTLS(t *testing.T) {
+	// Alpine 3.20: libcrypto in /lib, modules and engines in /usr/lib, OPENSSLDIR /etc/ssl
+	m := rootfs.NewMem()
+	m.AddFile("/lib/ld-musl-x86_64.so.1", 0o755, []byte("musl"))
+	m.AddFile("/lib/libcrypto.so.3", 0o755, []byte("crypto"))
+	m.AddFile("/lib/libssl.so.3", 0o755, []byte("ssl"))
+	m.AddFile("/usr/lib/ossl-modules/legacy.so", 0o755, []byte("legacy"))
+	m.AddFile("/usr/lib/engines-3/afalg.so", 0o755, []byte("afalg"))
+	m.AddFile("/etc/ssl/openssl.cnf", 0o644, []byte("# cnf\n"))
+	m.AddFile("/etc/ssl/certs/ca-certificates.crt", 0o644, []byte("bundle"))
+	m.AddSymlink("/etc/ssl/cert.pem", "certs/ca-certificates.crt")
+	m.AddFile("/etc/hosts", 0o644, []byte("127.0.0.1 localhost\n"))
+	m.AddFile("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\n"))
+	objs := []closure.Object{{Path: "/lib/ld-musl-x86_64.so.1", Libc: true, Musl: true}, {Path: "/lib/libcrypto.so.3"}, {Path: "/lib/libssl.so.3"}}
+	c := run(t, m.View(), objs, nil, knowledge.Default()...)
+	wantKept(t, c, "/usr/lib/ossl-modules/legacy.so", "/usr/lib/engines-3/afalg.so", "/etc/ssl/openssl.cnf", "/etc/ssl/cert.pem",
+		"/etc/ssl/certs/ca-certificates.crt", "/etc/hosts", "/etc/passwd")
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings = %q", c.Warnings)
+	}
+}

@@ -120,8 +120,10 @@ func (r OpenSSL) Apply(c Closure) error {
 			mods = append(mods, "/usr/lib/"+t+"/ossl-modules")
 		}
 		mods = append(mods, "/usr/lib/ossl-modules", "/usr/lib64/ossl-modules")
-		for _, e := range children(v, libdir, reEngines) {
-			mods = append(mods, libdir+"/"+e)
+		for _, d := range []string{libdir, "/usr/lib", "/usr/lib64"} {
+			for _, e := range children(v, d, reEngines) {
+				mods = append(mods, d+"/"+e)
+			}
 		}
 		if env, ok := c.Getenv("OPENSSL_ENGINES"); ok && env != "" {
 			mods = append(mods, env)
