@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,7 +248,14 @@ func TestScriptProbe(t *testing.T) {
 	script := filepath.Join(dir, "probe.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\necho \"$PARE_TARGET_HOST $PARE_TARGET_PORT [$PARE_TARGET_PORTS] $PARE_CONTAINER_ID\"\necho warn >&2\nexit ${1:-0}\n"), 0o755)
 	target := &Target{ContainerID: "abc123", Ports: []int{8080, 9090}}
-	r := (&Script{Argv: []string{script}}).Run(t.Context(), target)
+	sp, err := ParseScript(script + "  ")
+	if err != nil || !slices.Equal(sp.Argv, []string{script}) {
+		t.Fatalf("ParseScript = %+v, %v", sp, err)
+	}
+	if _, err := ParseScript(" "); err == nil {
+		t.Error("empty script accepted")
+	}
+	r := sp.Run(t.Context(), target)
 	if !r.OK || r.ExitCode != 0 || r.Head != "127.0.0.1 8080 [8080 9090] abc123\n" || r.StderrHead != "warn\n" {
 		t.Errorf("script = %+v", r)
 	}

@@ -34,6 +34,16 @@ type Script struct {
 	Dir string
 }
 
+// ParseScript parses a script probe spec: a program path and its
+// arguments separated by spaces (no quoting; use a wrapper script for more).
+func ParseScript(spec string) (*Script, error) {
+	argv := strings.Fields(spec)
+	if len(argv) == 0 {
+		return nil, errors.New("script probe: empty command")
+	}
+	return &Script{Argv: argv}, nil
+}
+
 // Name implements Probe.
 func (s *Script) Name() string { return "script " + strings.Join(s.Argv, " ") }
 
