@@ -21,7 +21,7 @@ import (
 // of a fixture image with what the image's own ldd prints inside a
 // container (never on the host).
 func TestDifferentialLdd(t *testing.T) {
-	fixtures := []string{"base"}
+	fixtures := []string{"base", "cplugin", "cmusl"}
 	if s := os.Getenv("PARE_LDD_FIXTURES"); s != "" {
 		fixtures = strings.Fields(s)
 	}
@@ -49,6 +49,7 @@ func differentialLdd(t *testing.T, fixture string) {
 
 	// Every regular file with a PT_INTERP, outside pseudo filesystems.
 	var exes []string
+	interps := map[string]string{}
 	err = v.Walk("/", func(e *rootfs.Entry) error {
 		switch e.Path {
 		case "/proc", "/sys", "/dev":
@@ -65,6 +66,7 @@ func differentialLdd(t *testing.T, fixture string) {
 		h, err := elfread.Parse(f, f.Size())
 		if err == nil && h.Kind == elfread.KindDynamic && !strings.ContainsAny(e.Path, " \t\n'\"\\$") {
 			exes = append(exes, e.Path)
+			interps[e.Path] = h.Interp
 		}
 		return nil
 	})
@@ -77,8 +79,13 @@ func differentialLdd(t *testing.T, fixture string) {
 	sort.Strings(exes)
 
 	// One container runs ldd on all of them.
-	script := `for f in "$@"; do echo "### $f"; ldd "$f" 2>&1; done`
-	out := testimages.Docker(t, append([]string{"run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "/bin/sh", img, "-c", script, "sh"}, exes...)...)
+	// musl programs are listed by their own loader (ld-musl --list).
+	script := `for a in "$@"; do i=${a%%|*}; f=${a#*|}; echo "### $f"; case "$i" in */ld-musl-*) "$i" --list "$f" 2>&1;; *) ldd "$f" 2>&1;; esac; done`
+	var args []string
+	for _, e := range exes {
+		args = append(args, interps[e]+"|"+e)
+	}
+	out := testimages.Docker(t, append([]string{"run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "/bin/sh", img, "-c", script, "sh"}, args...)...)
 	ldd := parseLdd(out)
 
 	opts := loader.Options{Env: cfg.Config.Env, WorkingDir: cfg.Config.WorkingDir}
@@ -95,9 +102,13 @@ func differentialLdd(t *testing.T, fixture string) {
 			continue
 		}
 		got := closureLines(res)
+		if res.Musl && res.Interp != nil {
+			// musl reports names it answers itself ("libc.so => /lib/ld-musl-x86_64.so.1").
+			want = dropPath(want, res.Interp.OpenedAs)
+		}
 		lines += len(want)
-		if exe == "/usr/bin/ls" {
-			t.Logf("ldd /usr/bin/ls: %q", want)
+		if exe == "/usr/bin/ls" || exe == "/usr/local/bin/app-musl" || exe == "/opt/cplugin/bin/app" {
+			t.Logf("ldd %s: %q", exe, want)
 		}
 		if d := cmp.Diff(normalise(want), normalise(got)); d != "" {
 			differ++
@@ -120,8 +131,9 @@ func differentialLdd(t *testing.T, fixture string) {
 // lddLine matches "name => path (0x...)", "name => not found" and
 // "path (0x...)".
 var (
-	lddArrow = regexp.MustCompile(`^\t(\S+) => (.+?)(?: \(0x[0-9a-f]+\))?$`)
-	lddPlain = regexp.MustCompile(`^\t(\S+) \(0x[0-9a-f]+\)$`)
+	muslError = regexp.MustCompile(`^Error loading shared library (\S+): .*\(needed by `)
+	lddArrow  = regexp.MustCompile(`^\t(\S+) => (.+?)(?: \(0x[0-9a-f]+\))?$`)
+	lddPlain  = regexp.MustCompile(`^\t(\S+) \(0x[0-9a-f]+\)$`)
 )
 
 // parseLdd returns, per file, the lines "name => path" in ldd order, the
@@ -137,6 +149,10 @@ func parseLdd(out string) map[string][]string {
 		if f, ok := strings.CutPrefix(line, "### "); ok {
 			cur = f
 			res[cur] = []string{}
+			continue
+		}
+		if m := muslError.FindStringSubmatch(line); m != nil {
+			res[cur] = append(res[cur], m[1]+" => not found")
 			continue
 		}
 		if m := lddArrow.FindStringSubmatch(line); m != nil {
@@ -194,6 +210,17 @@ func foundOrder(lines []string) []string {
 	var out []string
 	for _, l := range lines {
 		if strings.Contains(l, " => /") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// dropPath removes "name => p" lines.
+func dropPath(lines []string, p string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasSuffix(l, " => "+p) {
 			out = append(out, l)
 		}
 	}
