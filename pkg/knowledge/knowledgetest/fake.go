@@ -130,7 +130,8 @@ func (c *Closure) AddTree(name string, why closure.Reason) (bool, error) {
 }
 
 // AddExecutable implements knowledge.Closure: it keeps name and, for an ELF
-// object, its DT_NEEDED libraries found in LibDirs (and $ORIGIN runpaths).
+// object, its PT_INTERP and DT_NEEDED libraries found in LibDirs (and
+// $ORIGIN runpaths).
 func (c *Closure) AddExecutable(name string, why closure.Reason) (bool, error) {
 	ok, err := c.AddPath(name, why)
 	if err != nil || !ok {
@@ -168,6 +169,11 @@ func (c *Closure) AddExecutable(name string, why closure.Reason) (bool, error) {
 		CGO:    gb != nil && gb.CGO,
 	}
 	c.objs[e.Path] = o
+	if ef.Interp != "" {
+		if _, err := c.AddExecutable(ef.Interp, closure.Reason{Kind: closure.KindInterp, From: e.Path}); err != nil {
+			return true, err
+		}
+	}
 	dirs := []string{}
 	for _, rp := range strings.Split(ef.Runpath+":"+ef.Rpath, ":") {
 		if rp != "" {
