@@ -209,6 +209,11 @@ func (x *exporter) child(fd int, k *Entry) error {
 		x.st.Files++
 		return nil
 	case TypeSymlink:
+		if k.Linkname == "" {
+			x.st.Skipped++
+			x.warnf("%s: skipped a symlink with an empty target", k.Path)
+			return nil
+		}
 		if err := unix.Symlinkat(k.Linkname, fd, name); err != nil {
 			return fmt.Errorf("creating symlink %s: %w", k.Path, err)
 		}

@@ -254,6 +254,10 @@ func (a *applier) put(e Entry, data content) error {
 	}
 	dir, base := path.Split(e.Path)
 	parent, err := a.resolveDir(dir, true)
+	if errors.Is(err, errUnresolvable) {
+		a.warnf("%s: skipped: %v", e.Path, err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -298,7 +302,10 @@ func (a *applier) resolveDir(dir string, create bool) (*node, error) {
 		case k != nil && k.entry.Type == TypeSymlink:
 			hops++
 			if hops > MaxSymlinkHops {
-				return nil, fmt.Errorf("resolving %s: %w", dir, ErrLoop)
+				return nil, fmt.Errorf("resolving %s: %w (%w)", dir, ErrLoop, errUnresolvable)
+			}
+			if k.entry.Linkname == "" {
+				return nil, fmt.Errorf("resolving %s: %s is an empty symlink (%w)", dir, k.entry.Path, errUnresolvable)
 			}
 			if strings.HasPrefix(k.entry.Linkname, "/") {
 				stack = stack[:1]
@@ -464,6 +471,10 @@ func tarXattrs(hdr *tar.Header) map[string]string {
 	}
 	return x
 }
+
+// errUnresolvable marks a parent path that cannot be resolved (a symlink
+// loop, an empty symlink); the entry is skipped with a warning.
+var errUnresolvable = errors.New("unresolvable parent")
 
 // ErrLimit is returned (wrapped) when an image exceeds one of its Limits.
 var ErrLimit = errors.New("limit exceeded")

@@ -293,6 +293,11 @@ func hostileLayers(t testing.TB) [][]byte {
 			hardlink("hl3", "/etc"),
 			symlink("hostlink", "/etc/hostname"),
 			file("hostlink/x", "replaces link"),
+			symlink("loop1", "loop2"),
+			symlink("loop2", "loop1"),
+			file("loop1/x", "loop"),
+			symlink("empty", ""),
+			file("empty/x", "empty"),
 		),
 	}
 }
@@ -303,6 +308,7 @@ func TestHostileLayerStaysInRoot(t *testing.T) {
 		"/ dir",
 		"/abs dir",
 		"/abs/x file abs",
+		"/empty -> ",
 		"/etc dir",
 		"/etc/hostname dir",
 		"/etc/hostname/x file replaces link",
@@ -311,6 +317,8 @@ func TestHostileLayerStaysInRoot(t *testing.T) {
 		"/hl1 file through link",
 		"/hostlink -> /etc/hostname",
 		"/link -> /etc",
+		"/loop1 -> loop2",
+		"/loop2 -> loop1",
 		"/rel -> ../../../../etc",
 		"/x file dotdot",
 	}
@@ -321,8 +329,8 @@ func TestHostileLayerStaysInRoot(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	if len(v.Warnings()) != 5 {
-		t.Errorf("warnings = %q, want 5 (root replacements and bad hardlinks)", v.Warnings())
+	if len(v.Warnings()) != 7 {
+		t.Errorf("warnings = %q, want 7 (root replacements, bad hardlinks, loop, empty link)", v.Warnings())
 	}
 }
 
@@ -386,7 +394,7 @@ func TestHostileExportContained(t *testing.T) {
 	if b, _ := os.ReadFile("/etc/passwd"); strings.Contains(string(b), "through link") {
 		t.Error("host /etc/passwd was written")
 	}
-	if st.Files != 5 || st.Hardlinks != 1 || st.Symlinks != 3 {
+	if st.Files != 5 || st.Hardlinks != 1 || st.Symlinks != 5 || len(st.Warnings) != 1 {
 		t.Errorf("stats = %+v", st)
 	}
 }

@@ -82,6 +82,10 @@ func (v *View) Resolve(name string, followFinal bool) (Resolution, error) {
 				return res, &fs.PathError{Op: "resolve", Path: name, Err: ErrLoop}
 			}
 			res.Links = append(res.Links, next)
+			if e.Linkname == "" {
+				// Linux: an empty symlink target resolves to nothing.
+				return res, &fs.PathError{Op: "resolve", Path: name, Err: ErrNotExist}
+			}
 			if strings.HasPrefix(e.Linkname, "/") {
 				cur = "/"
 			}

@@ -116,3 +116,12 @@ func TestReadFileAndWalk(t *testing.T) {
 		t.Errorf("walk (-want +got):\n%s", d)
 	}
 }
+
+func TestResolveEmptySymlink(t *testing.T) {
+	m := NewMem()
+	m.AddSymlink("/d/empty", "")
+	v := m.View()
+	if _, err := v.Stat("/d/empty"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Stat of a link to \"\": err = %v, want ErrNotExist", err)
+	}
+}
