@@ -46,33 +46,20 @@ install_packages() {
 		created=1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local rc=0
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
 	if [[ $created -eq 1 ]]; then
 		rm -f "$policy"
 	fi
-}
-
-start_docker() {
-	if docker info >/dev/null 2>&1; then
-		return
+	if [[ $rc -ne 0 ]]; then
+		echo "test.sh: installing ${missing[*]} failed" >&2
+		exit 1
 	fi
-	phase "starting dockerd"
-	setsid dockerd --bridge=none --iptables=false --ip-masq=false >/var/log/dockerd.log 2>&1 </dev/null &
-	local i
-	for ((i = 0; i < 60; i++)); do
-		if docker info >/dev/null 2>&1; then
-			return
-		fi
-		sleep 1
-	done
-	echo "test.sh: dockerd did not answer within 60s; /var/log/dockerd.log ends with:" >&2
-	tail -n 30 /var/log/dockerd.log >&2
-	exit 1
 }
 
 install_packages
-start_docker
+phase "docker daemon"
+bash scripts/start-docker.sh
 
 phase "building fixture images"
 fixtures_start=$SECONDS
