@@ -197,7 +197,7 @@ func (a *applier) applyEntry(hdr *tar.Header, r io.Reader) error {
 	}
 	var data content
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse: // the reader turns TypeRegA into TypeReg
 		e.Type = TypeReg
 		if hdr.Size < 0 {
 			return fmt.Errorf("negative size %d", hdr.Size)
