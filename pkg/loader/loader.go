@@ -16,6 +16,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"strings"
 
@@ -134,6 +135,18 @@ func (r *Result) Paths() []string {
 	return out
 }
 
+// SecureMode reports whether the kernel starts the executable e in
+// secure-execution mode (AT_SECURE) for a process with user and group ids
+// uid and gid: a setuid file owned by someone else, or a setgid file of
+// another group. Under no_new_privs (Kubernetes allowPrivilegeEscalation:
+// false) the bits are ignored and the answer is false.
+func SecureMode(e *rootfs.Entry, uid, gid int, noNewPrivs bool) bool {
+	if e == nil || noNewPrivs {
+		return false
+	}
+	return e.Mode&fs.ModeSetuid != 0 && e.UID != uid || e.Mode&fs.ModeSetgid != 0 && e.GID != gid
+}
+
 // ErrNotDynamicELF is returned by Resolve for an executable that is not an
 // ELF file at all (a script, for instance).
 var ErrNotDynamicELF = errors.New("not an ELF executable")
@@ -208,7 +221,7 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving executable %s: %w", exe, err)
 	}
-	f, ent, err := r.readELF(res.Path)
+	f, _, err := r.readELF(res.Path)
 	if err != nil {
 		return nil, fmt.Errorf("reading executable %s: %w", exe, err)
 	}
@@ -221,7 +234,6 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 		}
 		fh.Close()
 	}
-	_ = ent
 	r.arch = newArch(v, f.Class, f.Data, f.Machine)
 	r.main = &lmap{obj: &r.res.Exe, f: f, isMain: true, phys: res.Path, origin: path.Dir(res.Path)}
 	r.maps = append(r.maps, r.main)
@@ -234,8 +246,8 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 		// program may still dlopen (NSS, gconv).
 		return r, nil
 	}
-	if err := r.loadInterp(f.Interp); err != nil {
-		return r, nil //nolint:nilerr // recorded as Missing
+	if !r.loadInterp(f.Interp) {
+		return r, nil // the missing interpreter is in Result.Missing
 	}
 	r.queue = append(r.queue, r.main)
 	r.loadPreloads()
@@ -305,7 +317,9 @@ func (r *Resolver) readELF(p string) (*elfread.File, *rootfs.Entry, error) {
 	return f, e, nil
 }
 
-func (r *Resolver) loadInterp(interp string) error {
+// loadInterp loads PT_INTERP, reporting false (and a Missing entry) when it
+// cannot be loaded.
+func (r *Resolver) loadInterp(interp string) bool {
 	p := r.abs(interp)
 	res, err := r.v.Resolve(p, true)
 	var f *elfread.File
@@ -318,7 +332,7 @@ func (r *Resolver) loadInterp(interp string) error {
 			msg = ""
 		}
 		r.res.Missing = append(r.res.Missing, Missing{Name: interp, By: r.main.phys, Err: msg})
-		return err
+		return false
 	}
 	o := &Object{Path: res.Path, OpenedAs: interp, Links: res.Links, Name: interp, By: r.main.phys, How: HowInterp, Soname: f.Soname, Needed: f.Needed}
 	r.res.Interp = o
@@ -329,7 +343,7 @@ func (r *Resolver) loadInterp(interp string) error {
 	r.interp = m
 	r.maps = append(r.maps, m)
 	r.remember(m)
-	return nil
+	return true
 }
 
 // remember records m's file identity.
@@ -395,14 +409,11 @@ func (r *Resolver) loadPreloads() {
 }
 
 func (r *Resolver) preload(name string, secure bool) {
-	m, miss := r.mapObject(name, r.main, mapOpts{preload: true, secure: secure})
-	if miss != nil {
+	if _, miss := r.mapObject(name, r.main, mapOpts{preload: true, secure: secure}); miss != nil {
 		miss.Preload = true
 		miss.By = ""
 		r.res.Missing = append(r.res.Missing, *miss)
-		return
 	}
-	_ = m
 }
 
 // processQueue loads the DT_NEEDED entries of queued objects breadth-first.

@@ -1,9 +1,12 @@
 package loader_test
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"io/fs"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -761,5 +764,114 @@ func TestOtherLayouts(t *testing.T) {
 	res = resolve(t, m, "/app/exe", loader.Options{})
 	if got := found(res)["libc.so.6"]; got != "/lib/aarch64-linux-gnu/libc.so.6" {
 		t.Errorf("arm64 libc = %q (missing %+v)", got, res.Missing)
+	}
+}
+
+func TestSecureModeHelper(t *testing.T) {
+	suid := &rootfs.Entry{Mode: 0o755 | fs.ModeSetuid, UID: 0, GID: 0}
+	sgid := &rootfs.Entry{Mode: 0o755 | fs.ModeSetgid, UID: 0, GID: 42}
+	plain := &rootfs.Entry{Mode: 0o755}
+	for _, tc := range []struct {
+		e          *rootfs.Entry
+		uid, gid   int
+		noNewPrivs bool
+		want       bool
+	}{
+		{suid, 65532, 65532, false, true},
+		{suid, 0, 0, false, false},
+		{suid, 65532, 65532, true, false},
+		{sgid, 0, 0, false, true},
+		{sgid, 0, 42, false, false},
+		{plain, 65532, 65532, false, false},
+	} {
+		if got := loader.SecureMode(tc.e, tc.uid, tc.gid, tc.noNewPrivs); got != tc.want {
+			t.Errorf("SecureMode(%v, %d, %d, %v) = %v", tc.e.Mode, tc.uid, tc.gid, tc.noNewPrivs, got)
+		}
+	}
+}
+
+// A broken file in a CPU-specific subdirectory only warns; one in the
+// directory itself stops the search.
+func TestBrokenVariant(t *testing.T) {
+	m := bookworm()
+	m.AddFile("/app/exe", 0o755, exe(elftest.Spec{Needed: []string{"libz.so.1"}}))
+	m.AddFile(multi+"/libz.so.1", 0o644, lib("libz.so.1"))
+	m.AddFile(multi+"/glibc-hwcaps/x86-64-v3/libz.so.1", 0o644, []byte("garbage"))
+	res := resolve(t, m, "/app/exe", loader.Options{})
+	if got := found(res)["libz.so.1"]; got != lmulti+"/libz.so.1" || len(res.Warnings) != 1 {
+		t.Errorf("libz = %q, warnings %q, missing %+v", got, res.Warnings, res.Missing)
+	}
+}
+
+// ENOTDIR on an RPATH element abandons that list (glibc), and the search
+// goes on with the next step.
+func TestRpathElementNotDir(t *testing.T) {
+	m := bookworm()
+	m.AddFile("/app/exe", 0o755, exe(elftest.Spec{Needed: []string{"libfoo.so"}, Rpath: "/etc/passwd:/opt/lib"}))
+	m.AddFile("/etc/passwd", 0o644, []byte("root:x:0:0::/:/bin/sh\n"))
+	m.AddFile("/opt/lib/libfoo.so", 0o644, lib("libfoo.so"))
+	m.AddFile(multi+"/libfoo.so", 0o644, lib("libfoo.so"))
+	res := resolve(t, m, "/app/exe", loader.Options{})
+	if got := found(res)["libfoo.so"]; got != lmulti+"/libfoo.so" {
+		t.Errorf("libfoo = %q", got)
+	}
+}
+
+// Rule 3: the host's /bin/ls with its section headers zeroed, read as data.
+func TestStrippedSectionHeaders(t *testing.T) {
+	b, err := os.ReadFile("/bin/ls")
+	if err != nil || len(b) < 64 || string(b[:4]) != "\x7fELF" || b[elf.EI_CLASS] != byte(elf.ELFCLASS64) || b[elf.EI_DATA] != byte(elf.ELFDATA2LSB) {
+		t.Skip("no 64-bit little-endian /bin/ls on the host")
+	}
+	b = bytes.Clone(b)
+	binary.LittleEndian.PutUint64(b[40:], 0) // e_shoff
+	binary.LittleEndian.PutUint16(b[60:], 0) // e_shnum
+	binary.LittleEndian.PutUint16(b[62:], 0) // e_shstrndx
+	if binary.LittleEndian.Uint16(b[18:]) != uint16(elf.EM_X86_64) {
+		t.Skip("host /bin/ls is not x86-64")
+	}
+	m := bookworm()
+	m.AddFile("/usr/bin/ls", 0o755, b)
+	m.AddFile(multi+"/libselinux.so.1", 0o644, lib("libselinux.so.1", "libc.so.6"))
+	res := resolve(t, m, "/bin/ls", loader.Options{})
+	got := found(res)
+	if got["libc.so.6"] != lmulti+"/libc.so.6" {
+		t.Errorf("found %v, missing %+v", got, res.Missing)
+	}
+	if _, ok := got["libselinux.so.1"]; !ok {
+		t.Skipf("host /bin/ls does not need libselinux: %v", got)
+	}
+}
+
+func TestGoDetection(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil || string(b[:4]) != "\x7fELF" {
+		t.Skip("test binary is not ELF")
+	}
+	m := bookworm()
+	m.AddFile("/app/gobin", 0o755, b)
+	r, err := loader.NewResolver(m.View(), "/app/gobin", loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Result()
+	if !res.Go {
+		t.Error("Go binary not detected")
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if ok {
+		for _, s := range bi.Settings {
+			if s.Key == "CGO_ENABLED" && (s.Value == "1") != res.CGO {
+				t.Errorf("CGO = %v, build setting %q", res.CGO, s.Value)
+			}
+		}
+	}
+	m.AddFile("/app/notgo", 0o755, exe(elftest.Spec{Needed: []string{"libc.so.6"}}))
+	if res := resolve(t, m, "/app/notgo", loader.Options{}); res.Go {
+		t.Error("synthetic ELF taken for Go")
 	}
 }

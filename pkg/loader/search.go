@@ -53,7 +53,7 @@ func (s *search) verify(p string, how How) (*hit, verdict) {
 	r := s.r
 	res, err := r.v.Resolve(p, true)
 	if err != nil {
-		if errors.Is(err, rootfs.ErrNotDir) || errors.Is(err, rootfs.ErrLoop) {
+		if errors.Is(err, rootfs.ErrLoop) || !r.musl && errors.Is(err, rootfs.ErrNotDir) {
 			return nil, vStopList
 		}
 		return nil, vNotFound
@@ -148,10 +148,19 @@ func (s *search) openPath(dirs []string, how How) *hit {
 			if s.r.musl && sub.path != "" {
 				continue
 			}
+			if found != nil && sub.certain {
+				continue // ld.so stops at the first certain hit
+			}
 			p := base + sub.path + s.name
 			h, v := s.verify(p, how)
 			switch v {
 			case vFatal:
+				if !sub.certain {
+					// only CPUs that search this subdirectory would fail
+					r.res.Warnings = append(r.res.Warnings, s.fatal)
+					s.fatal = ""
+					continue
+				}
 				return nil
 			case vStopList:
 				if sub.path == "" {
@@ -159,9 +168,7 @@ func (s *search) openPath(dirs []string, how How) *hit {
 				}
 			case vOK:
 				if sub.certain {
-					if found == nil {
-						found = h
-					}
+					found = h
 				} else {
 					s.variants = append(s.variants, variantHit{hit: *h, sub: sub.path, how: how})
 				}
