@@ -65,11 +65,11 @@ unmount_under() {
 # line "OK" on success; a rootfs.tmp without it is from an interrupted run.
 make_rootfs() {
 	local rootfs=$CACHE/rootfs tmp=$CACHE/rootfs.tmp logf=$CACHE/debootstrap.log
-	if [[ -f $rootfs/.pare-complete ]]; then
+	if [[ -f $rootfs/.pare-complete && $(cat "$rootfs/.pare-complete") == "v$BASE_VERSION" ]]; then
 		return
 	fi
 	if [[ -d $rootfs ]]; then
-		log "removing incomplete $rootfs"
+		log "removing incomplete or outdated $rootfs"
 		rm -rf "$rootfs"
 	fi
 	if [[ -d $tmp && -f $logf ]] && [[ $(tail -n1 "$logf") == OK ]] && [[ -x $tmp/usr/bin/apt-get ]]; then
@@ -92,7 +92,7 @@ make_rootfs() {
 		echo OK >>"$logf"
 	fi
 	configure_rootfs "$tmp"
-	touch "$tmp/.pare-complete"
+	echo "v$BASE_VERSION" >"$tmp/.pare-complete"
 	mv "$tmp" "$rootfs"
 }
 
