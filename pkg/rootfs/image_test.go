@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -624,5 +625,89 @@ func checkTree(t *testing.T, n *node, p string) {
 			cp = "/" + name
 		}
 		checkTree(t, k, cp)
+	}
+}
+
+func TestGNULongNames(t *testing.T) {
+	long := strings.Repeat("g", 100) + "/" + strings.Repeat("n", 120)
+	target := "/" + strings.Repeat("t", 150)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: long, Typeflag: tar.TypeReg, Mode: 0o644, Size: 2, Format: tar.FormatGNU},
+		{Name: "s", Linkname: target, Typeflag: tar.TypeSymlink, Mode: 0o777, Format: tar.FormatGNU},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			tw.Write([]byte("ok"))
+		}
+	}
+	tw.Close()
+	if !bytes.Contains(buf.Bytes(), []byte("././@LongLink")) {
+		t.Fatal("the writer did not use GNU long names")
+	}
+	v := viewOf(t, buf.Bytes())
+	if b, err := v.ReadFile(long, 10); err != nil || string(b) != "ok" {
+		t.Errorf("long name: %q %v", b, err)
+	}
+	if l, err := v.Readlink("/s"); err != nil || l != target {
+		t.Errorf("long link: %q %v", l, err)
+	}
+}
+
+// rawHeader is a ustar header block, for headers archive/tar will not write.
+func rawHeader(name string, typ byte, size int) []byte {
+	b := make([]byte, 512)
+	copy(b[0:], name)
+	copy(b[100:], "0000644\x00")
+	copy(b[108:], "0000000\x00")
+	copy(b[116:], "0000000\x00")
+	copy(b[124:], fmt.Sprintf("%011o\x00", size))
+	copy(b[136:], "00000000000\x00")
+	b[156] = typ
+	copy(b[257:], "ustar\x0000")
+	copy(b[148:], "        ")
+	sum := 0
+	for _, c := range b {
+		sum += int(c)
+	}
+	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+func pad512(b []byte) []byte { return append(b, make([]byte, (512-len(b)%512)%512)...) }
+
+// A tar of a few KiB in GNU sparse 1.0 format declaring a 1 TiB file must hit
+// the file size cap, not fill the disk.
+func TestSparseBomb(t *testing.T) {
+	var recs []byte
+	for _, kv := range [][2]string{
+		{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"},
+		{"GNU.sparse.name", "big"}, {"GNU.sparse.realsize", "1099511627776"},
+	} {
+		r := " " + kv[0] + "=" + kv[1] + "\n"
+		n := len(r) + 2
+		if len(fmt.Sprint(n)+r) != n {
+			n++
+		}
+		recs = append(recs, fmt.Sprint(n)+r...)
+	}
+	sparseMap := pad512([]byte("1\n1099511627775\n1\n")) // one 1-byte block at the end
+	var tarb []byte
+	tarb = append(tarb, rawHeader("PaxHeaders/big", 'x', len(recs))...)
+	tarb = append(tarb, pad512(recs)...)
+	tarb = append(tarb, rawHeader("GNUSparseFile.0/big", '0', len(sparseMap)+512)...)
+	tarb = append(tarb, sparseMap...)
+	tarb = append(tarb, make([]byte, 512+1024)...)
+
+	hdr, err := tar.NewReader(bytes.NewReader(tarb)).Next()
+	if err != nil || hdr.Size != 1<<40 {
+		t.Fatalf("crafted header = %+v, %v; want a 1 TiB file", hdr, err)
+	}
+	_, err = FromImage(t.Context(), imageOf(t, tarb), WithTempDir(t.TempDir()))
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("err = %v, want ErrLimit", err)
 	}
 }
