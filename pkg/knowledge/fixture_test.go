@@ -1,9 +1,7 @@
 package knowledge_test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +22,24 @@ func fixture(t *testing.T, name string) *rootfs.View {
 	id := strings.TrimSpace(testimages.Docker(t, "create", "--network", "none", img))
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
 	dir := t.TempDir()
-	tarPath := filepath.Join(t.TempDir(), "fs.tar")
-	testimages.Docker(t, "export", "-o", tarPath, id)
-	out, err := exec.Command("tar", "-x", "--no-same-owner", "--exclude=dev/*", "-f", tarPath, "-C", dir).CombinedOutput()
+	export := exec.Command("docker", "export", id)
+	extract := exec.Command("tar", "-x", "--no-same-owner", "--exclude=dev/*", "-C", dir)
+	pipe, err := export.StdoutPipe()
 	if err != nil {
-		t.Fatalf("extracting %s: %v\n%s", img, err, out)
+		t.Fatal(err)
 	}
-	os.Remove(tarPath)
+	extract.Stdin = pipe
+	var exportErr, extractErr strings.Builder
+	export.Stderr, extract.Stderr = &exportErr, &extractErr
+	if err := export.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Run(); err != nil {
+		t.Fatalf("extracting %s: %v\n%s", img, err, extractErr.String())
+	}
+	if err := export.Wait(); err != nil {
+		t.Fatalf("docker export %s: %v\n%s", img, err, exportErr.String())
+	}
 	v, err := rootfs.FromDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +71,7 @@ func runReal(t *testing.T, v *rootfs.View, workdir string, env []string, exes ..
 const bookwormPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 func TestPythonFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "python")
 	c := runReal(t, v, "/app", []string{bookwormPath, "PYTHONDONTWRITEBYTECODE=1"}, "/usr/bin/python3", "/app/app.py")
 	wantKept(t, c,
@@ -100,6 +110,7 @@ func TestPythonFixture(t *testing.T) {
 }
 
 func TestJavaFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "java")
 	c := runReal(t, v, "/app", []string{bookwormPath}, "/usr/bin/java")
 	home := "/usr/lib/jvm/java-17-openjdk-amd64"
@@ -113,6 +124,7 @@ func TestJavaFixture(t *testing.T) {
 }
 
 func TestNodeFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "node")
 	c := runReal(t, v, "/app", []string{bookwormPath}, "/usr/bin/node", "/app/server.js")
 	wantKept(t, c, "/usr/bin/node", "/app/server.js", lib+"/libnode.so.108", "/usr/share/nodejs/acorn/package.json")
@@ -125,6 +137,7 @@ func TestNodeFixture(t *testing.T) {
 }
 
 func TestRubyFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "ruby")
 	c := runReal(t, v, "/app", []string{bookwormPath}, "/usr/bin/ruby", "/app/server.rb")
 	wantKept(t, c, "/usr/lib/ruby/3.1.0/set.rb", "/usr/lib/x86_64-linux-gnu/ruby/3.1.0/socket.so", "/app/server.rb")
@@ -140,6 +153,7 @@ func TestRubyFixture(t *testing.T) {
 }
 
 func TestNginxFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "nginx")
 	c := runReal(t, v, "/", []string{bookwormPath}, "/usr/sbin/nginx")
 	wantKept(t, c, "/etc/nginx/nginx.conf", "/etc/nginx/mime.types", "/srv/www/index.html", "/srv/www/large.txt", "/var/lib/nginx", "/var/log/nginx")
@@ -149,6 +163,7 @@ func TestNginxFixture(t *testing.T) {
 }
 
 func TestPostgresFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "postgres")
 	c := runReal(t, v, "/", []string{bookwormPath, "PGDATA=/var/lib/postgresql/data"}, "/usr/lib/postgresql/15/bin/postgres")
 	wantKept(t, c,
@@ -166,6 +181,7 @@ func TestPostgresFixture(t *testing.T) {
 }
 
 func TestGoCGOFixture(t *testing.T) {
+	t.Parallel()
 	v := fixture(t, "gocgo")
 	c := runReal(t, v, "/", []string{bookwormPath}, "/usr/local/bin/gocgo")
 	wantKept(t, c, "/etc/nsswitch.conf", "/etc/ssl/certs/ca-certificates.crt", "/usr/share/zoneinfo/Etc/UTC", "/etc/localtime", libc)
