@@ -211,3 +211,60 @@ func TestPtraceRefused(t *testing.T) {
 		t.Errorf("observations: exit %d error %q", o.ExitCode, o.Error)
 	}
 }
+
+// TestPrivilegedPrograms runs, as nobody, a program that reads /etc/shadow
+// thanks to a file capability or the set-user-ID bit. Traced, it keeps its
+// privilege only in ModePtrace in a container given CAP_SYS_PTRACE: see the
+// package documentation of pkg/sensor.
+func TestPrivilegedPrograms(t *testing.T) {
+	needDocker(t)
+	for _, tool := range []string{"gcc", "setcap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s on this machine", tool)
+		}
+	}
+	if os.Getuid() != 0 {
+		t.Skip("needs root to set file capabilities")
+	}
+	bin := buildSensor(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	fcap, suid := filepath.Join(dir, "fcap"), filepath.Join(dir, "suid")
+	for _, p := range []string{fcap, suid} {
+		if b, err := exec.Command("gcc", "-static", "-o", p, "testdata/readfile.c").CombinedOutput(); err != nil {
+			t.Fatalf("gcc: %v\n%s", err, b)
+		}
+	}
+	if b, err := exec.Command("setcap", "cap_dac_override=+ep", fcap).CombinedOutput(); err != nil {
+		t.Skipf("setcap: %v %s", err, b)
+	}
+	if err := os.Chmod(suid, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	run := func(extra []string, cmd ...string) string {
+		args := append([]string{"run", "--rm", "--network", "none", "-v", bin + ":/.pare/sensor:ro",
+			"-v", fcap + ":/fcap:ro", "-v", suid + ":/suid:ro"}, extra...)
+		b, _ := exec.Command("docker", append(append(args, baseImage), cmd...)...).CombinedOutput()
+		return strings.TrimSpace(string(b))
+	}
+	for _, prog := range []string{"/fcap", "/suid"} {
+		if got := run([]string{"--user", "65534"}, prog, "/etc/shadow"); got != "ok" {
+			t.Fatalf("%s untraced as nobody: %s", prog, got)
+		}
+		for _, tc := range []struct {
+			mode string
+			caps []string
+			want string
+		}{
+			{"seccomp", nil, "Permission denied"},
+			{"ptrace", nil, "Permission denied"},
+			{"seccomp", []string{"--cap-add", "SYS_PTRACE"}, "Permission denied"},
+			{"ptrace", []string{"--cap-add", "SYS_PTRACE"}, "ok"},
+		} {
+			got := run(tc.caps, "/.pare/sensor", "--mode", tc.mode, "--uid", "65534", "--gid", "65534", "--", prog, "/etc/shadow")
+			if got != tc.want {
+				t.Errorf("%s traced, mode %s %v: %q, want %q", prog, tc.mode, tc.caps, got, tc.want)
+			}
+		}
+	}
+}

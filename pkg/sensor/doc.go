@@ -25,12 +25,16 @@
 // Cost of ModeSeccomp: a seccomp filter needs no_new_privs (or
 // CAP_SYS_ADMIN, which containers lack), and no_new_privs stops set-user-ID
 // and file-capability programs from gaining privileges. Under ptrace that is
-// already so: a tracee's exec of such a program is downgraded unless the
-// tracer holds CAP_SYS_PTRACE (see cap_bprm_creds_from_file), and Docker's
-// default capability set has no CAP_SYS_PTRACE. So in a default container the
-// filter changes nothing for set-user-ID programs, and the speed is worth it.
-// Use ModePtrace when the container is given CAP_SYS_PTRACE and a program must
-// run set-user-ID helpers (su, sudo, ping with file capabilities) as such.
+// already so: the kernel downgrades such an exec in a tracee unless the
+// tracer's recorded credentials (ptracer_cred) hold CAP_SYS_PTRACE (see
+// cap_bprm_creds_from_file). With PTRACE_TRACEME those are the child's own,
+// and Docker's default capability set has no CAP_SYS_PTRACE anyway. So in a
+// default container the filter changes nothing for such programs (tested:
+// TestPrivilegedPrograms in cmd/pare-sensor), and the speed is worth it. In
+// ModePtrace, when the sensor holds CAP_SYS_PTRACE (docker run --cap-add
+// SYS_PTRACE), it attaches with PTRACE_SEIZE instead of TRACEME, and
+// set-user-ID and file-capability programs keep their privileges: use that
+// for images whose non-root programs need them (ping with cap_net_raw, su).
 //
 // Both modes read the syscall number, arguments and result with
 // PTRACE_GET_SYSCALL_INFO (Linux >= 5.3), which is the same on every

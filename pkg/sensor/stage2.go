@@ -5,14 +5,28 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// stage2Arg0 is argv[0] of the sensor re-executed as the second stage.
-const stage2Arg0 = "pare-sensor:stage2"
+const (
+	// stage2Arg0 is argv[0] of the sensor re-executed as the second stage.
+	stage2Arg0 = "pare-sensor:stage2"
+	// stage2Wait, appended to the mode, makes stage 2 wait for a byte on
+	// fd 3 (the tracer attaching with PTRACE_SEIZE) before executing.
+	stage2Wait = "+wait"
+)
+
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == stage2Arg0 {
+		// Keep the main goroutine on the main thread, the one a seizing
+		// tracer attached to, so that thread makes the exec.
+		runtime.LockOSThread()
+	}
+}
 
 // MaybeRunStage2 must be called first thing in main (and TestMain) of any
 // binary used as Config.Self. When the process is the second stage started
@@ -24,14 +38,22 @@ func MaybeRunStage2() {
 	if len(os.Args) < 4 || os.Args[0] != stage2Arg0 || os.Args[2] != "--" {
 		return
 	}
-	runtime.LockOSThread()
-	mode, argv := Mode(os.Args[1]), os.Args[3:]
+	mode, argv := os.Args[1], os.Args[3:]
+	if m, ok := strings.CutSuffix(mode, stage2Wait); ok {
+		mode = m
+		f := os.NewFile(3, "go-ahead")
+		if _, err := f.Read(make([]byte, 1)); err != nil {
+			fmt.Fprintf(os.Stderr, "pare-sensor: waiting for the tracer: %v\n", err)
+			os.Exit(126)
+		}
+		f.Close()
+	}
 	path, err := lookPath(argv[0])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pare-sensor: %v\n", err)
 		os.Exit(127)
 	}
-	if mode == ModeSeccomp {
+	if Mode(mode) == ModeSeccomp {
 		if err := installFilter(); err != nil {
 			fmt.Fprintf(os.Stderr, "pare-sensor: installing seccomp filter: %v\n", err)
 			os.Exit(126)

@@ -204,51 +204,18 @@ const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE |
 
 func (t *Tracer) run() {
 	// ptrace requests must come from the tracer thread. The lock is never
-	// released: the thread may change its credentials below, and a locked
-	// goroutine's thread exits with it.
+	// released: the thread may change its credentials (credMatcher), and a
+	// locked goroutine's thread exits with it.
 	runtime.LockOSThread()
 	defer close(t.done)
 
-	args := append([]string{stage2Arg0, string(t.cfg.Mode), "--"}, t.cfg.Argv...)
-	p, err := os.StartProcess(t.cfg.Self, args, &os.ProcAttr{
-		Dir:   t.cfg.Dir,
-		Env:   t.cfg.Env,
-		Files: []*os.File{t.cfg.Stdin, t.cfg.Stdout, t.cfg.Stderr},
-		Sys:   &syscall.SysProcAttr{Ptrace: true, Credential: t.cfg.Credential},
-	})
-	if err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			err = fmt.Errorf("%w (ptrace refused: a seccomp profile without ptrace, kernel < 4.8 under Docker's default profile, or Yama ptrace_scope >= 2)", err)
-		}
+	if err := t.start(); err != nil {
 		t.started <- fmt.Errorf("starting %s under ptrace: %w", t.cfg.Argv[0], err)
 		return
 	}
-	t.pid = p.Pid
-	var ws unix.WaitStatus
-	if _, err := wait4(t.pid, &ws); err != nil || !ws.Stopped() {
-		p.Kill()
-		t.started <- fmt.Errorf("starting %s under ptrace: no initial stop (%v, status %#x)", t.cfg.Argv[0], err, ws)
-		return
-	}
-	opts := ptraceOptions
-	if t.cfg.Mode == ModeSeccomp {
-		opts |= unix.PTRACE_O_TRACESECCOMP
-	}
-	if err := unix.PtraceSetOptions(t.pid, opts); err != nil {
-		p.Kill()
-		t.started <- fmt.Errorf("setting ptrace options: %w", err)
-		return
-	}
-	cwd := t.cfg.Dir
-	if cwd == "" {
-		cwd, _ = os.Getwd()
-	}
-	root := &proc{pid: t.pid, ppid: os.Getpid(), cwd: cwd, fds: map[int]string{}}
-	th := &thread{tid: t.pid, proc: root, started: true}
-	t.threads[t.pid] = th
-	t.resume(th, 0)
 	t.started <- nil
 
+	var ws unix.WaitStatus
 	for {
 		tid, err := wait4(-1, &ws)
 		if err == unix.EINTR {
@@ -268,6 +235,83 @@ func (t *Tracer) run() {
 			return
 		}
 	}
+}
+
+// start starts stage 2 of the sensor and attaches to it.
+//
+// Usually the child asks to be traced (PTRACE_TRACEME) before it executes
+// stage 2. The kernel then records the child's own credentials as the
+// tracer's (ptracer_cred), and since it has no CAP_SYS_PTRACE, set-user-ID
+// and file-capability programs executed later lose their privileges. In
+// ModePtrace, when the sensor holds CAP_SYS_PTRACE, the sensor instead
+// attaches with PTRACE_SEIZE while stage 2 waits on a pipe, so those
+// programs keep working as they would untraced.
+func (t *Tracer) start() error {
+	opts := ptraceOptions
+	if t.cfg.Mode == ModeSeccomp {
+		opts |= unix.PTRACE_O_TRACESECCOMP
+	}
+	seize := t.cfg.Mode == ModePtrace && hasCapSysPtrace()
+	attr := &os.ProcAttr{
+		Dir:   t.cfg.Dir,
+		Env:   t.cfg.Env,
+		Files: []*os.File{t.cfg.Stdin, t.cfg.Stdout, t.cfg.Stderr},
+		Sys:   &syscall.SysProcAttr{Ptrace: !seize, Credential: t.cfg.Credential},
+	}
+	mode := string(t.cfg.Mode)
+	var goAhead *os.File
+	if seize {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		defer w.Close()
+		attr.Files = append(attr.Files, r)
+		goAhead = w
+		mode += stage2Wait
+	}
+	args := append([]string{stage2Arg0, mode, "--"}, t.cfg.Argv...)
+	p, err := os.StartProcess(t.cfg.Self, args, attr)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) {
+			err = fmt.Errorf("%w (ptrace refused: a seccomp profile without ptrace, kernel < 4.8 under Docker's default profile, or Yama ptrace_scope >= 2)", err)
+		}
+		return err
+	}
+	t.pid = p.Pid
+	if seize {
+		_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(t.pid), 0, uintptr(opts), 0, 0)
+		if e != 0 {
+			p.Kill()
+			return fmt.Errorf("PTRACE_SEIZE: %w", e)
+		}
+		if _, err := goAhead.Write([]byte{1}); err != nil {
+			p.Kill()
+			return fmt.Errorf("releasing stage 2: %w", err)
+		}
+	} else {
+		var ws unix.WaitStatus
+		if _, err := wait4(t.pid, &ws); err != nil || !ws.Stopped() {
+			p.Kill()
+			return fmt.Errorf("no initial stop (%v, status %#x)", err, ws)
+		}
+		if err := unix.PtraceSetOptions(t.pid, opts); err != nil {
+			p.Kill()
+			return fmt.Errorf("setting ptrace options: %w", err)
+		}
+	}
+	cwd := t.cfg.Dir
+	if cwd == "" {
+		cwd, _ = os.Getwd()
+	}
+	root := &proc{pid: t.pid, ppid: os.Getpid(), cwd: cwd, fds: map[int]string{}}
+	th := &thread{tid: t.pid, proc: root, started: true}
+	t.threads[t.pid] = th
+	if !seize {
+		t.resume(th, 0) // a seized stage 2 was never stopped
+	}
+	return nil
 }
 
 func wait4(pid int, ws *unix.WaitStatus) (int, error) {
@@ -310,9 +354,11 @@ func (t *Tracer) handle(tid int, ws unix.WaitStatus) bool {
 		return false
 	}
 	sig := ws.StopSignal()
+	ev := int(ws>>16) & 0xff // PTRACE_EVENT_* in the status' third byte
 	if th == nil {
-		// A new thread or child reported before its parent's event.
-		th = &thread{tid: tid, held: true, started: sig == unix.SIGSTOP}
+		// A new thread or child reported before its parent's event. Its
+		// first stop is SIGSTOP, or PTRACE_EVENT_STOP under PTRACE_SEIZE.
+		th = &thread{tid: tid, held: true, started: sig == unix.SIGSTOP || ev == unix.PTRACE_EVENT_STOP}
 		t.threads[tid] = th
 		return false
 	}
@@ -320,8 +366,13 @@ func (t *Tracer) handle(tid int, ws unix.WaitStatus) bool {
 	case sig == unix.SIGTRAP|0x80:
 		t.syscallStop(th)
 		t.resume(th, 0)
-	case sig == unix.SIGTRAP && ws.TrapCause() > 0:
-		t.event(th, ws.TrapCause())
+	case ev == unix.PTRACE_EVENT_STOP:
+		// First stop of a seized thread, or a group-stop (not kept: we
+		// do not PTRACE_LISTEN).
+		th.started = true
+		t.resume(th, 0)
+	case sig == unix.SIGTRAP && ev != 0:
+		t.event(th, ev)
 	case sig == unix.SIGSTOP && !th.started:
 		th.started = true
 		t.resume(th, 0)
@@ -421,6 +472,10 @@ func (t *Tracer) execEvent(th *thread) {
 	if p == nil {
 		return
 	}
+	if !p.armed && t.isSelf(th.tid) {
+		// The exec of stage 2 itself, seen when attached by PTRACE_SEIZE.
+		return
+	}
 	path := ""
 	var argv []string
 	if c != nil && len(c.paths) > 0 {
@@ -455,6 +510,16 @@ func (t *Tracer) execEvent(th *thread) {
 			t.add(th, OpMmap, f, false, true, "")
 		}
 	}
+}
+
+// isSelf reports whether tid runs the sensor binary (stage 2).
+func (t *Tracer) isSelf(tid int) bool {
+	self, err := os.Stat(t.cfg.Self)
+	if err != nil {
+		return false
+	}
+	exe, err := os.Stat("/proc/" + strconv.Itoa(tid) + "/exe")
+	return err == nil && os.SameFile(self, exe)
 }
 
 // mappedFiles lists the files mapped into tid's memory, in address order.
