@@ -53,6 +53,14 @@ type DB struct {
 	Packages []*Package // sorted by name, then arch
 	// Path is where the database was read ("/var/lib/dpkg", "/lib/apk/db/installed").
 	Path string
+
+	diversions map[string]diversion // dpkg: diverted path -> where it went
+}
+
+// diversion is one entry of /var/lib/dpkg/diversions: the file a package
+// ships at a path lives at To, unless the package is the diverting one.
+type diversion struct {
+	To, By string
 }
 
 // Read reads the image's dpkg or apk database. An image with neither gives an
@@ -194,8 +202,22 @@ func readDpkg(v *rootfs.View) (*DB, error) {
 			p.Files = append(p.Files, p.md5Ord...)
 		}
 	}
+	if b, err := v.ReadFile("/var/lib/dpkg/diversions", maxDB); err == nil {
+		db.diversions = parseDiversions(b)
+	}
 	sortPackages(db.Packages)
 	return db, nil
+}
+
+// parseDiversions reads dpkg's diversions file: triplets of lines "from",
+// "to", "diverting package" (":" for a local diversion).
+func parseDiversions(b []byte) map[string]diversion {
+	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	out := map[string]diversion{}
+	for i := 0; i+2 < len(ls); i += 3 {
+		out[ls[i]] = diversion{To: ls[i+1], By: ls[i+2]}
+	}
+	return out
 }
 
 // parseDeb parses one status stanza; packages not installed give nil.
@@ -283,7 +305,8 @@ type Usage struct {
 // Usage works out, for every package, which of its files are kept. kept
 // reports whether a physical path is in the pared image; each listed path is
 // resolved in v without following a final symlink (so /bin/ls of a usr-merged
-// image is /usr/bin/ls). Directories, and links to directories, do not count. Packages are returned in
+// image is /usr/bin/ls), and diverted paths where dpkg moved them.
+// Directories, and links to directories, do not count. Packages are returned in
 // database order, including those with nothing kept.
 func (db *DB) Usage(v *rootfs.View, kept func(physical string) bool) []Usage {
 	out := make([]Usage, 0, len(db.Packages))
@@ -293,7 +316,11 @@ func (db *DB) Usage(v *rootfs.View, kept func(physical string) bool) []Usage {
 			if f == "/." || f == "/" {
 				continue
 			}
-			res, err := v.Resolve(f, false)
+			name := f
+			if d, ok := db.diversions[f]; ok && d.By != p.Name {
+				name = d.To
+			}
+			res, err := v.Resolve(name, false)
 			if err != nil {
 				continue
 			}

@@ -73,6 +73,10 @@ func debView() *rootfs.View {
 	m.AddFile("/var/lib/dpkg/info/libgcc-s1:amd64.md5sums", 0o644, []byte("8ff3819553818db46d80bf18e7bd5366  lib/x86_64-linux-gnu/libgcc_s.so.1\n44a14dcf85ae45e233e4d47509cc2369  usr/share/lintian/overrides/libgcc-s1\n"))
 	m.AddFile("/var/lib/dpkg/info/bash.list", 0o644, []byte("/.\n/bin\n/bin/bash\n/bin/rbash\n/etc\n/etc/bash.bashrc\n/usr/share/doc/bash/README\n"))
 	m.AddFile("/var/lib/dpkg/info/bash.md5sums", 0o644, []byte("d86b21405852d8642ca41afae9dcf0f5  bin/bash\n"))
+	// dash diverts bash's /bin/sh... here: a local diversion of /usr/bin/rbash
+	m.AddFile("/var/lib/dpkg/diversions", 0o644, []byte("/bin/rbash\n/bin/rbash.orig\n:\n"))
+	m.AddSymlink("/usr/bin/rbash.orig", "bash")
+	m.AddFile("/usr/bin/rbash", 0o755, []byte("local replacement"))
 	m.AddFile("/usr/lib/os-release", 0o644, []byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n"))
 	m.AddSymlink("/etc/os-release", "../usr/lib/os-release")
 	return m.View()
@@ -132,9 +136,14 @@ func TestDpkg(t *testing.T) {
 		t.Errorf("PURL = %s", p)
 	}
 	// a kept symlink counts; a fully kept package is not partial
-	us = db.Usage(v, keptSet("/usr/bin/bash", "/usr/bin/rbash", "/etc/bash.bashrc"))
+	// bash's /bin/rbash lives at /bin/rbash.orig (diverted)
+	us = db.Usage(v, keptSet("/usr/bin/bash", "/usr/bin/rbash.orig", "/etc/bash.bashrc"))
 	if us[0].KeptFiles != 3 || us[0].Partial {
 		t.Errorf("bash usage = %+v", us[0])
+	}
+	us = db.Usage(v, keptSet("/usr/bin/rbash"))
+	if us[0].KeptFiles != 0 {
+		t.Errorf("the local /usr/bin/rbash counted for bash: %+v", us[0])
 	}
 }
 
