@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh is the project's one test command (CI runs it through .ci/run):
 #
-#   bash scripts/test.sh
+#   bash scripts/test.sh [go test args]    (default: ./...)
 #
 # It is idempotent. On a fresh Debian bookworm machine, as root, it installs
 # the Debian packages the tests need (only the missing ones), starts dockerd
@@ -81,5 +81,8 @@ phase "staticcheck"
 go tool staticcheck ./...
 
 phase "go test"
-go test -count=1 -timeout 75m ./...
+if [[ $# -eq 0 ]]; then
+	set -- ./...
+fi
+go test -count=1 -timeout 75m "$@"
 phase "done"
