@@ -2,6 +2,8 @@ package loader_test
 
 import (
 	"bufio"
+	"debug/elf"
+	"flag"
 	"io/fs"
 	"os"
 	"regexp"
@@ -16,6 +18,8 @@ import (
 	"github.com/pare-dev/pare/pkg/loader"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
+
+var lddLibs = flag.Bool("ldd-libs", false, "TestDifferentialLdd: also compare every x86-64 shared library")
 
 // TestDifferentialLdd compares the closure of every dynamic ELF executable
 // of a fixture image with what the image's own ldd prints inside a
@@ -50,6 +54,7 @@ func differentialLdd(t *testing.T, fixture string) {
 	// Every regular file with a PT_INTERP, outside pseudo filesystems.
 	var exes []string
 	interps := map[string]string{}
+	libs := map[string]bool{}
 	err = v.Walk("/", func(e *rootfs.Entry) error {
 		switch e.Path {
 		case "/proc", "/sys", "/dev":
@@ -64,9 +69,18 @@ func differentialLdd(t *testing.T, fixture string) {
 		}
 		defer f.Close()
 		h, err := elfread.Parse(f, f.Size())
-		if err == nil && h.Kind == elfread.KindDynamic && !strings.ContainsAny(e.Path, " \t\n'\"\\$") {
+		if err != nil || strings.ContainsAny(e.Path, " \t\n'\"\\$") {
+			return nil
+		}
+		switch {
+		case h.Kind == elfread.KindDynamic:
 			exes = append(exes, e.Path)
 			interps[e.Path] = h.Interp
+		case h.Kind == elfread.KindShared && *lddLibs && h.Machine == elf.EM_X86_64 &&
+			!strings.HasPrefix(h.Soname, "ld-") && !strings.Contains(e.Path, "-musl"):
+			// ldd runs the library with the image's ld.so as the program
+			exes = append(exes, e.Path)
+			libs[e.Path] = true
 		}
 		return nil
 	})
@@ -90,13 +104,18 @@ func differentialLdd(t *testing.T, fixture string) {
 
 	opts := loader.Options{Env: cfg.Config.Env, WorkingDir: cfg.Config.WorkingDir}
 	agree, differ, lines := 0, 0, 0
+	t.Logf("%d executables, %d libraries", len(exes)-len(libs), len(libs))
 	for _, exe := range exes {
 		want, ok := ldd[exe]
 		if !ok {
 			t.Errorf("%s: no ldd output", exe)
 			continue
 		}
-		res, err := loader.Resolve(v, exe, opts)
+		o := opts
+		if libs[exe] {
+			o.Interp = "/lib64/ld-linux-x86-64.so.2"
+		}
+		res, err := loader.Resolve(v, exe, o)
 		if err != nil {
 			t.Errorf("%s: %v", exe, err)
 			continue
@@ -191,7 +210,9 @@ func closureLines(res *loader.Result) []string {
 		}
 		out = append(out, m.Name+" => not found")
 	}
-	if res.Interp != nil {
+	// ld.so lists itself only when some object needs it by name (libc.so.6
+	// needs ld-linux-x86-64.so.2); it is loaded in any case.
+	if res.Interp != nil && (res.Musl || needsInterp(res)) {
 		out = append(out, "interp-or-direct "+res.Interp.OpenedAs)
 	}
 	return out
@@ -225,4 +246,16 @@ func dropPath(lines []string, p string) []string {
 		}
 	}
 	return out
+}
+
+func needsInterp(res *loader.Result) bool {
+	objs := append([]loader.Object{res.Exe}, res.Objects...)
+	for _, o := range objs {
+		for _, n := range o.Needed {
+			if n == res.Interp.Soname || n == res.Interp.OpenedAs {
+				return true
+			}
+		}
+	}
+	return false
 }

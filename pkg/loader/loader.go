@@ -52,6 +52,12 @@ type Options struct {
 	// Secure is true when the program runs in secure-execution mode: a
 	// setuid or setgid file started by a non-root user (rule 11).
 	Secure bool
+	// Interp, when set, is a dynamic linker that starts the program
+	// explicitly ("ld.so PROGRAM", as ldd does and as some entrypoints
+	// do). It replaces PT_INTERP, so a shared library can be a root too,
+	// and $ORIGIN of the program is then the directory of the path as
+	// given, not of its resolved path.
+	Interp string
 }
 
 // Object is one file of the closure.
@@ -237,16 +243,21 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 	r.arch = newArch(v, f.Class, f.Data, f.Machine)
 	r.main = &lmap{obj: &r.res.Exe, f: f, isMain: true, phys: res.Path, origin: path.Dir(res.Path)}
 	r.maps = append(r.maps, r.main)
-	r.musl = f.MuslInterp()
+	interp := f.Interp
+	if opts.Interp != "" {
+		interp = opts.Interp
+		r.main.origin = originOf(exePath)
+	}
+	r.musl = elfread.IsMuslInterp(interp)
 	r.res.Musl = r.musl
 	r.res.UsesIconv = f.RefsIconv
 
-	if f.Interp == "" {
+	if interp == "" {
 		// Static: nothing is loaded before main, but a static glibc
 		// program may still dlopen (NSS, gconv).
 		return r, nil
 	}
-	if !r.loadInterp(f.Interp) {
+	if !r.loadInterp(interp) {
 		return r, nil // the missing interpreter is in Result.Missing
 	}
 	r.queue = append(r.queue, r.main)
@@ -457,7 +468,7 @@ func (r *Resolver) Dlopen(name, by string) ([]Object, error) {
 		}
 	}
 	if r.musl {
-		if r.res.Kind != elfread.KindDynamic {
+		if r.interp == nil {
 			return nil, fmt.Errorf("dlopen %s: a static musl program cannot load libraries", name)
 		}
 		// musl searches on behalf of the main program, not the caller.
