@@ -80,6 +80,7 @@ func Default() []Rule {
 		CACerts{},
 		OpenSSL{},
 		TZData{},
+		MIMETypes{},
 		Python{},
 		Ruby{},
 		Node{},

@@ -103,7 +103,7 @@ func TestDefaultNamesStableAndUnique(t *testing.T) {
 		names = append(names, r.Name())
 	}
 	want := []string{"os-release", "nss", "libgcc_s", "gconv", "locale", "ca-certs", "openssl", "tzdata",
-		"python", "ruby", "node", "java", "perl", "nginx", "postgresql"}
+		"mime-types", "python", "ruby", "node", "java", "perl", "nginx", "postgresql"}
 	if d := cmp.Diff(want, names); d != "" {
 		t.Errorf("Default() names (-want +got):\n%s", d)
 	}
@@ -419,4 +419,14 @@ func TestAlpineTLS(t *testing.T) {
 	if len(c.Warnings) != 0 {
 		t.Errorf("warnings = %q", c.Warnings)
 	}
+}
+
+func TestMIMETypes(t *testing.T) {
+	m := bookworm()
+	m.AddFile("/etc/mime.types", 0o644, []byte("text/html html htm\n"))
+	m.AddFile("/app/server", 0o755, []byte("go"))
+	c := run(t, m.View(), []closure.Object{{Path: "/app/server", Go: true}}, nil, knowledge.MIMETypes{})
+	wantKept(t, c, "/etc/mime.types")
+	c = run(t, m.View(), []closure.Object{glibcObj()}, nil, knowledge.MIMETypes{})
+	wantDropped(t, c, "/etc/mime.types")
 }

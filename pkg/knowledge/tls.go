@@ -250,3 +250,32 @@ func unquote(s string) string {
 	}
 	return s
 }
+
+// MIMETypes keeps the media-type tables that Go's mime package and Python's
+// mimetypes module read to choose a Content-Type (/etc/mime.types of Debian's
+// media-types, and the other places both look), when a Go binary or Python
+// is kept. nginx's own mime.types comes with /etc/nginx.
+type MIMETypes struct{}
+
+// Name implements Rule.
+func (MIMETypes) Name() string { return "mime-types" }
+
+var mimeFiles = []string{
+	"/etc/mime.types", "/etc/apache2/mime.types", "/etc/apache/mime.types", "/etc/httpd/conf/mime.types",
+	"/etc/httpd/mime.types", "/usr/share/mime/globs2", "/usr/local/share/mime/globs2", "/usr/local/etc/httpd/conf/mime.types",
+}
+
+// Apply implements Rule.
+func (r MIMETypes) Apply(c Closure) error {
+	from := ""
+	for _, o := range c.Objects() {
+		if o.Go || rePythonObj.MatchString(path.Base(o.Path)) {
+			from = o.Path
+			break
+		}
+	}
+	if from == "" {
+		return nil
+	}
+	return addPaths(c, because(r.Name(), from, "media types by file name"), mimeFiles...)
+}
