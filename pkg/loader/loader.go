@@ -227,7 +227,7 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving executable %s: %w", exe, err)
 	}
-	f, _, err := r.readELF(res.Path)
+	f, err := r.readELF(res.Path)
 	if err != nil {
 		return nil, fmt.Errorf("reading executable %s: %w", exe, err)
 	}
@@ -308,24 +308,17 @@ func (r *Resolver) warnProblems(p string, f *elfread.File) {
 }
 
 // readELF opens and parses the regular file at the physical path p.
-func (r *Resolver) readELF(p string) (*elfread.File, *rootfs.Entry, error) {
-	e, err := r.v.Stat(p)
-	if err != nil {
-		return nil, nil, err
-	}
+func (r *Resolver) readELF(p string) (*elfread.File, error) {
 	fh, err := r.v.Open(p)
 	if err != nil {
-		return nil, e, err
+		return nil, err
 	}
 	defer fh.Close()
 	f, err := elfread.Parse(fh, fh.Size())
-	if err != nil {
-		if errors.Is(err, elfread.ErrNotELF) {
-			return nil, e, fmt.Errorf("%w: %w", ErrNotDynamicELF, err)
-		}
-		return nil, e, err
+	if errors.Is(err, elfread.ErrNotELF) {
+		return nil, fmt.Errorf("%w: %w", ErrNotDynamicELF, err)
 	}
-	return f, e, nil
+	return f, err
 }
 
 // loadInterp loads PT_INTERP, reporting false (and a Missing entry) when it
@@ -335,7 +328,7 @@ func (r *Resolver) loadInterp(interp string) bool {
 	res, err := r.v.Resolve(p, true)
 	var f *elfread.File
 	if err == nil {
-		f, _, err = r.readELF(res.Path)
+		f, err = r.readELF(res.Path)
 	}
 	if err != nil {
 		msg := err.Error()

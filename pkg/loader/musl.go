@@ -113,11 +113,7 @@ func (r *Resolver) muslRpath(l *lmap) ([]string, How) {
 // splitMusl splits a musl path list on ':' and newlines, dropping empty
 // elements.
 func splitMusl(s string) []string {
-	out := []string{}
-	for _, el := range strings.FieldsFunc(s, func(c rune) bool { return c == ':' || c == '\n' }) {
-		out = append(out, el)
-	}
-	return out
+	return append([]string{}, strings.FieldsFunc(s, func(c rune) bool { return c == ':' || c == '\n' })...)
 }
 
 // muslSysPath reads <prefix>/etc/ld-musl-$ARCH.path, prefix being the
