@@ -255,6 +255,16 @@ func TestRunErrors(t *testing.T) {
 	if err == nil {
 		t.Error("missing image: no error")
 	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = trace.Run(t.Context(), eng, ref, trace.Options{SensorBinary: sensorBin(t),
+		Probes: []probe.Probe{&probe.HTTP{Path: "/", Port: l.Addr().(*net.TCPAddr).Port}}})
+	if err == nil || !strings.Contains(err.Error(), "already listens") {
+		t.Errorf("busy port: %v", err)
+	}
 	_, err = trace.Run(t.Context(), eng, ref, trace.Options{SensorBinary: sensorBin(t), Network: "none",
 		Probes: []probe.Probe{&probe.HTTP{Path: "/"}}})
 	if err == nil || !strings.Contains(err.Error(), "network host") {

@@ -20,6 +20,7 @@ package trace
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,6 +227,11 @@ func Run(ctx context.Context, eng engine.Engine, imageRef string, opts Options) 
 		return nil, fmt.Errorf("tracing %s: %w", imageRef, err)
 	}
 	res.Network = network
+	if network == engine.NetworkHost {
+		if err := portsFree(ctx, probes, probe.TCPPorts(im.ExposedPorts)); err != nil {
+			return nil, fmt.Errorf("tracing %s: %w", imageRef, err)
+		}
+	}
 
 	res.Command = argv
 	if opts.Untraced {
@@ -499,6 +505,40 @@ func pickNetwork(network string, probes []probe.Probe) (string, error) {
 		return network, nil
 	}
 	return "", fmt.Errorf("unknown network mode %q", network)
+}
+
+// portsFree checks that nothing listens yet on the ports the HTTP probes
+// will use: with host networking another server there would answer them.
+func portsFree(ctx context.Context, probes []probe.Probe, exposed []int) error {
+	var busy []string
+	for _, p := range probes {
+		h, ok := p.(*probe.HTTP)
+		if !ok {
+			continue
+		}
+		port := h.Port
+		if port == 0 && len(exposed) > 0 {
+			port = exposed[0]
+		}
+		if port == 0 {
+			continue
+		}
+		addr := net.JoinHostPort(probe.TargetHost, strconv.Itoa(port))
+		var d net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		conn, err := d.DialContext(dctx, "tcp4", addr)
+		cancel()
+		if err == nil {
+			conn.Close()
+			if !slices.Contains(busy, addr) {
+				busy = append(busy, addr)
+			}
+		}
+	}
+	if len(busy) > 0 {
+		return fmt.Errorf("something already listens on %s; it would answer the probes instead of the container", strings.Join(busy, ", "))
+	}
+	return nil
 }
 
 func hasEnv(env []string, name string) bool {
