@@ -3,6 +3,7 @@ package loader
 import (
 	"debug/elf"
 	"strings"
+	"sync"
 
 	"github.com/pare-dev/pare/pkg/ldcache"
 	"github.com/pare-dev/pare/pkg/rootfs"
@@ -86,8 +87,26 @@ func newArch(v *rootfs.View, class elf.Class, data elf.Data, machine elf.Machine
 		a.dirs = []string{"/lib", "/usr/lib"}
 		a.lib = "lib"
 	}
-	a.subdirs = legacySubdirs(a)
+	a.subdirs = subdirsFor(a)
 	return a
+}
+
+var (
+	subdirsMu    sync.Mutex
+	subdirsCache = map[string][]subdir{}
+)
+
+// subdirsFor returns the (shared, read-only) subdirectory list of a's
+// architecture.
+func subdirsFor(a *archInfo) []subdir {
+	subdirsMu.Lock()
+	defer subdirsMu.Unlock()
+	if l, ok := subdirsCache[a.name]; ok {
+		return l
+	}
+	l := legacySubdirs(a)
+	subdirsCache[a.name] = l
+	return l
 }
 
 // legacySubdirs lists the subdirectories glibc 2.36 searches inside each

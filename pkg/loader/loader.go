@@ -94,6 +94,9 @@ type Missing struct {
 	Err string
 	// Preload is true for preloads; ld.so ignores a failing preload.
 	Preload bool
+	// Hint explains a likely cause, such as a library installed into a
+	// directory of /etc/ld.so.conf without running ldconfig (rule 13).
+	Hint string
 }
 
 // Result is the closure of one executable.
@@ -195,6 +198,8 @@ type Resolver struct {
 	llp       []string
 	muslPath  []string
 	muslRead  bool
+	conf      []string
+	confRead  bool
 }
 
 // Resolve computes the closure of the executable exe (an absolute image
@@ -547,7 +552,7 @@ func (r *Resolver) mapObject(name string, requester *lmap, o mapOpts) (*lmap, *M
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: found only in CPU-specific directory %s", name, v.sub))
 	}
 	if h == nil {
-		return nil, &Missing{Name: name, By: requester.phys}
+		return nil, &Missing{Name: name, By: requester.phys, Hint: r.ldconfigHint(name)}
 	}
 	l := r.add(name, requester, h, o.preload, "")
 	for _, v := range s.variants {

@@ -875,3 +875,41 @@ func TestGoDetection(t *testing.T) {
 		t.Error("synthetic ELF taken for Go")
 	}
 }
+
+// Rule 13: ld.so.conf is not read by ld.so; a library only there is missing,
+// with a hint.
+func TestLdconfigNotRun(t *testing.T) {
+	m := bookworm()
+	m.AddFile("/app/exe", 0o755, exe(elftest.Spec{Needed: []string{"libopt.so.1"}}))
+	m.AddFile("/opt/vendor/lib/libopt.so.1", 0o644, lib("libopt.so.1"))
+	m.AddFile("/etc/ld.so.conf", 0o644, []byte("include /etc/ld.so.conf.d/*.conf\n"))
+	m.AddFile("/etc/ld.so.conf.d/vendor.conf", 0o644, []byte("# vendor\n/opt/vendor/lib\n"))
+	res := resolve(t, m, "/app/exe", loader.Options{})
+	if len(res.Missing) != 1 || !strings.Contains(res.Missing[0].Hint, "/opt/vendor/lib/libopt.so.1") {
+		t.Errorf("missing %+v", res.Missing)
+	}
+	// After ldconfig, the cache finds it.
+	m.AddFile("/etc/ld.so.cache", 0o644, ldcachetest.Build(ldcachetest.Spec{Entries: []ldcachetest.Entry{{Key: "libopt.so.1", Value: "/opt/vendor/lib/libopt.so.1"}}}))
+	res = resolve(t, m, "/app/exe", loader.Options{})
+	if got := found(res)["libopt.so.1"]; got != "/opt/vendor/lib/libopt.so.1" {
+		t.Errorf("with cache: %q", got)
+	}
+}
+
+func BenchmarkResolve(b *testing.B) {
+	m := bookworm()
+	m.AddFile("/usr/bin/ls", 0o755, exe(elftest.Spec{Needed: []string{"libselinux.so.1", "libc.so.6"}}))
+	m.AddFile(multi+"/libselinux.so.1", 0o644, lib("libselinux.so.1", "libpcre2-8.so.0", "libc.so.6"))
+	m.AddFile(multi+"/libpcre2-8.so.0", 0o644, lib("libpcre2-8.so.0", "libc.so.6"))
+	m.AddFile("/etc/ld.so.cache", 0o644, ldcachetest.Build(ldcachetest.Spec{Entries: []ldcachetest.Entry{
+		{Key: "libc.so.6", Value: lmulti + "/libc.so.6"},
+		{Key: "libselinux.so.1", Value: lmulti + "/libselinux.so.1"},
+		{Key: "libpcre2-8.so.0", Value: lmulti + "/libpcre2-8.so.0"},
+	}}))
+	v := m.View()
+	for b.Loop() {
+		if _, err := loader.Resolve(v, "/usr/bin/ls", loader.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
