@@ -98,7 +98,8 @@ func (c *Closure) Objects() []closure.Object {
 // Object returns the kept object at physical path p.
 func (c *Closure) Object(p string) (closure.Object, bool) { o, ok := c.objs[p]; return o, ok }
 
-// AddObject records o (and keeps its path) as if the closure had found it.
+// AddObject records o (and keeps its path) as if the closure had found it;
+// an o.Path missing from the view is ignored.
 func (c *Closure) AddObject(o closure.Object) {
 	if _, err := c.Set.Keep(o.Path, closure.Reason{Kind: closure.KindEntrypoint}); err == nil {
 		c.objs[o.Path] = o
