@@ -136,12 +136,13 @@ func hasFile(o *sensor.Observations, path, op string) bool {
 }
 
 // TestPeriodicFlush: while the program runs, the observations so far are
-// written every --flush interval (the program waits for the file).
+// written every --flush interval (the program waits until the file shows
+// its cat's open, then copies it).
 func TestPeriodicFlush(t *testing.T) {
 	bin := buildSensor(t)
 	out := t.TempDir()
 	obs := filepath.Join(out, sensor.ObservationsFile)
-	script := fmt.Sprintf(`cat /etc/hostname >/dev/null; while [ ! -e %s ]; do sleep 0.01; done; cp %s %s/periodic.json`, obs, obs, out)
+	script := fmt.Sprintf(`cat /etc/hostname >/dev/null; until grep -q /etc/hostname %s 2>/dev/null; do sleep 0.01; done; cp %s %s/periodic.json`, obs, obs, out)
 	if err := exec.Command(bin, "--flush", "20ms", "--out", out, "--", "sh", "-c", script).Run(); err != nil {
 		t.Fatal(err)
 	}
