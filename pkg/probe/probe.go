@@ -21,6 +21,7 @@ import (
 // Probe kinds, as found in Result.Kind.
 const (
 	KindHTTP     = "http"
+	KindTCP      = "tcp"
 	KindExec     = "exec"
 	KindScript   = "script"
 	KindExit     = "exit"
@@ -139,6 +140,8 @@ func kindOf(p Probe) string {
 	switch p.(type) {
 	case *HTTP:
 		return KindHTTP
+	case *TCP:
+		return KindTCP
 	case *Exec:
 		return KindExec
 	case *Script:

@@ -349,3 +349,31 @@ func TestCompare(t *testing.T) {
 		t.Errorf("Compare(a, a) = %v", d)
 	}
 }
+
+func TestTCPProbe(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	p, err := ParseTCP("tcp:" + strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := p.Run(t.Context(), &Target{}); !r.OK || r.Name != "tcp "+strconv.Itoa(port) {
+		t.Errorf("open port: %+v", r)
+	}
+	if r := (&TCP{}).Run(t.Context(), &Target{Ports: []int{port}}); !r.OK {
+		t.Errorf("target's first port: %+v", r)
+	}
+	l.Close()
+	exited := func(context.Context) (engine.State, error) { return engine.State{}, nil }
+	if r := p.Run(t.Context(), &Target{State: exited}); r.OK {
+		t.Errorf("closed port: %+v", r)
+	}
+	for _, bad := range []string{"", "tcp:", "tcp:0", "x"} {
+		if _, err := ParseTCP(bad); err == nil {
+			t.Errorf("ParseTCP(%q): no error", bad)
+		}
+	}
+}

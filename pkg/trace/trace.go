@@ -65,8 +65,8 @@ type Options struct {
 	Env []string
 
 	// Network is engine.NetworkHost or engine.NetworkNone (or bridge, which
-	// HTTP probes cannot reach). Empty: host when there are HTTP probes,
-	// none otherwise.
+	// HTTP and TCP probes cannot reach). Empty: host when there are HTTP or
+	// TCP probes, none otherwise.
 	Network string
 
 	// Probes run in order after the container starts. When nil and
@@ -486,7 +486,8 @@ func runArgv(im *engine.Image, entrypoint, cmd []string) []string {
 func pickNetwork(network string, probes []probe.Probe) (string, error) {
 	hasHTTP := false
 	for _, p := range probes {
-		if _, ok := p.(*probe.HTTP); ok {
+		switch p.(type) {
+		case *probe.HTTP, *probe.TCP:
 			hasHTTP = true
 		}
 	}
@@ -500,7 +501,7 @@ func pickNetwork(network string, probes []probe.Probe) (string, error) {
 		return network, nil
 	case engine.NetworkNone, engine.NetworkBridge:
 		if hasHTTP {
-			return "", fmt.Errorf("HTTP probes reach 127.0.0.1 only and need network host, not %s", network)
+			return "", fmt.Errorf("HTTP and TCP probes reach 127.0.0.1 only and need network host, not %s", network)
 		}
 		return network, nil
 	}
@@ -512,11 +513,15 @@ func pickNetwork(network string, probes []probe.Probe) (string, error) {
 func portsFree(ctx context.Context, probes []probe.Probe, exposed []int) error {
 	var busy []string
 	for _, p := range probes {
-		h, ok := p.(*probe.HTTP)
-		if !ok {
+		var port int
+		switch p := p.(type) {
+		case *probe.HTTP:
+			port = p.Port
+		case *probe.TCP:
+			port = p.Port
+		default:
 			continue
 		}
-		port := h.Port
 		if port == 0 && len(exposed) > 0 {
 			port = exposed[0]
 		}

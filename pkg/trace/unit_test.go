@@ -104,6 +104,8 @@ func TestPickNetwork(t *testing.T) {
 		{"bridge", http, "", true},
 		{"bridge", exec, "bridge", false},
 		{"container:x", nil, "", true},
+		{"", []probe.Probe{&probe.TCP{Port: 5432}}, "host", false},
+		{"none", []probe.Probe{&probe.TCP{Port: 5432}}, "", true},
 	}
 	for _, tt := range tests {
 		got, err := pickNetwork(tt.mode, tt.probes)
