@@ -108,6 +108,7 @@ becomes numeric (the original non-root user, else 65532).`,
 			}
 			out, info, err := assemble.Pared(img.View, img.ConfigFile, res.Set, assemble.Options{
 				KeepSetuid: f.keepSetuid, User: f.user, CreatedBy: "pare build " + args[0],
+				Users: res.Users, Groups: res.Groups,
 			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)

@@ -3,6 +3,7 @@
 package assemble
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -55,3 +56,10 @@ func image(items []tarlayer.Item, cf *v1.ConfigFile, createdBy string, opts ...t
 
 // dropSetid clears setuid and setgid bits.
 func dropSetid(m fs.FileMode) fs.FileMode { return m &^ (fs.ModeSetuid | fs.ModeSetgid) }
+
+// bytesItem is a generated file.
+func bytesItem(e rootfs.Entry, data []byte) tarlayer.Item {
+	return tarlayer.Item{Entry: e, Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}}
+}
