@@ -113,17 +113,14 @@ func Start(cfg Config) (*Tracer, error) {
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
-	for _, f := range []**os.File{&cfg.Stdin, &cfg.Stdout, &cfg.Stderr} {
-		if *f == nil {
-			switch f {
-			case &cfg.Stdin:
-				*f = os.Stdin
-			case &cfg.Stdout:
-				*f = os.Stdout
-			default:
-				*f = os.Stderr
-			}
-		}
+	if cfg.Stdin == nil {
+		cfg.Stdin = os.Stdin
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
 	}
 	t := &Tracer{
 		cfg:      cfg,
@@ -666,12 +663,24 @@ func (t *Tracer) entry(th *thread, info *syscallInfo) {
 	th.pending = c
 }
 
+// Kernel-internal errnos of a system call interrupted by a signal
+// (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ENOIOCTLCMD,
+// ERESTART_RESTARTBLOCK: 512-516), seen only by tracers.
+const (
+	erestartsys    = 512
+	erestartNoHand = 514
+)
+
 func openWrites(flags uint64) bool {
 	return flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0
 }
 
 func (t *Tracer) exit(th *thread, c *call, info *syscallInfo) {
 	ok, errno := true, ""
+	if info.isError() && -info.rval() >= erestartsys && -info.rval() <= erestartNoHand+2 {
+		// Interrupted by a signal, to be restarted: the call enters again.
+		return
+	}
 	if info.isError() {
 		ok = false
 		errno = unix.ErrnoName(syscall.Errno(-info.rval()))
