@@ -667,8 +667,8 @@ func (t *Tracer) entry(th *thread, info *syscallInfo) {
 // (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ENOIOCTLCMD,
 // ERESTART_RESTARTBLOCK: 512-516), seen only by tracers.
 const (
-	erestartsys    = 512
-	erestartNoHand = 514
+	erestartFirst = 512
+	erestartLast  = 516
 )
 
 func openWrites(flags uint64) bool {
@@ -677,7 +677,7 @@ func openWrites(flags uint64) bool {
 
 func (t *Tracer) exit(th *thread, c *call, info *syscallInfo) {
 	ok, errno := true, ""
-	if info.isError() && -info.rval() >= erestartsys && -info.rval() <= erestartNoHand+2 {
+	if info.isError() && -info.rval() >= erestartFirst && -info.rval() <= erestartLast {
 		// Interrupted by a signal, to be restarted: the call enters again.
 		return
 	}
