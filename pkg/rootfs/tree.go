@@ -158,19 +158,6 @@ func (t *tree) put(e Entry, data content) *node {
 	return n
 }
 
-// remove deletes the node at p and everything below it.
-func (t *tree) remove(p string) {
-	if p == "/" {
-		t.root.children = map[string]*node{}
-		return
-	}
-	parent := t.find(path.Dir(p))
-	if parent == nil || parent.children == nil {
-		return
-	}
-	delete(parent.children, path.Base(p))
-}
-
 // bytesContent is file content held in memory.
 type bytesContent []byte
 

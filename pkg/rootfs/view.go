@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 )
 
@@ -248,6 +247,3 @@ func (v *View) walk(e *Entry, fn WalkFunc) error {
 // Close releases the resources of the view (temporary spool files).
 func (v *View) Close() error { return v.b.close() }
 
-func sortEntries(es []*Entry) {
-	sort.Slice(es, func(i, j int) bool { return es[i].Path < es[j].Path })
-}
