@@ -246,4 +246,3 @@ func (v *View) walk(e *Entry, fn WalkFunc) error {
 
 // Close releases the resources of the view (temporary spool files).
 func (v *View) Close() error { return v.b.close() }
-
