@@ -33,6 +33,16 @@ const (
 	OpUnlink   = "unlink"   // unlink, unlinkat, rmdir
 	OpRename   = "rename"   // rename, renameat, renameat2 (source and target)
 	OpAccess   = "access"   // access, faccessat, faccessat2
+	OpLink     = "link"     // link, linkat: the new name is a write
+	OpSymlink  = "symlink"  // symlink, symlinkat: the link created (a write)
+	OpChmod    = "chmod"    // chmod, fchmod, fchmodat, fchmodat2 (writes)
+	OpChown    = "chown"    // chown, lchown, fchown, fchownat (writes)
+	OpUtime    = "utime"    // utime, utimes, utimensat, futimesat (writes)
+	OpTruncate = "truncate" // truncate (a write)
+	OpMknod    = "mknod"    // mknod, mknodat (writes)
+	OpXattr    = "xattr"    // get/list (reads), set/remove (writes) xattr
+	OpBind     = "bind"     // bind of a unix socket path (a write)
+	OpConnect  = "connect"  // connect to a unix socket path
 )
 
 // Observations is everything the sensor saw while one command ran.
@@ -79,7 +89,8 @@ type FileAccess struct {
 	// Op is one of the Op* constants.
 	Op string `json:"op"`
 	// Write is true for opens with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC, creat,
-	// mkdir, unlink, rename (source and target).
+	// mkdir, unlink, rename (source and target), and the other changes that
+	// would fail on a read-only file system (see the Op* constants).
 	Write bool `json:"write,omitempty"`
 	// OK is true when the syscall succeeded.
 	OK bool `json:"ok"`

@@ -6,8 +6,12 @@ import (
 )
 
 // pathArg locates one path argument: the index of its dirfd argument (-1
-// for the current directory) and of the string pointer.
-type pathArg struct{ dirfd, path int }
+// for the current directory) and of the string pointer; write marks the
+// path written by a call that otherwise only reads (link's new name).
+type pathArg struct {
+	dirfd, path int
+	write       bool
+}
 
 // spec says how to find the paths of one system call.
 type spec struct {
@@ -20,6 +24,7 @@ type spec struct {
 	write   bool // always a write
 	argv    int  // exec: index of argv, or -1
 	mmap    bool // mmap: fd at arg 4 unless MAP_ANONYMOUS in arg 3
+	sock    bool // bind, connect: AF_UNIX path in the sockaddr at arg 1
 }
 
 func mk(op string, paths ...pathArg) *spec {
@@ -27,11 +32,14 @@ func mk(op string, paths ...pathArg) *spec {
 }
 
 var (
-	cwd0 = pathArg{-1, 0}
-	cwd1 = pathArg{-1, 1}
-	at01 = pathArg{0, 1}
-	at23 = pathArg{2, 3}
+	cwd0 = pathArg{dirfd: -1, path: 0}
+	cwd1 = pathArg{dirfd: -1, path: 1}
+	at01 = pathArg{dirfd: 0, path: 1}
+	at12 = pathArg{dirfd: 1, path: 2}
+	at23 = pathArg{dirfd: 2, path: 3}
 )
+
+func written(p pathArg) pathArg { p.write = true; return p }
 
 // specsByName lists the system calls whose paths are recorded.
 var specsByName = func() map[string]*spec {
@@ -64,6 +72,41 @@ var specsByName = func() map[string]*spec {
 	m["renameat"] = with(mk(OpRename, at01, at23), func(s *spec) { s.write = true })
 	m["renameat2"] = m["renameat"]
 	m["mmap"] = with(mk(OpMmap), func(s *spec) { s.fd = 4; s.mmap = true })
+
+	// Changes that fail on a read-only root filesystem.
+	wr := func(s *spec) { s.write = true }
+	m["link"] = mk(OpLink, cwd0, written(cwd1))
+	m["linkat"] = with(mk(OpLink, at01, written(at23)), func(s *spec) { s.atFlags = 4 })
+	m["symlink"] = mk(OpSymlink, written(cwd1)) // the target is text, not a path
+	m["symlinkat"] = mk(OpSymlink, written(at12))
+	m["chmod"] = with(mk(OpChmod, cwd0), wr)
+	m["fchmodat"] = with(mk(OpChmod, at01), wr)
+	m["fchmodat2"] = with(mk(OpChmod, at01), func(s *spec) { s.write = true; s.atFlags = 3 })
+	m["fchmod"] = with(mk(OpChmod), func(s *spec) { s.write = true; s.fd = 0 })
+	m["chown"] = with(mk(OpChown, cwd0), wr)
+	m["lchown"] = m["chown"]
+	m["fchownat"] = with(mk(OpChown, at01), func(s *spec) { s.write = true; s.atFlags = 4 })
+	m["fchown"] = with(mk(OpChown), func(s *spec) { s.write = true; s.fd = 0 })
+	m["utime"] = with(mk(OpUtime, cwd0), wr)
+	m["utimes"] = m["utime"]
+	m["utimensat"] = with(mk(OpUtime, at01), wr) // a NULL path (futimens) is skipped
+	m["futimesat"] = with(mk(OpUtime, at01), wr)
+	m["truncate"] = with(mk(OpTruncate, cwd0), wr)
+	m["mknod"] = with(mk(OpMknod, cwd0), wr)
+	m["mknodat"] = with(mk(OpMknod, at01), wr)
+	m["setxattr"] = with(mk(OpXattr, cwd0), wr)
+	m["lsetxattr"] = m["setxattr"]
+	m["removexattr"] = m["setxattr"]
+	m["lremovexattr"] = m["setxattr"]
+	// Reads of metadata.
+	m["getxattr"] = mk(OpXattr, cwd0)
+	m["lgetxattr"] = m["getxattr"]
+	m["listxattr"] = m["getxattr"]
+	m["llistxattr"] = m["getxattr"]
+	m["statfs"] = mk(OpStat, cwd0)
+	// Unix sockets named by a path.
+	m["bind"] = with(mk(OpBind), func(s *spec) { s.sock = true; s.write = true })
+	m["connect"] = with(mk(OpConnect), func(s *spec) { s.sock = true })
 	return m
 }()
 

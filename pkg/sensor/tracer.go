@@ -1,6 +1,8 @@
 package sensor
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -85,10 +87,16 @@ type thread struct {
 }
 
 type call struct {
-	spec  *spec
-	paths []string
-	write bool
-	argv  []string
+	spec   *spec
+	paths  []string
+	writes []bool // per path, with write
+	write  bool
+	argv   []string
+}
+
+func (c *call) addPath(p string, write bool) {
+	c.paths = append(c.paths, p)
+	c.writes = append(c.writes, write)
 }
 
 // Start starts cfg.Argv under the tracer and returns once it is stopped at
@@ -620,17 +628,23 @@ func (t *Tracer) entry(th *thread, info *syscallInfo) {
 			c.write = openWrites(flags)
 		}
 	}
-	if sp.mmap {
+	switch {
+	case sp.mmap:
 		fd := int32(a[sp.fd])
 		if a[3]&unix.MAP_ANONYMOUS != 0 || fd < 0 {
 			return
 		}
 		if p := t.fdPath(th, int(fd)); strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "/memfd:") {
-			c.paths = append(c.paths, p)
+			c.addPath(p, false)
 		}
-	} else if sp.fd >= 0 {
-		if p := t.fdPath(th, int(int32(a[sp.fd]))); p != "" {
-			c.paths = append(c.paths, p)
+	case sp.fd >= 0:
+		// Not pipes, sockets or anonymous inodes ("pipe:[1234]").
+		if p := t.fdPath(th, int(int32(a[sp.fd]))); strings.HasPrefix(p, "/") {
+			c.addPath(p, false)
+		}
+	case sp.sock:
+		if p := t.unixSocketPath(th, a[1], a[2]); p != "" {
+			c.addPath(p, false)
 		}
 	}
 	for _, pa := range sp.paths {
@@ -643,16 +657,17 @@ func (t *Tracer) entry(th *thread, info *syscallInfo) {
 			dirfd = int(int32(a[pa.dirfd]))
 		}
 		if s == "" {
-			if sp.atFlags < 0 || a[sp.atFlags]&unix.AT_EMPTY_PATH == 0 || sp.op != OpExec {
-				// fstat by another name, or an empty path (ENOENT).
+			// With AT_EMPTY_PATH the call acts on dirfd itself: record
+			// it for fexecve and changes; fstat and the like add nothing.
+			if sp.atFlags < 0 || a[sp.atFlags]&unix.AT_EMPTY_PATH == 0 || !(sp.op == OpExec || sp.write) {
 				continue
 			}
-			if p := t.fdPath(th, dirfd); p != "" {
-				c.paths = append(c.paths, p)
+			if p := t.fdPath(th, dirfd); strings.HasPrefix(p, "/") {
+				c.addPath(p, pa.write)
 			}
 			continue
 		}
-		c.paths = append(c.paths, t.resolve(th, dirfd, s))
+		c.addPath(t.resolve(th, dirfd, s), pa.write)
 	}
 	if len(c.paths) == 0 {
 		return
@@ -661,6 +676,25 @@ func (t *Tracer) entry(th *thread, info *syscallInfo) {
 		c.argv, _ = t.mem.readArgv(th.tid, a[sp.argv])
 	}
 	th.pending = c
+}
+
+// unixSocketPath returns the resolved path of an AF_UNIX sockaddr of len
+// bytes at addr; "" for other families and abstract sockets.
+func (t *Tracer) unixSocketPath(th *thread, addr, length uint64) string {
+	const sunPath = 2 // offsetof(struct sockaddr_un, sun_path)
+	if addr == 0 || length <= sunPath+1 || length > 110 {
+		return ""
+	}
+	var b [110]byte
+	n, _ := t.mem.read(th.tid, addr, b[:length])
+	if n <= sunPath+1 || binary.NativeEndian.Uint16(b[:]) != unix.AF_UNIX || b[sunPath] == 0 {
+		return ""
+	}
+	name := b[sunPath:n]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	return t.resolve(th, unix.AT_FDCWD, string(name))
 }
 
 // Kernel-internal errnos of a system call interrupted by a signal
@@ -689,8 +723,8 @@ func (t *Tracer) exit(th *thread, c *call, info *syscallInfo) {
 		}
 	}
 	p := th.proc
-	for _, path := range c.paths {
-		t.add(th, c.spec.op, path, c.write, ok, errno)
+	for i, path := range c.paths {
+		t.add(th, c.spec.op, path, c.write || c.writes[i], ok, errno)
 	}
 	switch {
 	case !ok && c.spec.op == OpExec:

@@ -401,3 +401,43 @@ func TestExecFromThread(t *testing.T) {
 		})
 	}
 }
+
+func TestMetadataChanges(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "in.txt"), "data")
+			prog := buildC(t, t.TempDir(), "metaops")
+			o := trace(t, Config{Argv: []string{prog, dir}, Mode: mode})
+			if o.ExitCode != 0 {
+				t.Fatalf("exit %d", o.ExitCode)
+			}
+			got := under(o, dir)
+			// xattr support depends on the file system: keep the op only.
+			for i := range got {
+				if got[i].Op == OpXattr {
+					got[i].OK = false
+				}
+			}
+			want := []access{
+				{"DIR", "chdir", false, true, prog},
+				{"DIR", "stat", false, true, prog},
+				{"DIR/fifo", "mknod", true, true, prog},
+				{"DIR/hard", "link", true, true, prog},
+				{"DIR/hard", "truncate", true, true, prog},
+				{"DIR/in.txt", "chmod", true, true, prog},
+				{"DIR/in.txt", "chown", true, true, prog},
+				{"DIR/in.txt", "link", false, true, prog},
+				{"DIR/in.txt", "open", false, true, prog},
+				{"DIR/in.txt", "utime", true, true, prog},
+				{"DIR/in.txt", "xattr", false, false, prog},
+				{"DIR/sock", "bind", true, true, prog},
+				{"DIR/sock", "connect", false, true, prog},
+				{"DIR/sym", "symlink", true, true, prog},
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("accesses under DIR (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
