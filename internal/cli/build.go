@@ -13,6 +13,7 @@ import (
 	"github.com/pare-dev/pare/pkg/build"
 	"github.com/pare-dev/pare/pkg/report"
 	"github.com/pare-dev/pare/pkg/source"
+	"github.com/pare-dev/pare/pkg/trace"
 )
 
 // buildFlags are the flags of pare build that decide what is kept.
@@ -78,6 +79,8 @@ func (f *buildFlags) options(cmd *cobra.Command) (build.Options, error) {
 func newBuildCmd(g *globals) *cobra.Command {
 	var f buildFlags
 	var reportFile string
+	var traced bool
+	var tf traceFlags
 	cmd := &cobra.Command{
 		Use:   "build SRC DST",
 		Short: "Write a minimal FROM-scratch image holding only what SRC's program needs",
@@ -102,6 +105,18 @@ becomes numeric (the original non-root user, else 65532).`,
 				return err
 			}
 			defer img.Close()
+			var tres *trace.Result
+			if traced {
+				tres, err = g.runTrace(cmd.Context(), img, &tf, entrypointOverride(opts), cmdOverride(opts))
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				if !tres.ProbesOK() {
+					g.warnf("some probes failed while tracing; the closure may miss what they would have used")
+				}
+				opts.Observed = observations(tres)
+				opts.SkipRules = append(opts.SkipRules, interpreterTreeRules...)
+			}
 			res, err := build.Closure(img.View, img.ConfigFile.Config, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
@@ -121,6 +136,9 @@ becomes numeric (the original non-root user, else 65532).`,
 				return err
 			}
 			rep.Destination = args[1]
+			if tres != nil {
+				rep.Trace = traceSummary(tres)
+			}
 			if dg, err := out.Digest(); err == nil {
 				rep.Digest = dg.String()
 			}
@@ -138,6 +156,8 @@ becomes numeric (the original non-root user, else 65532).`,
 	f.register(cmd)
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
+	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
+	tf.register(cmd.Flags())
 	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
 	return cmd
 }
@@ -158,6 +178,20 @@ func makeReport(img *source.Image, res *build.Result, info *assemble.Info, keepS
 		return nil, err
 	}
 	return rep, nil
+}
+
+func traceSummary(t *trace.Result) *report.Trace {
+	rt := &report.Trace{Command: t.Command, ExitCode: t.ExitCode, Warnings: t.Warnings}
+	for _, p := range t.Probes {
+		rt.Probes = append(rt.Probes, report.ProbeResult{Name: p.Name, OK: p.OK, Err: p.Err})
+	}
+	if w := trace.WrittenPaths(t.Observations); w != nil {
+		rt.Written = w.Paths
+		for _, m := range w.Mounts {
+			rt.TmpfsMounts = append(rt.TmpfsMounts, m.Path)
+		}
+	}
+	return rt
 }
 
 // writeFileAtomic writes v as JSON to a temporary name beside path, then

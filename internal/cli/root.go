@@ -109,6 +109,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 		newFlattenCmd(g),
 		newBuildCmd(g),
 		newWhyCmd(g),
+		newTraceCmd(g),
 	)
 	return root
 }

@@ -55,7 +55,27 @@ type Report struct {
 	Warnings    []string  `json:"warnings,omitempty"`
 	Notes       []string  `json:"notes,omitempty"`
 	Packages    []Package `json:"packages,omitempty"`
+	Trace       *Trace    `json:"trace,omitempty"`
 	Kept        []Kept    `json:"kept"`
+}
+
+// Trace summarises the traced run of dynamic mode.
+type Trace struct {
+	Command  []string      `json:"command"`
+	ExitCode int           `json:"exit_code"`
+	Probes   []ProbeResult `json:"probes"`
+	// Written are the paths the program wrote; TmpfsMounts the directories
+	// to mount writable for a read-only root filesystem.
+	Written     []string `json:"written,omitempty"`
+	TmpfsMounts []string `json:"tmpfs_mounts,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+}
+
+// ProbeResult is one probe of a traced run.
+type ProbeResult struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	Err  string `json:"error,omitempty"`
 }
 
 // Package is an OS package that still has files in the pared image.
@@ -218,6 +238,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Packages) > 0 {
 		fmt.Fprintf(&b, "  packages %d still have files\n", len(r.Packages))
+	}
+	if r.Trace != nil {
+		ok := 0
+		for _, p := range r.Trace.Probes {
+			if p.OK {
+				ok++
+			}
+		}
+		fmt.Fprintf(&b, "  traced   %d/%d probes ok, exit %d\n", ok, len(r.Trace.Probes), r.Trace.ExitCode)
+		if len(r.Trace.TmpfsMounts) > 0 {
+			fmt.Fprintf(&b, "  writable %s (mount tmpfs/emptyDir there for a read-only root filesystem)\n", strings.Join(r.Trace.TmpfsMounts, " "))
+		}
 	}
 	for _, m := range r.Missing {
 		fmt.Fprintf(&b, "  missing  %s\n", m)

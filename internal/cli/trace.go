@@ -1,0 +1,328 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/pare-dev/pare/pkg/build"
+	"github.com/pare-dev/pare/pkg/engine"
+	"github.com/pare-dev/pare/pkg/probe"
+	"github.com/pare-dev/pare/pkg/sensor"
+	"github.com/pare-dev/pare/pkg/source"
+	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/pkg/transport"
+)
+
+// traceFlags drive a traced run: probes, how long, which network.
+type traceFlags struct {
+	httpProbes []string
+	execs      []string
+	script     string
+	runToExit  bool
+	duration   time.Duration
+	network    string
+	sensor     string
+	seccompOut string
+}
+
+func (f *traceFlags) register(fl *pflag.FlagSet) {
+	fl.StringArrayVar(&f.httpProbes, "http-probe", nil, "HTTP probe [METHOD:]PATH[:PORT][=CODES] on 127.0.0.1 (repeatable; default GET / on each exposed port)")
+	fl.StringArrayVar(&f.execs, "exec", nil, "command run inside the container under the tracer (repeatable)")
+	fl.StringVar(&f.script, "probe-script", "", "script run on the host with PARE_TARGET_HOST/PARE_TARGET_PORT(S)/PARE_CONTAINER_ID set")
+	fl.BoolVar(&f.runToExit, "run-to-exit", false, "batch image: let the command run to completion")
+	fl.DurationVar(&f.duration, "duration", 0, "keep a server running this long after the probes (with --run-to-exit: the timeout)")
+	fl.StringVar(&f.network, "network", "", "network of the traced container: host, none or bridge (default: host with HTTP probes, else none)")
+	fl.StringVar(&f.sensor, "sensor", "", "path of a static pare-sensor binary (default: next to pare, else built from source)")
+	fl.StringVar(&f.seccompOut, "seccomp-out", "", "write a Docker seccomp profile of the system calls seen to FILE")
+}
+
+func (f *traceFlags) options(entrypoint, cmd []string) (trace.Options, error) {
+	o := trace.Options{
+		SensorBinary: f.sensor, RunToExit: f.runToExit, Duration: f.duration, Network: f.network,
+		Entrypoint: entrypoint, Cmd: cmd,
+	}
+	switch f.network {
+	case "", engine.NetworkHost, engine.NetworkNone, "bridge":
+	default:
+		return o, usageError{fmt.Errorf("--network must be host, none or bridge, not %q", f.network)}
+	}
+	for _, s := range f.httpProbes {
+		p, err := probe.ParseHTTP(s)
+		if err != nil {
+			return o, usageError{fmt.Errorf("--http-probe %q: %w", s, err)}
+		}
+		o.Probes = append(o.Probes, p)
+	}
+	for _, s := range f.execs {
+		p, err := probe.ParseExec(s)
+		if err != nil {
+			return o, usageError{fmt.Errorf("--exec %q: %w", s, err)}
+		}
+		o.Probes = append(o.Probes, p)
+	}
+	if f.script != "" {
+		p, err := probe.ParseScript(f.script)
+		if err != nil {
+			return o, usageError{fmt.Errorf("--probe-script %q: %w", f.script, err)}
+		}
+		o.Probes = append(o.Probes, p)
+	}
+	if f.runToExit && o.Probes == nil {
+		o.NoDefaultProbes = true
+	}
+	return o, nil
+}
+
+// inDaemon makes img available to the Docker engine: a docker-daemon source
+// is used as it is, any other is loaded under a temporary tag that the
+// returned cleanup removes.
+func (g *globals) inDaemon(ctx context.Context, img *source.Image) (string, func(), error) {
+	if img.Ref.Kind == transport.DockerDaemon {
+		return img.Ref.Name, func() {}, nil
+	}
+	if img.Image == nil {
+		return "", nil, usageError{fmt.Errorf("%s: a dir: source cannot be traced: load it into Docker first", img.Ref)}
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	tag := "pare-trace/tmp-" + hex.EncodeToString(b[:]) + ":latest"
+	ref := transport.Reference{Kind: transport.DockerDaemon, Name: tag}
+	if err := transport.Write(ctx, ref, img.Image); err != nil {
+		return "", nil, fmt.Errorf("loading %s into Docker for tracing: %w", img.Ref, err)
+	}
+	cleanup := func() {
+		c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_, _ = c.ImageRemove(rctx, tag, client.ImageRemoveOptions{Force: true})
+	}
+	return tag, cleanup, nil
+}
+
+// runTrace runs img under the sensor with the probes of f.
+func (g *globals) runTrace(ctx context.Context, img *source.Image, f *traceFlags, entrypoint, cmd []string) (*trace.Result, error) {
+	opts, err := f.options(entrypoint, cmd)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.NewDocker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	ref, cleanup, err := g.inDaemon(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	opts.OnEvent = func(ev trace.Event) {
+		if g.quiet {
+			return
+		}
+		if ev.Probe != nil {
+			status := "ok"
+			if !ev.Probe.OK {
+				status = "FAILED: " + ev.Probe.Err
+			}
+			fmt.Fprintf(g.stderr, "trace: probe %s: %s\n", ev.Probe.Name, status)
+			return
+		}
+		fmt.Fprintf(g.stderr, "trace: %s\n", ev.Message)
+	}
+	res, err := trace.Run(ctx, eng, ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	if f.seccompOut != "" {
+		prof, err := trace.SeccompProfile(res.Observations)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeBytesAtomic(f.seccompOut, prof); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// ignoredTracePath reports paths that belong to the container runtime or to
+// pare's own sensor, not to the image.
+func ignoredTracePath(p string) bool {
+	for _, prefix := range []string{"/proc", "/sys", "/dev", "/.pare"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return !strings.HasPrefix(p, "/")
+}
+
+// observations turns the sensor's records into closure inputs: every path
+// the program read, stat-ed, mapped or executed that exists in the image.
+func observations(res *trace.Result) []build.Observation {
+	var out []build.Observation
+	seen := map[string]bool{}
+	obs := res.Observations
+	if obs == nil {
+		return nil
+	}
+	for _, fa := range obs.Files {
+		if !fa.OK || fa.Write || ignoredTracePath(fa.Path) {
+			continue
+		}
+		switch fa.Op {
+		case sensor.OpOpen, sensor.OpStat, sensor.OpExec, sensor.OpReadlink, sensor.OpMmap, sensor.OpAccess, sensor.OpChdir:
+		default:
+			continue
+		}
+		key := fa.Path + "\x00" + fa.Op
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		by := fa.Exe
+		if by == "" {
+			by = fmt.Sprintf("pid %d", fa.PID)
+		}
+		out = append(out, build.Observation{
+			Path: fa.Path, Exec: fa.Op == sensor.OpExec, By: by,
+			Detail: fmt.Sprintf("%s by pid %d", fa.Op, fa.PID),
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// interpreterTreeRules are the static rules that keep whole runtime trees;
+// a trace replaces them with what the program really used.
+var interpreterTreeRules = []string{"python", "ruby", "node", "java", "perl"}
+
+func newTraceCmd(g *globals) *cobra.Command {
+	var f traceFlags
+	var bf buildFlags
+	var obsOut string
+	cmd := &cobra.Command{
+		Use:   "trace SRC",
+		Short: "Run the image under pare's tracer and probes and print what it used",
+		Long: `Run SRC in the Docker engine with pare-sensor as the entrypoint wrapper: it starts the
+image's Entrypoint+Cmd as the image's user, follows every process and thread, and records
+each path opened, executed, stat-ed or mapped, and every system call. Probes drive the
+program (default: GET / on each exposed port); then it is stopped with its StopSignal.
+The container is always removed, also on Ctrl-C.`,
+		Example: `  pare trace docker-daemon:myapp --http-probe /healthz:8080 --seccomp-out seccomp.json
+  pare trace docker-archive:job.tar --run-to-exit --output json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bo, err := bf.options(cmd)
+			if err != nil {
+				return err
+			}
+			img, err := g.open(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer img.Close()
+			res, err := g.runTrace(cmd.Context(), img, &f, entrypointOverride(bo), cmdOverride(bo))
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if obsOut != "" {
+				if err := writeFileAtomic(obsOut, res.Observations); err != nil {
+					return err
+				}
+			}
+			writes := trace.WrittenPaths(res.Observations)
+			if g.output == "json" {
+				return g.printJSON(map[string]any{"command": res.Command, "exitCode": res.ExitCode, "probes": res.Probes,
+					"observations": res.Observations, "writes": writes, "warnings": res.Warnings})
+			}
+			obs := observations(res)
+			execs := 0
+			for _, o := range obs {
+				if o.Exec {
+					execs++
+				}
+			}
+			fmt.Fprintf(g.stdout, "traced %s: %s (exit %d)\n", args[0], strings.Join(res.Command, " "), res.ExitCode)
+			fmt.Fprintf(g.stdout, "  used     %d paths of the image, %d programs executed, %d system calls\n", len(obs), execs, len(res.Observations.Syscalls))
+			for _, p := range res.Probes {
+				st := "ok"
+				if !p.OK {
+					st = "FAILED " + p.Err
+				}
+				fmt.Fprintf(g.stdout, "  probe    %s: %s\n", p.Name, st)
+			}
+			for _, m := range writes.Mounts {
+				fmt.Fprintf(g.stdout, "  writes   %s (%d paths): mount a tmpfs/emptyDir there for a read-only root filesystem\n", m.Path, len(m.Paths))
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintf(g.stdout, "  warning  %s\n", w)
+			}
+			return nil
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&bf.entrypoint, "entrypoint", "", "override the image Entrypoint (JSON array or a plain command line)")
+	cmd.Flags().StringVar(&bf.cmd, "cmd", "", "override the image Cmd (JSON array or a plain command line)")
+	cmd.Flags().StringVar(&obsOut, "observations-out", "", "write the raw observations as JSON to FILE")
+	return cmd
+}
+
+func entrypointOverride(o build.Options) []string {
+	if o.EntrypointSet {
+		if o.Entrypoint == nil {
+			return []string{}
+		}
+		return o.Entrypoint
+	}
+	return nil
+}
+
+func cmdOverride(o build.Options) []string {
+	if o.CmdSet {
+		if o.Cmd == nil {
+			return []string{}
+		}
+		return o.Cmd
+	}
+	if o.EntrypointSet {
+		return []string{} // docker run --entrypoint clears the image's Cmd
+	}
+	return nil
+}
+
+// writeBytesAtomic writes data to a temporary name beside file, then renames it.
+func writeBytesAtomic(file string, data []byte) error {
+	tmp, err := os.CreateTemp(path.Dir(file), "."+path.Base(file)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	return nil
+}
