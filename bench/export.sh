@@ -11,6 +11,8 @@
 #   pare-daemon  export docker-daemon:IMAGE DIR        (docker save inside)
 #   ref-archive  tar -x of every layer of a saved archive into one dir
 #   pare-archive export docker-archive:FILE DIR
+# With PARE_CLI=1 the pare runs use `pare export` (./cmd/pare) instead of the
+# library driver bench/cmd/export (which also prints per-phase times).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +41,13 @@ DOCKERFILE
 	rm -rf "$WORK/ctx"
 fi
 
-(cd "$ROOT" && GOFLAGS=-mod=mod go build -o "$WORK/export" ./bench/cmd/export)
+if [[ ${PARE_CLI:-0} == 1 ]]; then
+	(cd "$ROOT" && GOFLAGS=-mod=mod go build -o "$WORK/pare" ./cmd/pare)
+	printf '#!/bin/sh\nexec "%s" export "$@"\n' "$WORK/pare" >"$WORK/export"
+	chmod +x "$WORK/export"
+else
+	(cd "$ROOT" && GOFLAGS=-mod=mod go build -o "$WORK/export" ./bench/cmd/export)
+fi
 size=$(docker image inspect -f '{{.Size}}' "$IMG")
 echo "image $IMG: $((size >> 20)) MiB"
 docker save "$IMG" -o "$WORK/img.tar"
