@@ -711,3 +711,33 @@ func TestSparseBomb(t *testing.T) {
 		t.Errorf("err = %v, want ErrLimit", err)
 	}
 }
+
+func TestConcurrentReads(t *testing.T) {
+	var ents []te
+	for i := range 50 {
+		ents = append(ents, file(fmt.Sprintf("f%02d", i), strings.Repeat(string(rune('a'+i%26)), 1000+i)))
+	}
+	v := viewOf(t, layerTar(t, ents...))
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 50 {
+				n := (i + g) % 50
+				b, err := v.ReadFile(fmt.Sprintf("/f%02d", n), 1<<20)
+				if err == nil && (len(b) != 1000+n || b[len(b)-1] != byte('a'+n%26)) {
+					err = fmt.Errorf("f%02d: wrong content", n)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
