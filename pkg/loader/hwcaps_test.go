@@ -4,9 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pare-dev/pare/internal/testimages"
 	"github.com/pare-dev/pare/pkg/loader"
@@ -104,5 +106,48 @@ func TestDifferentialHWCaps(t *testing.T) {
 		if !contains(got, pick) {
 			t.Errorf("%s: ldd loads %q, which pare did not keep (%v)", name, pick, got)
 		}
+	}
+}
+
+// TestDifferentialDlopen runs the cplugin fixture, which dlopens a plugin,
+// with LD_DEBUG=files in a container and compares the objects ld.so
+// initialised with pare's closure plus Dlopen of the same plugin.
+func TestDifferentialDlopen(t *testing.T) {
+	img := testimages.Require(t, "cplugin")
+	out, _ := testimages.DockerErr(t.Context(), "run", "--rm", "--network", "none", "-e", "LD_DEBUG=files", "--entrypoint", "/bin/sh", img, "-c", "/opt/cplugin/bin/app 2>&1")
+	var want []string
+	for _, line := range strings.Split(out, "\n") {
+		if _, p, ok := strings.Cut(line, "calling init: "); ok && p != "/lib64/ld-linux-x86-64.so.2" {
+			want = append(want, strings.TrimSpace(p))
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("LD_DEBUG output without init calls:\n%s", out)
+	}
+	archive := testimages.SaveArchive(t, img)
+	image, err := tarball.ImageFromPath(archive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rootfs.FromImage(t.Context(), image, rootfs.WithTempDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	r, err := loader.NewResolver(v, "/opt/cplugin/bin/app", loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Dlopen("/opt/cplugin/plugins/hello.so", ""); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range r.Result().Objects {
+		got = append(got, o.OpenedAs)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("objects (-ld.so +pare):\n%s", d)
 	}
 }
