@@ -71,9 +71,8 @@ type Object struct {
 	Links []string
 	// Name is the requested name (DT_NEEDED, preload, dlopen argument).
 	Name string
-	// By is the physical path of the requesting object, "" for roots
-	// (the executable's interpreter and preloads are requested by the
-	// process itself).
+	// By is the physical path of the requesting object (the executable
+	// for its interpreter), "" for preloads.
 	By  string
 	How How
 	// Preload marks LD_PRELOAD and /etc/ld.so.preload objects.
@@ -111,6 +110,9 @@ type Result struct {
 	Objects []Object
 	Missing []Missing
 	Musl    bool
+	// Builtin lists names the dynamic linker answers itself without a
+	// file (musl's libc.*, libpthread.*, libm.*, ...).
+	Builtin []string
 	Go      bool
 	CGO     bool
 	// UsesIconv is true when the executable or a library other than libc
@@ -176,7 +178,7 @@ type lmap struct {
 }
 
 // Resolver holds the state of one process: the loaded set grows with
-// Dlopen.
+// Dlopen. It is not safe for concurrent use.
 type Resolver struct {
 	v      *rootfs.View
 	opts   Options
@@ -280,6 +282,7 @@ func (r *Resolver) Result() *Result {
 	}
 	out.Missing = append([]Missing(nil), r.res.Missing...)
 	out.Warnings = append([]string(nil), r.res.Warnings...)
+	out.Builtin = append([]string(nil), r.res.Builtin...)
 	return &out
 }
 

@@ -686,6 +686,9 @@ func TestMusl(t *testing.T) {
 		if o := object(t, res, "libfoo.so.1"); o.How != loader.HowMuslPath {
 			t.Errorf("how %q", o.How)
 		}
+		if d := cmp.Diff([]string{"libc.musl-x86_64.so.1", "libpthread.so.0"}, res.Builtin); d != "" {
+			t.Errorf("Builtin: %s", d)
+		}
 		if len(res.Missing) != 0 {
 			t.Errorf("missing %+v", res.Missing)
 		}

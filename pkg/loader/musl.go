@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -13,6 +14,9 @@ func (r *Resolver) muslMapObject(name string, requester *lmap, o mapOpts) (*lmap
 	if strings.HasPrefix(name, "lib") {
 		for _, res := range muslReserved {
 			if strings.HasPrefix(name[3:], res) {
+				if !slices.Contains(r.res.Builtin, name) {
+					r.res.Builtin = append(r.res.Builtin, name)
+				}
 				return r.interp, nil
 			}
 		}
