@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/pare-dev/pare/pkg/elfread"
@@ -69,6 +70,10 @@ type Object struct {
 	OpenedAs string
 	// Links are the symlinks traversed from OpenedAs to Path.
 	Links []string
+	// Dirs are directories OpenedAs passes through before a ".." ("bin"
+	// in "/opt/app/bin/../lib/libx.so"), as physical paths: they must
+	// exist for OpenedAs to work, though they hold nothing of the file.
+	Dirs []string
 	// Name is the requested name (DT_NEEDED, preload, dlopen argument).
 	Name string
 	// By is the physical path of the requesting object (the executable
@@ -123,13 +128,13 @@ type Result struct {
 	Warnings []string
 }
 
-// Paths returns every physical path and symlink of the result, executable
+// Paths returns every physical path, symlink and ".."-traversed directory of the result, executable
 // and interpreter included, in order and without duplicates.
 func (r *Result) Paths() []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(o *Object) {
-		for _, p := range append(append([]string(nil), o.Links...), o.Path) {
+		for _, p := range append(append(append([]string(nil), o.Dirs...), o.Links...), o.Path) {
 			if !seen[p] {
 				seen[p] = true
 				out = append(out, p)
@@ -238,7 +243,7 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading executable %s: %w", exe, err)
 	}
-	r.res.Exe = Object{Path: res.Path, OpenedAs: exePath, Links: res.Links, Name: exe, How: HowExecutable, Soname: f.Soname, Needed: f.Needed}
+	r.res.Exe = Object{Path: res.Path, OpenedAs: exePath, Links: res.Links, Dirs: dotdotDirs(v, exePath), Name: exe, How: HowExecutable, Soname: f.Soname, Needed: f.Needed}
 	r.res.Kind = f.Kind
 	r.warnProblems(res.Path, f)
 	if fh, err := v.Open(res.Path); err == nil {
@@ -346,7 +351,7 @@ func (r *Resolver) loadInterp(interp string) bool {
 		r.res.Missing = append(r.res.Missing, Missing{Name: interp, By: r.main.phys, Err: msg})
 		return false
 	}
-	o := &Object{Path: res.Path, OpenedAs: interp, Links: res.Links, Name: interp, By: r.main.phys, How: HowInterp, Soname: f.Soname, Needed: f.Needed}
+	o := &Object{Path: res.Path, OpenedAs: interp, Links: res.Links, Dirs: dotdotDirs(r.v, p), Name: interp, By: r.main.phys, How: HowInterp, Soname: f.Soname, Needed: f.Needed}
 	r.res.Interp = o
 	m := &lmap{obj: o, f: f, names: []string{interp}, phys: res.Path, origin: path.Dir(p)}
 	if f.Soname != "" && f.Soname != interp {
@@ -582,7 +587,7 @@ func (r *Resolver) add(name string, requester *lmap, h *hit, preload bool, varia
 			}
 		}
 	}
-	obj := &Object{Path: h.phys, OpenedAs: h.openedAs, Links: h.links, Name: name, By: by, How: h.how, Preload: preload, Soname: h.f.Soname, Needed: h.f.Needed}
+	obj := &Object{Path: h.phys, OpenedAs: h.openedAs, Links: h.links, Dirs: dotdotDirs(r.v, h.openedAs), Name: name, By: by, How: h.how, Preload: preload, Soname: h.f.Soname, Needed: h.f.Needed}
 	if variant != "" {
 		obj.How, obj.Variant = HowHWCapsVariant, variant
 	}
@@ -641,4 +646,27 @@ func (r *Resolver) elfCompatible(h *elfread.Header) (skip bool, err error) {
 		return false, errors.New("only ET_DYN and ET_EXEC can be loaded")
 	}
 	return false, nil
+}
+
+// dotdotDirs returns the physical directories p passes through right
+// before each ".." component.
+func dotdotDirs(v *rootfs.View, p string) []string {
+	if !strings.Contains(p, "..") {
+		return nil
+	}
+	var out []string
+	parts := strings.Split(p, "/")
+	for i, c := range parts {
+		if c != ".." || i == 0 {
+			continue
+		}
+		prefix := strings.Join(parts[:i], "/")
+		if prefix == "" {
+			continue
+		}
+		if res, err := v.Resolve(prefix, true); err == nil && res.Path != "/" && !slices.Contains(out, res.Path) {
+			out = append(out, res.Path)
+		}
+	}
+	return out
 }

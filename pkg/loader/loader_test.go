@@ -227,6 +227,12 @@ func TestOriginThroughSymlinks(t *testing.T) {
 	if bar.OpenedAs != "/opt/app/bin/../lib/../plugins/libbar.so" || bar.Path != "/srv/real/plugins/libbar.so" || bar.How != loader.HowRunpath {
 		t.Errorf("libbar = %+v", bar)
 	}
+	if d := cmp.Diff([]string{"/opt/app/bin", "/srv/real/lib"}, bar.Dirs); d != "" {
+		t.Errorf("libbar Dirs (-want +got):\n%s", d)
+	}
+	if !contains(res.Paths(), "/opt/app/bin") {
+		t.Errorf("Paths() lacks /opt/app/bin: %v", res.Paths())
+	}
 	if len(res.Missing) != 0 {
 		t.Errorf("missing %+v", res.Missing)
 	}
