@@ -121,7 +121,15 @@ becomes numeric (the original non-root user, else 65532).`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			out, info, err := assemble.Pared(img.View, img.ConfigFile, res.Set, assemble.Options{
+			cf := img.ConfigFile.DeepCopy()
+			if opts.EntrypointSet {
+				cf.Config.Entrypoint = opts.Entrypoint
+				cf.Config.Cmd = nil
+			}
+			if opts.CmdSet {
+				cf.Config.Cmd = opts.Cmd
+			}
+			out, info, err := assemble.Pared(img.View, cf, res.Set, assemble.Options{
 				KeepSetuid: f.keepSetuid, User: f.user, CreatedBy: "pare build " + args[0],
 				Users: res.Users, Groups: res.Groups,
 			})

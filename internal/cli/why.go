@@ -98,10 +98,18 @@ func whyFromReport(file, target string) (whyAnswer, error) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return whyAnswer{}, fmt.Errorf("%s: not a pare build report: %w", file, err)
 	}
+	phys := target
+	if res, err := rep.View().Resolve(target, true); err == nil {
+		phys = res.Path
+	}
 	for _, k := range rep.Kept {
-		if k.Path == target {
-			return whyAnswer{Path: target, Kept: true, Text: k.Chain, Reasons: k.Reasons}, nil
+		if k.Path == phys {
+			text := k.Chain
+			if phys != target {
+				text = target + " → " + text
+			}
+			return whyAnswer{Path: target, Kept: true, Text: text, Reasons: k.Reasons}, nil
 		}
 	}
-	return whyAnswer{Path: target, Text: fmt.Sprintf("%s is not in the pared image of %s (paths in a report are physical: resolve symlinks first)", target, rep.Source)}, nil
+	return whyAnswer{Path: target, Text: fmt.Sprintf("%s is not in the pared image of %s ", target, rep.Source)}, nil
 }

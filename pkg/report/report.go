@@ -28,6 +28,7 @@ type Kept struct {
 	Path    string           `json:"path"`
 	Type    string           `json:"type"`
 	Size    int64            `json:"size,omitempty"`
+	Link    string           `json:"link,omitempty"` // symlink target
 	Reasons []closure.Reason `json:"reasons"`
 	Chain   string           `json:"chain"`
 }
@@ -137,7 +138,7 @@ func Compare(r *Report, v *rootfs.View, kept *closure.Set, keepSetid bool) error
 	r.Kept = r.Kept[:0]
 	for _, it := range kept.Items() {
 		e := it.Entry
-		k := Kept{Path: it.Path, Type: e.Type.String(), Reasons: it.Reasons, Chain: closure.FormatChain(kept.Why(it.Path))}
+		k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: closure.FormatChain(kept.Why(it.Path))}
 		if e.Type == rootfs.TypeReg {
 			k.Size = e.Size
 			if e.HardlinkID == 0 || !seen[e.HardlinkID] {
@@ -233,8 +234,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	list("shells", r.Removed.Shells)
 	list("package managers", r.Removed.PackageManagers)
 	list("network tools", r.Removed.NetworkTools)
-	if len(r.Removed.Setuid) > 0 {
-		fmt.Fprintf(&b, "  gone     %-17s %s\n", "setuid/setgid:", strings.Join(r.Removed.Setuid, " "))
+	if n := len(r.Removed.Setuid); n > 0 {
+		shown := r.Removed.Setuid
+		more := ""
+		if n > 12 {
+			shown, more = shown[:12], fmt.Sprintf(" … (%d in all)", n)
+		}
+		fmt.Fprintf(&b, "  gone     %-17s %s%s\n", "setuid/setgid:", strings.Join(shown, " "), more)
 	}
 	if len(r.Packages) > 0 {
 		fmt.Fprintf(&b, "  packages %d still have files\n", len(r.Packages))
@@ -273,4 +279,21 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// View rebuilds the shape of the pared image from the report: directories,
+// symlinks and (empty) files, so paths can be resolved as in the image.
+func (r *Report) View() *rootfs.View {
+	m := rootfs.NewMem()
+	for _, k := range r.Kept {
+		switch k.Type {
+		case rootfs.TypeDir.String():
+			m.AddDir(k.Path, 0o755)
+		case rootfs.TypeSymlink.String():
+			m.AddSymlink(k.Path, k.Link)
+		default:
+			m.AddFile(k.Path, 0o644, nil)
+		}
+	}
+	return m.View()
 }
