@@ -1,0 +1,5 @@
+// Package e2e holds the acceptance tests of pare build: each fixture image of
+// testdata/images is pared into the local Docker engine, then the original
+// and the pared image are run under the same probes and their observable
+// behaviour is compared. The package has no code of its own; see the tests.
+package e2e
