@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"github.com/pare-dev/pare/pkg/assemble"
 	"github.com/pare-dev/pare/pkg/build"
 	"github.com/pare-dev/pare/pkg/report"
+	"github.com/pare-dev/pare/pkg/sbom"
 	"github.com/pare-dev/pare/pkg/source"
+	"github.com/pare-dev/pare/pkg/tarlayer"
 	"github.com/pare-dev/pare/pkg/trace"
 )
 
@@ -78,7 +81,7 @@ func (f *buildFlags) options(cmd *cobra.Command) (build.Options, error) {
 
 func newBuildCmd(g *globals) *cobra.Command {
 	var f buildFlags
-	var reportFile string
+	var reportFile, sbomFile string
 	var traced bool
 	var tf traceFlags
 	cmd := &cobra.Command{
@@ -155,6 +158,19 @@ becomes numeric (the original non-root user, else 65532).`,
 					return err
 				}
 			}
+			if sbomFile != "" {
+				var buf bytes.Buffer
+				epoch, err := tarlayer.DefaultEpoch()
+				if err != nil {
+					return err
+				}
+				if err := sbom.CycloneDX(&buf, rep, args[1], rep.Digest, epoch); err != nil {
+					return err
+				}
+				if err := writeBytesAtomic(sbomFile, buf.Bytes()); err != nil {
+					return err
+				}
+			}
 			if g.output == "json" {
 				return g.printJSON(rep)
 			}
@@ -166,6 +182,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
 	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
 	tf.register(cmd.Flags())
+	cmd.Flags().StringVar(&sbomFile, "sbom", "", "write a CycloneDX SBOM of the OS packages that remain to FILE")
 	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
 	return cmd
 }
@@ -177,6 +194,7 @@ func makeReport(img *source.Image, res *build.Result, info *assemble.Info, keepS
 	if info != nil {
 		rep.User = info.User
 		rep.Packages = info.Packages
+		rep.OS = info.OS
 		rep.Warnings = append(rep.Warnings, info.Warnings...)
 	}
 	for _, m := range res.Missing {

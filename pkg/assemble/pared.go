@@ -29,6 +29,7 @@ type Options struct {
 // Info is what Pared decided beyond the kept files.
 type Info struct {
 	User     string // numeric config User of the output image
+	OS       string // the distribution's PRETTY_NAME
 	Packages []report.Package
 	Warnings []string
 }
@@ -127,8 +128,11 @@ func Pared(v *rootfs.View, cf *v1.ConfigFile, kept *closure.Set, o Options) (v1.
 			}
 			gen(f.Path, f.Mode, 0, 0, f.Data)
 		}
+		osID := pkgdb.ReadOS(v)
+		info.OS = osID.Pretty
 		for _, u := range pkgdb.Remaining(us) {
-			info.Packages = append(info.Packages, report.Package{Name: u.Name, Version: u.Version, Arch: u.Arch, Kept: u.KeptFiles, Total: u.TotalFiles})
+			info.Packages = append(info.Packages, report.Package{Name: u.Name, Version: u.Version, Arch: u.Arch,
+				PURL: u.PURL(osID), Partial: u.Partial, Kept: u.KeptFiles, Total: u.TotalFiles})
 		}
 	}
 	list := make([]tarlayer.Item, 0, len(items))

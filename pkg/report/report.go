@@ -55,6 +55,7 @@ type Report struct {
 	Missing     []string  `json:"missing,omitempty"`
 	Warnings    []string  `json:"warnings,omitempty"`
 	Notes       []string  `json:"notes,omitempty"`
+	OS          string    `json:"os,omitempty"` // PRETTY_NAME of os-release
 	Packages    []Package `json:"packages,omitempty"`
 	Trace       *Trace    `json:"trace,omitempty"`
 	Kept        []Kept    `json:"kept"`
@@ -84,6 +85,8 @@ type Package struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	Arch    string `json:"arch,omitempty"`
+	PURL    string `json:"purl,omitempty"`
+	Partial bool   `json:"partial,omitempty"` // some of its files are left out
 	Kept    int    `json:"kept_files"`
 	Total   int    `json:"total_files"`
 }
