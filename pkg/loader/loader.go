@@ -207,7 +207,14 @@ type Resolver struct {
 	muslRead  bool
 	conf      []string
 	confRead  bool
+	dirs      map[string]int // directory states, see dirState
+	budget    int            // candidate checks left, see maxCandidates
 }
+
+// maxCandidates caps the candidate files one Resolver tries, so that a
+// hostile image (thousands of DT_NEEDED names, long search paths) cannot
+// make the analysis run for hours.
+const maxCandidates = 1 << 18
 
 // Resolve computes the closure of the executable exe (an absolute image
 // path, or one relative to the working directory).
@@ -230,6 +237,8 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 		res:    &Result{},
 		byPhys: map[string]*lmap{},
 		byLink: map[uint64]*lmap{},
+		dirs:   map[string]int{},
+		budget: maxCandidates,
 	}
 	if r.wd == "" || !strings.HasPrefix(r.wd, "/") {
 		r.wd = "/" + r.wd

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -920,5 +921,27 @@ func BenchmarkResolve(b *testing.B) {
 		if _, err := loader.Resolve(v, "/usr/bin/ls", loader.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A hostile executable: thousands of DT_NEEDED names and a long RPATH of
+// existing directories. The search ends, with every name missing.
+func TestHostileManyNeeded(t *testing.T) {
+	m := bookworm()
+	var needed, rpath []string
+	for i := range 500 {
+		needed = append(needed, fmt.Sprintf("libn%d.so", i))
+	}
+	for i := range 100 {
+		d := fmt.Sprintf("/r/%d", i)
+		m.AddDir(d, 0o755)
+		rpath = append(rpath, d)
+	}
+	m.AddSymlink("/r/loop", "loop")
+	rpath = append(rpath, "/r/loop", "/etc/passwd")
+	m.AddFile("/app/exe", 0o755, exe(elftest.Spec{Needed: needed, Rpath: strings.Join(rpath, ":")}))
+	res := resolve(t, m, "/app/exe", loader.Options{})
+	if len(res.Missing) != 500 {
+		t.Errorf("%d missing, want 500", len(res.Missing))
 	}
 }

@@ -151,6 +151,19 @@ func (s *search) openPath(dirs []string, how How) *hit {
 			if found != nil && sub.certain {
 				continue // ld.so stops at the first certain hit
 			}
+			switch r.dirState(base + sub.path) {
+			case dirMissing:
+				continue
+			case dirBroken:
+				if sub.path == "" && !r.musl {
+					return nil // ENOTDIR/ELOOP: the list is abandoned
+				}
+				continue
+			}
+			if r.budget--; r.budget < 0 {
+				s.fatal = "search budget exhausted (hostile image?)"
+				return nil
+			}
 			p := base + sub.path + s.name
 			h, v := s.verify(p, how)
 			switch v {
@@ -487,3 +500,36 @@ func (r *Resolver) trusted(p string) bool {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// Directory states remembered during a search (glibc's r_dir_status).
+const (
+	dirUnknown = iota
+	dirOK
+	dirMissing
+	dirBroken // a non-directory or a symlink loop on the way
+)
+
+// dirState tells whether d (ending in '/') is a directory of the image.
+func (r *Resolver) dirState(d string) int {
+	if st, ok := r.dirs[d]; ok {
+		return st
+	}
+	st := dirOK
+	res, err := r.v.Resolve(d, true)
+	switch {
+	case err != nil && (errors.Is(err, rootfs.ErrNotDir) || errors.Is(err, rootfs.ErrLoop)):
+		st = dirBroken
+	case err != nil:
+		st = dirMissing
+	default:
+		e, err := r.v.Lstat(res.Path)
+		switch {
+		case err != nil:
+			st = dirMissing
+		case e.Type != rootfs.TypeDir:
+			st = dirBroken
+		}
+	}
+	r.dirs[d] = st
+	return st
+}
