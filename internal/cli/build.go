@@ -81,7 +81,7 @@ func (f *buildFlags) options(cmd *cobra.Command) (build.Options, error) {
 
 func newBuildCmd(g *globals) *cobra.Command {
 	var f buildFlags
-	var reportFile, sbomFile string
+	var reportFile, sbomFile, htmlFile string
 	var traced bool
 	var tf traceFlags
 	cmd := &cobra.Command{
@@ -158,6 +158,15 @@ becomes numeric (the original non-root user, else 65532).`,
 					return err
 				}
 			}
+			if htmlFile != "" {
+				var buf bytes.Buffer
+				if err := rep.WriteHTML(&buf); err != nil {
+					return fmt.Errorf("rendering the HTML report: %w", err)
+				}
+				if err := writeBytesAtomic(htmlFile, buf.Bytes()); err != nil {
+					return err
+				}
+			}
 			if sbomFile != "" {
 				var buf bytes.Buffer
 				epoch, err := tarlayer.DefaultEpoch()
@@ -182,6 +191,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
 	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
 	tf.register(cmd.Flags())
+	cmd.Flags().StringVar(&htmlFile, "report-html", "", "write the report as a self-contained HTML page to FILE")
 	cmd.Flags().StringVar(&sbomFile, "sbom", "", "write a CycloneDX SBOM of the OS packages that remain to FILE")
 	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
 	return cmd
@@ -225,6 +235,11 @@ func traceSummary(t *trace.Result) *report.Trace {
 func writeFileAtomic(path string, v any) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	enc := json.NewEncoder(tmp)

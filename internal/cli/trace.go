@@ -311,6 +311,11 @@ func writeBytesAtomic(file string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
