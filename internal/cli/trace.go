@@ -102,7 +102,7 @@ func (g *globals) inDaemon(ctx context.Context, img *source.Image) (string, func
 		return "", nil, fmt.Errorf("loading %s into Docker for tracing: %w", img.Ref, err)
 	}
 	cleanup := func() {
-		c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		c, err := client.New(client.FromEnv)
 		if err != nil {
 			return
 		}
