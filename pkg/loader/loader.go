@@ -287,6 +287,15 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 	return r, nil
 }
 
+// Loaded reports whether the process has the file at the physical path p:
+// the executable, its interpreter or a loaded object (not a variant).
+func (r *Resolver) Loaded(p string) bool {
+	if r.main != nil && r.main.phys == p {
+		return true
+	}
+	return r.byPhys[p] != nil
+}
+
 // Result returns the closure so far.
 func (r *Resolver) Result() *Result {
 	out := *r.res

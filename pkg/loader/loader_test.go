@@ -607,6 +607,9 @@ func TestDlopen(t *testing.T) {
 	if err != nil || len(objs) != 1 || objs[0].Path != multi+"/libcap.so.2" {
 		t.Errorf("reload = %+v, %v", objs, err)
 	}
+	if !r.Loaded(multi+"/libcap.so.2") || !r.Loaded("/app/exe") || !r.Loaded(multi+"/ld-linux-x86-64.so.2") || r.Loaded("/app/lib") {
+		t.Error("Loaded disagrees with the closure")
+	}
 	if n := len(r.Result().Objects); n != 4 {
 		t.Errorf("%d objects after dlopen, want 4", n)
 	}
