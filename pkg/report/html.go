@@ -28,7 +28,13 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.2f", 100*float64(a)/float64(b))
 	},
-	"base": path.Base,
+	"names": func(paths []string) []string {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			out[i] = path.Base(p)
+		}
+		return dedupe(out)
+	},
 }).Parse(htmlTemplate))
 
 // group is the kept paths that share a primary reason kind.
