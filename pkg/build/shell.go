@@ -106,7 +106,9 @@ func scanShell(src string) ShellScan {
 			atCmd = false
 			continue
 		}
-		addCmd(w)
+		if w != "exec" && w != "command" {
+			addCmd(w) // exec and command are builtins; the next word is the program
+		}
 		if prefixWords[w] {
 			afterPrefix = true
 			continue

@@ -12,7 +12,7 @@ func TestScanShell(t *testing.T) {
 		want    []string
 		dynamic bool
 	}{
-		{`exec nginx -g 'daemon off;'`, []string{"exec", "nginx"}, false},
+		{`exec nginx -g 'daemon off;'`, []string{"nginx"}, false},
 		{"set -e\nFOO=1 jq -r .a data.json | sort -u > out\nif grep -q x f; then sed -n 1p f; fi", []string{"jq", "sort", "grep", "sed"}, false},
 		{`echo "$(date +%s) $(basename "$0")"`, []string{"date", "basename"}, false},
 		{"# comment only\nawk '{print $1}' f # trailing", []string{"awk"}, false},
