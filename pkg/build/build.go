@@ -111,6 +111,7 @@ func Closure(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	if err := b.rules(); err != nil {
 		return nil, err
 	}
+	b.dropOrphanBytecode()
 	if err := b.excludes(); err != nil {
 		return nil, err
 	}
@@ -170,7 +171,9 @@ func (b *builder) roots() error {
 		}
 		b.res.Roots = append(b.res.Roots, p)
 		if isShell(p, args[0]) && len(args) >= 3 && args[1] == "-c" {
+			before := b.set.Len()
 			b.shellCommand(args[2], p, "the shell command line")
+			b.note("shell form: kept %s and the programs its command line names (%d paths); check the notes below for anything it runs that static reading cannot see", p, b.set.Len()-before)
 		} else {
 			b.argumentFiles(args[1:], p)
 		}
@@ -690,6 +693,22 @@ func (b *builder) rules() error {
 		}
 	}
 	return nil
+}
+
+// dropOrphanBytecode drops Python bytecode whose source is not kept:
+// CPython ignores a __pycache__/NAME.TAG.pyc without its NAME.py, so such a
+// file (seen by a trace that stat-ed the cache) is dead weight.
+func (b *builder) dropOrphanBytecode() {
+	for _, it := range b.set.Items() {
+		dir, file := path.Split(it.Path)
+		if path.Base(dir) != "__pycache__" || !strings.HasSuffix(file, ".pyc") {
+			continue
+		}
+		name, _, _ := strings.Cut(file, ".")
+		if !b.set.Has(path.Join(path.Dir(path.Clean(dir)), name+".py")) {
+			b.set.Remove(it.Path)
+		}
+	}
 }
 
 func (b *builder) excludes() error {

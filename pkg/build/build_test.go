@@ -168,3 +168,24 @@ func TestObservedPaths(t *testing.T) {
 		t.Error("traced exec not kept")
 	}
 }
+
+func TestOrphanBytecodeDropped(t *testing.T) {
+	m := image()
+	m.AddFile("/usr/lib/python3.11/os.py", 0o644, []byte("x"))
+	m.AddFile("/usr/lib/python3.11/__pycache__/os.cpython-311.pyc", 0o644, []byte("x"))
+	m.AddFile("/usr/lib/python3.11/__pycache__/gone.cpython-311.pyc", 0o644, []byte("x"))
+	res, err := Closure(m.View(), cfg("app"), Options{Rules: []knowledge.Rule{}, Observed: []Observation{
+		{Path: "/usr/lib/python3.11/os.py"},
+		{Path: "/usr/lib/python3.11/__pycache__/os.cpython-311.pyc"},
+		{Path: "/usr/lib/python3.11/__pycache__/gone.cpython-311.pyc"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Set.Has("/usr/lib/python3.11/__pycache__/os.cpython-311.pyc") {
+		t.Error("bytecode with its source dropped")
+	}
+	if res.Set.Has("/usr/lib/python3.11/__pycache__/gone.cpython-311.pyc") {
+		t.Error("bytecode without its source kept")
+	}
+}
