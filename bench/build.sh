@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build.sh measures `pare build` (the CLI binary, as a child process) on a
 # fixture image against merely reading the image's layers, and prints wall
-# times and peak RSS (ru_maxrss of the child, from GNU time).
+# times, CPU (user+sys) and peak RSS (ru_maxrss of the child, from GNU time).
+# CPU seconds are the steadier figure on a loaded machine.
 #
 #   bench/build.sh [FIXTURE]
 #
@@ -33,13 +34,13 @@ size=$(docker image inspect -f '{{.Size}}' "$IMG")
 echo "image $IMG: $((size >> 20)) MiB, $(docker image inspect -f '{{len .RootFS.Layers}}' "$IMG") layers"
 docker save "$IMG" -o "$WORK/img.tar"
 
-# timed NAME CMD...: runs CMD under /usr/bin/time, records "seconds maxrss-KiB".
+# timed NAME CMD...: runs CMD under /usr/bin/time, records "seconds cpu-seconds maxrss-KiB".
 timed() {
 	local name=$1
 	shift
-	/usr/bin/time -o "$WORK/time" -f '%e %M' "$@" 2>"$WORK/err" >/dev/null || { cat "$WORK/err" >&2; exit 1; }
-	read -r secs kib <"$WORK/time"
-	echo "$name $secs $kib" >>"$WORK/results"
+	/usr/bin/time -o "$WORK/time" -f '%e %U %S %M' "$@" 2>"$WORK/err" >/dev/null || { cat "$WORK/err" >&2; exit 1; }
+	read -r secs usr sys kib <"$WORK/time"
+	echo "$name $secs $(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') $kib" >>"$WORK/results"
 }
 
 clean() { rm -rf "$WORK/ref" "$WORK/out" "$WORK/report.json"; sync; }
@@ -64,11 +65,12 @@ for _ in $(seq "$RUNS"); do
 done
 clean
 
-best() { awk -v n="$1" '$1 == n { if (!s || $2 < s) { s = $2 } if ($3 > r) r = $3 } END { printf "%s %d", s, r / 1024 }' "$WORK/results"; }
-printf '%-13s %8s %10s\n' run seconds "peak MiB"
+best() { awk -v n="$1" '$1 == n { if (!s || $2 < s) s = $2; if (!c || $3 < c) c = $3; if ($4 > r) r = $4 } END { printf "%s %s %d", s, c, r / 1024 }' "$WORK/results"; }
+echo "best of $RUNS (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-13s %8s %8s %10s\n' run seconds cpu-s "peak MiB"
 for n in read-tar read-ls why build-oci build-daemon read-ls-arch build-arch; do
-	read -r s r <<<"$(best "$n")"
-	printf '%-13s %8s %10s\n' "$n" "$s" "$r"
+	read -r s c r <<<"$(best "$n")"
+	printf '%-13s %8s %8s %10s\n' "$n" "$s" "$c" "$r"
 done
 read -r rt _ <<<"$(best read-tar)"
 read -r rl _ <<<"$(best read-ls)"
