@@ -142,7 +142,7 @@ func differentialLdd(t *testing.T, fixture string) {
 		}
 		agree++
 	}
-	t.Logf("%s: %d executables agree with ldd, %d differ (%d ldd lines)", img, agree, differ, lines)
+	t.Logf("%s: %d files agree with ldd, %d differ (%d ldd lines)", img, agree, differ, lines)
 	if lines < 2*len(exes) {
 		t.Errorf("only %d ldd lines for %d executables: is ldd output parsed?", lines, len(exes))
 	}
