@@ -626,6 +626,12 @@ func (b *builder) keepObject(o loader.Object, why closure.Reason) error {
 	if err != nil {
 		return fmt.Errorf("keeping %s: %w", name, err)
 	}
+	// directories the opened path passes through before a ".." must exist
+	for _, d := range o.Dirs {
+		if _, err := b.set.Keep(d, closure.Reason{Kind: closure.KindSymlink, From: p, Detail: "on the path " + name}); err != nil && !isNotExist(err) {
+			return err
+		}
+	}
 	if _, ok := b.res.Objects[p]; !ok {
 		base := path.Base(p)
 		b.res.Objects[p] = closure.Object{
@@ -837,18 +843,7 @@ func (b *builder) AddLibrary(soname, requester string, why closure.Reason) (bool
 }
 
 // loads reports whether the process of r has the object at physical path p.
-func (b *builder) loads(r *loader.Resolver, p string) bool {
-	res := r.Result()
-	if res.Exe.Path == p || res.Interp != nil && res.Interp.Path == p {
-		return true
-	}
-	for _, o := range res.Objects {
-		if o.Path == p {
-			return true
-		}
-	}
-	return false
-}
+func (b *builder) loads(r *loader.Resolver, p string) bool { return r.Loaded(p) }
 
 func (b *builder) sortedResolvers() []*loader.Resolver {
 	keys := make([]string, 0, len(b.resolvers))
