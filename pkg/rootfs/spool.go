@@ -25,13 +25,16 @@ func newSpool(dir string) (*spool, error) {
 		f.Close()
 		return nil, fmt.Errorf("unlinking content spool: %w", err)
 	}
-	return &spool{f: f, buf: make([]byte, 1<<20)}, nil
+	return &spool{f: f}, nil
 }
 
 // append copies exactly n bytes of r to the end of the spool and returns the
 // offset they start at.
 func (s *spool) append(r io.Reader, n int64) (int64, error) {
 	start := s.off
+	if int64(len(s.buf)) < n && len(s.buf) < spoolBuf {
+		s.buf = make([]byte, min(spoolBuf, max(n, 64<<10)))
+	}
 	var done int64
 	for done < n {
 		chunk := s.buf
@@ -55,6 +58,9 @@ func (s *spool) append(r io.Reader, n int64) (int64, error) {
 	}
 	return start, nil
 }
+
+// spoolBuf is the largest copy buffer of a spool.
+const spoolBuf = 1 << 20
 
 func (s *spool) close() error {
 	s.buf = nil
