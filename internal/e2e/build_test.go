@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,11 +74,24 @@ func TestBuildNginx(t *testing.T) {
 		{"/large.txt", "gzip"},
 		{"/nosuch", ""},
 	}
-	want := serve(t, "original", p.orig, port, func(t *testing.T) []string { return httpObserve(t, port, probes) })
+	want := serve(t, "original", p.orig, port, func(t *testing.T, _ string) []string { return httpObserve(t, port, probes) })
 	if !strings.Contains(want[0], " 200 ") || !strings.Contains(want[3], `encoding="gzip"`) || !strings.Contains(want[4], " 404 ") {
 		t.Fatalf("the original nginx does not answer as the fixture says: %q", want)
 	}
-	got := serve(t, "pared", p.tag, port, func(t *testing.T) []string { return httpObserve(t, port, probes) })
+	got := serve(t, "pared", p.tag, port, func(t *testing.T, id string) []string {
+		obs := httpObserve(t, port, probes)
+		// nginx runs as the numeric, non-root config user: master and workers.
+		procs := strings.Split(strings.TrimSpace(testimages.Docker(t, "top", id, "-o", "pid,uid,args")), "\n")[1:]
+		if len(procs) < 2 {
+			t.Errorf("pared nginx runs %d processes, want a master and a worker", len(procs))
+		}
+		for _, line := range procs {
+			if f := strings.Fields(line); len(f) < 2 || f[1] == "0" {
+				t.Errorf("a pared nginx process runs as root: %s", line)
+			}
+		}
+		return obs
+	})
 	compareObservations(t, p, want, got)
 }
 
@@ -86,8 +100,8 @@ func TestBuildGostatic(t *testing.T) {
 	checkPared(t, p, checks{})
 	port := testimages.Ports["gostatic"]
 	probes := []httpProbe{{"/", ""}, {"/sha256?s=pare", ""}}
-	want := serve(t, "original", p.orig, port, func(t *testing.T) []string { return httpObserve(t, port, probes) })
-	got := serve(t, "pared", p.tag, port, func(t *testing.T) []string { return httpObserve(t, port, probes) })
+	want := serve(t, "original", p.orig, port, func(t *testing.T, _ string) []string { return httpObserve(t, port, probes) })
+	got := serve(t, "pared", p.tag, port, func(t *testing.T, _ string) []string { return httpObserve(t, port, probes) })
 	compareObservations(t, p, want, got)
 }
 
@@ -101,7 +115,7 @@ func TestBuildRedis(t *testing.T) {
 		{"GET", "k"},
 		{"EVAL", "return redis.call('GET','k') .. '!'", "0"},
 	}
-	probe := func(t *testing.T) []string { return respObserve(t, port, cmds) }
+	probe := func(t *testing.T, _ string) []string { return respObserve(t, port, cmds) }
 	want := serve(t, "original", p.orig, port, probe)
 	if fmt.Sprint(want) != fmt.Sprint([]string{"+PONG", "+OK", "$v", "$v!"}) {
 		t.Fatalf("the original redis answered %q", want)
@@ -257,4 +271,40 @@ func testPlugin(t *testing.T, name string) {
 		t.Errorf("report of %s: no library kept as DT_NEEDED of the included plugin %s", inc.tag, plugin)
 	}
 	t.Logf("libraries of the plugin: %v", pluginLibs)
+}
+
+// TestBuildKeepsSourceMetadata checks that every path the pared images share
+// with their originals keeps its type, mode (setuid/setgid bits dropped),
+// owner, size and link target: "original modes and ownership". Only the
+// account files and the rewritten package database are pare's own.
+func TestBuildKeepsSourceMetadata(t *testing.T) {
+	for _, name := range []string{"nginx", "gostatic", "redis", "gocgo", "sqlite", "bashscript", "cplugin", "cmusl"} {
+		t.Run(name, func(t *testing.T) {
+			p := buildPared(t, name, "pared")
+			orig := listing(t, "docker-daemon:"+p.orig)
+			var diffs []string
+			for pth, got := range p.listing(t) {
+				want, ok := orig[pth]
+				if !ok || pth == "/" || strings.HasPrefix(pth, "/var/lib/dpkg/") {
+					continue
+				}
+				if want.Type == "file" {
+					if m, err := strconv.ParseUint(want.Mode, 8, 32); err == nil {
+						want.Mode = fmt.Sprintf("%04o", m&^0o6000)
+					}
+				}
+				if pth == "/etc/passwd" || pth == "/etc/group" {
+					want.Size = got.Size
+				}
+				if got != want {
+					diffs = append(diffs, fmt.Sprintf("%s: original %s %s %d:%d size %d link %q, pared %s %s %d:%d size %d link %q",
+						pth, want.Type, want.Mode, want.UID, want.GID, want.Size, want.Link, got.Type, got.Mode, got.UID, got.GID, got.Size, got.Link))
+				}
+			}
+			slices.Sort(diffs)
+			for _, d := range diffs {
+				t.Error(d)
+			}
+		})
+	}
 }

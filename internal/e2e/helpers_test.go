@@ -63,6 +63,16 @@ type pared struct {
 	tag    string        // pared image reference
 	flags  []string      // extra pare build flags
 	report report.Report // the --report file
+	ls     map[string]lsEntry
+}
+
+// listing returns pare ls of the pared image (once).
+func (p *pared) listing(t *testing.T) map[string]lsEntry {
+	t.Helper()
+	if p.ls == nil {
+		p.ls = listing(t, "docker-daemon:"+p.tag)
+	}
+	return p.ls
 }
 
 // buildPared runs `pare build docker-daemon:ORIG docker-daemon:pare-e2e/NAME:VARIANT
@@ -191,13 +201,13 @@ func compareBatch(t *testing.T, p *pared) (batchRun, batchRun) {
 
 // serve starts image as a server on port (in a subtest, so that the
 // container is removed and the port lock released when it ends) and
-// returns what probe observed.
-func serve(t *testing.T, label, image string, port int, probe func(t *testing.T) []string) []string {
+// returns what probe observed of the container id.
+func serve(t *testing.T, label, image string, port int, probe func(t *testing.T, id string) []string) []string {
 	t.Helper()
 	var obs []string
 	if !t.Run(label, func(t *testing.T) {
-		testimages.RunServer(t, image, port)
-		obs = probe(t)
+		id := testimages.RunServer(t, image, port)
+		obs = probe(t, id)
 	}) {
 		t.FailNow()
 	}
@@ -255,7 +265,7 @@ func checkPared(t *testing.T, p *pared, c checks) {
 	}
 
 	// Files.
-	ls := listing(t, "docker-daemon:"+p.tag)
+	ls := p.listing(t)
 	if e, ok := ls["/tmp"]; !ok || e.Type != "dir" || e.Mode != "1777" || e.UID != 0 || e.GID != 0 {
 		t.Errorf("/tmp of the pared image is %+v (present %v), want a dir 1777 0:0", e, ok)
 	}
