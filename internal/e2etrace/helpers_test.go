@@ -37,19 +37,25 @@ var (
 	sensorErr  error
 )
 
-// TestMain removes the images the tests wrote (unless PARE_E2E_KEEP is set,
-// to look at them afterwards) and the sensor built for them.
+// TestMain runs the tests with TMPDIR set to a directory of their own,
+// removed at the end with whatever pare left there (reading a
+// docker-daemon: image leaves an image-sized tar behind), and removes the
+// images the tests wrote unless PARE_E2E_KEEP is set.
 func TestMain(m *testing.M) {
+	tmp, err := os.MkdirTemp("", "pare-e2etrace-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", tmp)
 	code := m.Run()
+	os.RemoveAll(tmp)
 	if os.Getenv("PARE_E2E_KEEP") == "" {
 		mu.Lock()
 		for _, tag := range created {
 			_, _ = testimages.DockerErr(context.Background(), "rmi", "-f", tag)
 		}
 		mu.Unlock()
-	}
-	if sensorDir != "" {
-		os.RemoveAll(sensorDir)
 	}
 	os.Exit(code)
 }
@@ -60,7 +66,7 @@ func TestMain(m *testing.M) {
 func sensor(t *testing.T) string {
 	t.Helper()
 	sensorOnce.Do(func() {
-		sensorDir, sensorErr = os.MkdirTemp("", "pare-e2etrace-sensor-")
+		sensorDir, sensorErr = os.MkdirTemp("", "sensor-")
 		if sensorErr != nil {
 			return
 		}
