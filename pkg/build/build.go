@@ -528,6 +528,7 @@ func (b *builder) elfClosure(phys, name string, why closure.Reason) error {
 		return err
 	}
 	b.missing(res.Missing)
+	b.loaderFiles(r, phys)
 	for _, w := range res.Warnings {
 		b.warn("%s: %s", name, w)
 	}
@@ -558,11 +559,22 @@ func (b *builder) sharedObject(phys string, why closure.Reason) error {
 	before := len(r.Result().Missing)
 	objs, err := r.Dlopen(phys, "")
 	b.missing(r.Result().Missing[before:])
+	b.loaderFiles(r, phys)
 	if err != nil {
 		b.warn("loading %s: %v", phys, err)
 		return nil
 	}
 	return b.keepObjects(objs, phys)
+}
+
+// loaderFiles keeps the files the dynamic loader of r's process reads at run
+// time (ld.so.cache, ld.so.preload, musl's path file).
+func (b *builder) loaderFiles(r *loader.Resolver, by string) {
+	for _, f := range r.Result().ConfigFiles {
+		if _, err := b.set.Keep(f, closure.Reason{Kind: closure.KindLoader, From: by}); err != nil && !isNotExist(err) {
+			b.warn("keeping %s: %v", f, err)
+		}
+	}
 }
 
 // keepObjects keeps loader objects other than self.
@@ -829,6 +841,7 @@ func (b *builder) AddLibrary(soname, requester string, why closure.Reason) (bool
 		return false, nil
 	}
 	objs, err := r.Dlopen(soname, by)
+	b.loaderFiles(r, requester)
 	if err != nil {
 		return false, nil // not found: the rule decides whether to warn
 	}

@@ -75,6 +75,9 @@ func TestELFEntrypoint(t *testing.T) {
 			t.Errorf("%s not kept", p)
 		}
 	}
+	if res.Set.Has("/etc/ld.so.cache") {
+		t.Error("an image without ld.so.cache cannot keep one")
+	}
 	for _, p := range []string{"/usr/lib/x86_64-linux-gnu/libunused.so.1", "/usr/bin/jq", "/usr/share/doc/app/README"} {
 		if res.Set.Has(p) {
 			t.Errorf("%s kept: %v", p, res.Set.Why(p))

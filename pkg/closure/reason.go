@@ -16,6 +16,7 @@ const (
 	KindInterp     Kind = "interp"     // PT_INTERP of From
 	KindNeeded     Kind = "needed"     // DT_NEEDED of From
 	KindPreload    Kind = "preload"    // /etc/ld.so.preload or LD_PRELOAD
+	KindLoader     Kind = "loader"     // a file the dynamic loader of From reads (ld.so.cache)
 	KindDlopen     Kind = "dlopen"     // loaded at run time by From (NSS, gconv, providers)
 	KindHwcaps     Kind = "hwcaps"     // another CPU variant of From
 	KindShebang    Kind = "shebang"    // interpreter named by From's #! line
@@ -49,6 +50,8 @@ func (r Reason) String() string {
 		s = "DT_NEEDED of " + r.From
 	case KindPreload:
 		s = "preloaded"
+	case KindLoader:
+		s = "read by the dynamic loader of " + r.From
 	case KindDlopen:
 		s = "dlopened by " + r.From
 	case KindHwcaps:

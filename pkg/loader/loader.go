@@ -123,6 +123,10 @@ type Result struct {
 	// UsesIconv is true when the executable or a library other than libc
 	// references iconv_open: gconv modules may be dlopened.
 	UsesIconv bool
+	// ConfigFiles are the loader's own files that exist in the image and
+	// that it reads at run time (/etc/ld.so.cache, /etc/ld.so.preload,
+	// musl's /etc/ld-musl-$ARCH.path): a pared image keeps them.
+	ConfigFiles []string
 	// Warnings are problems that do not stop the analysis (a corrupt
 	// ld.so.cache, a rejected dynamic entry).
 	Warnings []string
@@ -305,6 +309,7 @@ func (r *Resolver) Result() *Result {
 	}
 	out.Missing = append([]Missing(nil), r.res.Missing...)
 	out.Warnings = append([]string(nil), r.res.Warnings...)
+	out.ConfigFiles = append([]string(nil), r.res.ConfigFiles...)
 	out.Builtin = append([]string(nil), r.res.Builtin...)
 	return &out
 }
@@ -428,6 +433,7 @@ func (r *Resolver) loadPreloads() {
 	if err != nil {
 		return
 	}
+	r.res.ConfigFiles = append(r.res.ConfigFiles, "/etc/ld.so.preload")
 	// Comments run from '#' to the end of the line; names are separated by
 	// white space or ':'.
 	var b strings.Builder

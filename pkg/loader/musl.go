@@ -142,6 +142,9 @@ func (r *Resolver) muslSysPath() []string {
 	}
 	file := prefix + "/etc/ld-musl-" + r.arch.muslArch + ".path"
 	data, err := r.v.ReadFile(file, 1<<20)
+	if !isNotExist(err) {
+		r.res.ConfigFiles = append(r.res.ConfigFiles, file)
+	}
 	switch {
 	case err == nil:
 		r.muslPath = splitMusl(string(data))

@@ -303,6 +303,7 @@ func (r *Resolver) ldCache() *ldcache.Cache {
 		}
 		return nil
 	}
+	r.res.ConfigFiles = append(r.res.ConfigFiles, "/etc/ld.so.cache")
 	c, err := ldcache.Parse(data, r.arch.cache.Order)
 	if err != nil {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("/etc/ld.so.cache ignored: %v", err))
