@@ -273,6 +273,39 @@ func testPlugin(t *testing.T, name string) {
 	t.Logf("libraries of the plugin: %v", pluginLibs)
 }
 
+// TestBuildLoaderConfigFiles pares a variant of cplugin whose libgreet.so.1
+// lives in /usr/local/lib, a directory glibc's ld.so searches only through
+// /etc/ld.so.cache (made by ldconfig), and which preloads libm through
+// /etc/ld.so.preload. ld.so reads both files when the program starts, so the
+// pared image needs them as much as the libraries they lead to.
+func TestBuildLoaderConfigFiles(t *testing.T) {
+	base := testimages.Require(t, "cplugin")
+	src := derivedImage(t, "ldconfig", "FROM "+base+`
+USER root
+RUN mv /opt/cplugin/lib/libgreet.so.1 /opt/cplugin/lib/libgreet.so /usr/local/lib/ \
+ && ldconfig \
+ && echo /usr/lib/x86_64-linux-gnu/libm.so.6 >/etc/ld.so.preload
+USER nobody
+`)
+	p := buildFrom(t, src, "ldconfig", "pared", "--include", "/etc/cplugin.conf", "--include", "/opt/cplugin/plugins/hello.so")
+	compareBatch(t, p)
+	ls := p.listing(t)
+	for _, k := range p.report.Kept {
+		for _, r := range k.Reasons {
+			if r.Kind == closure.KindNeeded && r.Detail == "cache" && strings.HasPrefix(k.Path, "/usr/local/lib/") {
+				if _, ok := ls["/etc/ld.so.cache"]; !ok {
+					t.Errorf("%s is found through /etc/ld.so.cache only, and the pared image has no /etc/ld.so.cache", k.Path)
+				}
+			}
+			if r.Kind == closure.KindPreload {
+				if _, ok := ls["/etc/ld.so.preload"]; !ok {
+					t.Errorf("%s is kept as preloaded, and the pared image has no /etc/ld.so.preload to preload it", k.Path)
+				}
+			}
+		}
+	}
+}
+
 // TestBuildKeepsSourceMetadata checks that every path the pared images share
 // with their originals keeps its type, mode (setuid/setgid bits dropped),
 // owner, size and link target: "original modes and ownership". Only the

@@ -79,7 +79,12 @@ func (p *pared) listing(t *testing.T) map[string]lsEntry {
 // --report FILE FLAGS...` once per process and returns the result.
 func buildPared(t *testing.T, name, variant string, flags ...string) *pared {
 	t.Helper()
-	orig := testimages.Require(t, name)
+	return buildFrom(t, testimages.Require(t, name), name, variant, flags...)
+}
+
+// buildFrom pares the image orig into pare-e2e/NAME:VARIANT, once per process.
+func buildFrom(t *testing.T, orig, name, variant string, flags ...string) *pared {
+	t.Helper()
 	tag := "pare-e2e/" + name + ":" + variant
 	mu.Lock()
 	p, ok := cache[tag]
@@ -360,6 +365,36 @@ func homeOf(passwd, user string) string {
 		}
 	}
 	return ""
+}
+
+// derivedImage builds pare-e2e/NAME:src from a Dockerfile (with --network
+// none), once per process, and returns its reference.
+func derivedImage(t *testing.T, name, dockerfile string) string {
+	t.Helper()
+	testimages.RequireDocker(t)
+	tag := "pare-e2e/" + name + ":src"
+	mu.Lock()
+	_, ok := cache[tag]
+	mu.Unlock()
+	if ok {
+		return tag
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	created = append(created, tag)
+	mu.Unlock()
+	cmd := exec.CommandContext(t.Context(), "docker", "build", "-q", "--network", "none", "-t", tag, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker build %s: %v\n%s", tag, err, out)
+	}
+	mu.Lock()
+	cache[tag] = &pared{name: name, orig: tag}
+	mu.Unlock()
+	return tag
 }
 
 // copyFile reads one file of image through the engine (docker create + docker cp).
