@@ -30,20 +30,27 @@ var seccompArch = map[string]string{
 // of the program cannot show them. Each group says why.
 var RuntimeSyscalls = map[string][]string{
 	// runc init after it has loaded the filter: with Docker 20.10 and runc
-	// 1.1 the filter is in place before the switch to the container user,
+	// 1.1 the filter is in place before the capability and user setup,
 	// the chdir to the working dir, the CVE-2024-21626 checks (getcwd, the
 	// walk of /proc/self/fd to mark fds close-on-exec), the exec fifo
 	// handshake and the access check and execve of the entrypoint. Each
-	// name was checked on this engine: without it the container does not
-	// start (runc says which step failed). faccessat and faccessat2 are
-	// alternatives; one of them is needed. Compare moby#22252, runc#2097.
-	"runc init": {"capget", "capset", "setgroups", "setuid", "setgid", "chdir", "getcwd",
-		"getppid", "newfstatat", "fstatfs", "getdents64", "openat", "close", "write",
-		"fcntl", "faccessat", "faccessat2", "execve"},
+	// name was removed in turn from a working profile on Docker 20.10.24 /
+	// runc 1.1.5, and the container then failed to start, runc naming the
+	// step: prctl "unable to apply bounding set", capget/capset "unable to
+	// apply caps", setgroups/setuid/setgid/fstat/newfstatat "unable to
+	// setup user", chdir "chdir to cwd", getcwd "failed to verify if
+	// current working directory is safe", openat/fstatfs/getdents64
+	// "error closing exec fds", read "read /proc/self/status", and close,
+	// write, getppid, futex with a bare "operation not permitted".
+	// faccessat and faccessat2 are alternatives for the entrypoint access
+	// check; one of them is needed. Compare moby#22252, runc#2097.
+	"runc init": {"prctl", "capget", "capset", "setgroups", "setuid", "setgid", "fstat",
+		"newfstatat", "chdir", "getcwd", "openat", "fstatfs", "getdents64", "read",
+		"close", "write", "getppid", "fcntl", "faccessat", "faccessat2", "execve"},
 	// runc init is a Go program: its runtime may run these at any moment
-	// between the filter load and execve (futex was observed to be
-	// required; the others are the scheduler's, preemption signals' and
-	// the allocator's calls).
+	// between the filter load and execve (futex is required, see above;
+	// the others are the scheduler's, preemption signals' and the
+	// allocator's calls, which may or may not happen in a given start).
 	"Go runtime of runc init": {"futex", "nanosleep", "sched_yield", "rt_sigprocmask", "rt_sigreturn",
 		"sigaltstack", "getpid", "gettid", "tgkill", "mmap", "munmap", "madvise"},
 	// Process exit and signal delivery: a program stopped by its stop
@@ -60,18 +67,31 @@ type seccompProfile struct {
 }
 
 type seccompSyscall struct {
-	Names  []string `json:"names"`
-	Action string   `json:"action"`
+	Names    []string `json:"names"`
+	Action   string   `json:"action"`
+	ErrnoRet *uint    `json:"errnoRet,omitempty"`
 }
+
+// enosys is the errno libc needs to see to fall back from clone3 to clone.
+var enosys uint = 38
+
+// enosysSyscalls are answered with ENOSYS rather than EPERM unless the
+// trace saw them. Docker's default profile (under which the trace runs)
+// answers clone3 with ENOSYS, so glibc >= 2.34 fell back to clone during
+// the trace and the sensor never saw clone3; with EPERM glibc does not fall
+// back and every thread creation fails (pthread_create, Python's
+// threading, libuv).
+var enosysSyscalls = []string{"clone3"}
 
 // SeccompProfile returns a Docker-format seccomp profile (usable with
 // docker run --security-opt seccomp=FILE and as a Kubernetes Localhost
 // profile) that allows the system calls seen in obs, those the sensor's
 // seccomp mode let through untraced (obs.UntracedSyscalls), and
 // RuntimeSyscalls,
-// and fails every other call with EPERM (SCMP_ACT_ERRNO). Calls the sensor
-// could only number ("syscall_N") are left out. The output is
-// deterministic: names sorted, one allow rule.
+// and fails every other call with EPERM (SCMP_ACT_ERRNO), except clone3,
+// which fails with ENOSYS unless seen (see enosysSyscalls). Calls the
+// sensor could only number ("syscall_N") are left out. The output is
+// deterministic: names sorted, one allow rule, then the ENOSYS rule.
 //
 // The profile is only as complete as the trace: code paths the probes did
 // not exercise will fail with EPERM.
@@ -106,6 +126,15 @@ func SeccompProfile(obs *sensor.Observations) ([]byte, error) {
 		DefaultAction: "SCMP_ACT_ERRNO",
 		Architectures: []string{arch},
 		Syscalls:      []seccompSyscall{{Names: names, Action: "SCMP_ACT_ALLOW"}},
+	}
+	var nosys []string
+	for _, s := range enosysSyscalls {
+		if !set[s] {
+			nosys = append(nosys, s)
+		}
+	}
+	if len(nosys) > 0 {
+		p.Syscalls = append(p.Syscalls, seccompSyscall{Names: nosys, Action: "SCMP_ACT_ERRNO", ErrnoRet: &enosys})
 	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {

@@ -319,3 +319,52 @@ func TestRunNginx(t *testing.T) {
 		t.Errorf("tmpfs suggestions: %+v", w.Mounts)
 	}
 }
+
+// TestSeccompProfileFixtures traces real Debian programs (glibc, threads),
+// then runs them untraced under the generated profile with the same probes:
+// the results must not differ. This is what catches a runtime syscall
+// missing from RuntimeSyscalls or an errno that breaks a libc fallback.
+func TestSeccompProfileFixtures(t *testing.T) {
+	eng := enginetest.Docker(t)
+	tests := []struct {
+		name   string
+		probes func(port int) []probe.Probe
+	}{
+		{"python", nil},
+		{"node", nil},
+		{"redis", func(port int) []probe.Probe {
+			return []probe.Probe{&probe.TCP{Port: port}, &probe.Exec{Argv: []string{"redis-cli", "ping"}}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref := testimages.Require(t, tt.name)
+			port := testimages.Ports[tt.name]
+			testimages.LockPort(t, port)
+			var probes []probe.Probe
+			if tt.probes != nil {
+				probes = tt.probes(port)
+			}
+			res, err := trace.Run(t.Context(), eng, ref, trace.Options{SensorBinary: sensorBin(t), Probes: probes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.ProbesOK() {
+				t.Fatalf("traced probes failed: %+v\nstderr %s", res.Probes, res.Stderr)
+			}
+			prof, err := trace.SeccompProfile(res.Observations)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := trace.Run(t.Context(), eng, ref, trace.Options{Untraced: true, Probes: probes,
+				SecurityOpt: []string{"seccomp=" + string(prof)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := probe.Compare(res.Probes, plain.Probes); len(d) != 0 || plain.ExitCode != res.ExitCode {
+				t.Errorf("under the generated profile: diffs %v, exit %d (traced %d)\nstdout %s\nstderr %s", d, plain.ExitCode, res.ExitCode, plain.Stdout, plain.Stderr)
+			}
+			noLeftovers(t, eng)
+		})
+	}
+}

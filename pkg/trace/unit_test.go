@@ -177,8 +177,9 @@ func TestSeccompProfile(t *testing.T) {
 		DefaultAction string
 		Architectures []string
 		Syscalls      []struct {
-			Names  []string
-			Action string
+			Names    []string
+			Action   string
+			ErrnoRet *int
 		}
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -187,8 +188,11 @@ func TestSeccompProfile(t *testing.T) {
 	if p.DefaultAction != "SCMP_ACT_ERRNO" || !slices.Equal(p.Architectures, []string{"SCMP_ARCH_X86_64"}) {
 		t.Errorf("header: %+v", p)
 	}
-	if len(p.Syscalls) != 1 || p.Syscalls[0].Action != "SCMP_ACT_ALLOW" {
+	if len(p.Syscalls) != 2 || p.Syscalls[0].Action != "SCMP_ACT_ALLOW" || p.Syscalls[0].ErrnoRet != nil {
 		t.Fatalf("rules: %+v", p.Syscalls)
+	}
+	if r := p.Syscalls[1]; !slices.Equal(r.Names, []string{"clone3"}) || r.Action != "SCMP_ACT_ERRNO" || r.ErrnoRet == nil || *r.ErrnoRet != 38 {
+		t.Errorf("clone3 rule: %+v", r)
 	}
 	names := p.Syscalls[0].Names
 	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
@@ -207,6 +211,13 @@ func TestSeccompProfile(t *testing.T) {
 	again, _ := SeccompProfile(obs)
 	if string(again) != string(data) {
 		t.Error("profile not deterministic")
+	}
+	withClone3, _ := SeccompProfile(&sensor.Observations{Arch: "arm64", Syscalls: []string{"clone3"}})
+	if !strings.Contains(string(withClone3), "SCMP_ARCH_AARCH64") {
+		t.Errorf("profile with clone3 seen:\n%s", withClone3)
+	}
+	if strings.Count(string(withClone3), "errnoRet") != 0 {
+		t.Errorf("clone3 seen but still answered with ENOSYS:\n%s", withClone3)
 	}
 	if _, err := SeccompProfile(&sensor.Observations{Arch: "mips", Syscalls: []string{"read"}}); err == nil {
 		t.Error("unknown arch accepted")
