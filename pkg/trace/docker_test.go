@@ -318,6 +318,35 @@ func TestRunNginx(t *testing.T) {
 	if len(w.Mounts) != 1 || w.Mounts[0].Path != "/tmp" || !slices.Contains(w.Paths, "/tmp/nginx.pid") {
 		t.Errorf("tmpfs suggestions: %+v", w.Mounts)
 	}
+
+	// With a read-only root, the suggested tmpfs and the generated seccomp
+	// profile, nginx answers the same.
+	prof, err := trace.SeccompProfile(res.Observations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpfs := map[string]string{}
+	for _, m := range w.Mounts {
+		tmpfs[m.Path] = ""
+	}
+	opts := trace.Options{Untraced: true, ReadOnlyRootfs: true, Tmpfs: tmpfs, SecurityOpt: []string{"seccomp=" + string(prof)}}
+	plain, err := trace.Run(t.Context(), eng, ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := probe.Compare(res.Probes, plain.Probes); len(d) != 0 || plain.ExitCode != 0 {
+		t.Errorf("read-only run: diffs %v exit %d stderr %s", d, plain.ExitCode, plain.Stderr)
+	}
+	// And without the tmpfs it fails: the suggestion is needed.
+	opts.Tmpfs = nil
+	plain, err = trace.Run(t.Context(), eng, ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probe.Compare(res.Probes, plain.Probes)) == 0 {
+		t.Errorf("nginx served with a read-only /tmp: %+v", plain.Probes)
+	}
+	noLeftovers(t, eng)
 }
 
 // TestSeccompProfileFixtures traces real Debian programs (glibc, threads),
