@@ -55,14 +55,17 @@ func (e *Exit) Run(ctx context.Context, t *Target) (r Result) {
 	return r
 }
 
-// Duration lets a server run for a while (after the other probes) and then
-// checks that it is still running.
+// Duration lets a server run for a while (after the other probes) and
+// checks that it keeps running: it fails as soon as the container exits.
 type Duration struct {
 	D time.Duration
 }
 
 // Name implements Probe.
 func (d *Duration) Name() string { return "duration " + d.D.String() }
+
+// durationPoll is how often Duration checks that the container still runs.
+const durationPoll = time.Second
 
 // Run implements Probe.
 func (d *Duration) Run(ctx context.Context, t *Target) (r Result) {
@@ -71,25 +74,30 @@ func (d *Duration) Run(ctx context.Context, t *Target) (r Result) {
 	defer func() { r.Duration = time.Since(start) }()
 	timer := time.NewTimer(d.D)
 	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		r.fail(ctx.Err())
-		return r
-	case <-timer.C:
-	}
-	if t.State == nil {
-		r.OK = true
-		return r
-	}
-	st, err := t.State(ctx)
-	if err != nil {
-		r.fail(err)
-		return r
-	}
-	if !st.Running {
-		r.ExitCode = st.ExitCode
-		r.fail(fmt.Errorf("container exited with code %d", st.ExitCode))
-		return r
+	tick := time.NewTicker(durationPoll)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			r.fail(ctx.Err())
+			return r
+		case <-timer.C:
+			done = true
+		case <-tick.C:
+		}
+		if t.State == nil {
+			continue
+		}
+		st, err := t.State(ctx)
+		if err != nil {
+			r.fail(err)
+			return r
+		}
+		if !st.Running {
+			r.ExitCode = st.ExitCode
+			r.fail(fmt.Errorf("container exited with code %d", st.ExitCode))
+			return r
+		}
 	}
 	r.OK = true
 	return r
