@@ -2,6 +2,7 @@ package trace
 
 import (
 	"encoding/json"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
@@ -291,5 +292,23 @@ func TestWrittenPaths(t *testing.T) {
 	}
 	if e := WrittenPaths(nil); len(e.Paths) != 0 || len(e.Mounts) != 0 {
 		t.Errorf("nil observations: %+v", e)
+	}
+}
+
+func TestFileUserResolver(t *testing.T) {
+	files := map[string]string{"/etc/passwd": testPasswd}
+	r := FileUserResolver(func(p string) ([]byte, error) {
+		if d, ok := files[p]; ok {
+			return []byte(d), nil
+		}
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	})
+	id, err := r("app")
+	if err != nil || id.UID != 1000 || id.GID != 1000 || len(id.Groups) != 0 {
+		t.Errorf("app without /etc/group: %+v, %v", id, err)
+	}
+	broken := FileUserResolver(func(string) ([]byte, error) { return nil, fs.ErrPermission })
+	if _, err := broken("app"); err == nil {
+		t.Error("read error ignored")
 	}
 }

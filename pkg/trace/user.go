@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -104,6 +105,23 @@ func ResolveUser(user string, passwd, group []byte) (Identity, error) {
 		}
 	}
 	return id, nil
+}
+
+// FileUserResolver returns a resolver over an image filesystem the caller
+// already has (the lead's rootfs view): readFile returns a file's content
+// and an error wrapping fs.ErrNotExist when it is missing.
+func FileUserResolver(readFile func(path string) ([]byte, error)) UserResolver {
+	return func(user string) (Identity, error) {
+		var files [2][]byte
+		for i, p := range []string{"/etc/passwd", "/etc/group"} {
+			data, err := readFile(p)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return Identity{}, fmt.Errorf("resolving user %q: %w", user, err)
+			}
+			files[i] = data
+		}
+		return ResolveUser(user, files[0], files[1])
+	}
 }
 
 // parseColon splits the lines of a colon-separated account file into
