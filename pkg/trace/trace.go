@@ -198,8 +198,9 @@ func credFlags(id Identity) []string {
 }
 
 // Run traces image (a reference the engine knows) under the sensor and the
-// probes in opts. The container and the host temp dir are removed before
-// Run returns, also when ctx is cancelled.
+// probes in opts; with opts.Untraced it runs the image as it is under the
+// same probes (verification). The containers and the host temp dir are
+// removed before Run returns, also when ctx is cancelled.
 func Run(ctx context.Context, eng engine.Engine, imageRef string, opts Options) (*Result, error) {
 	res := &Result{ImageRef: imageRef, ExitCode: -1}
 
