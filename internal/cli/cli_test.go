@@ -253,3 +253,29 @@ func TestTransportsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestVerify builds a pared image and checks that verify finds it behaves
+// like the original, and that it reports a broken one (static mode cannot see
+// the plugin the cplugin fixture reads from a config file and dlopens).
+func TestVerify(t *testing.T) {
+	for _, tc := range []struct {
+		fixture string
+		same    bool
+	}{{"sqlite", true}, {"cplugin", false}} {
+		img := testimages.Require(t, tc.fixture)
+		pared := "pare-test/verify-" + tc.fixture + ":pared"
+		mustRun(t, "build", "docker-daemon:"+img, "docker-daemon:"+pared)
+		defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
+		out, errOut, code := run(t, "verify", "docker-daemon:"+img, "docker-daemon:"+pared, "--run-to-exit", "--output", "json")
+		var res verifyResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%s: %v\n%s%s", tc.fixture, err, out, errOut)
+		}
+		if res.Same != tc.same || (code == 0) != tc.same {
+			t.Errorf("%s: verify said same=%v (exit %d), want %v: %+v", tc.fixture, res.Same, code, tc.same, res.Differences)
+		}
+		if len(res.Original) == 0 || len(res.Original) != len(res.Pared) {
+			t.Errorf("%s: probe results %d vs %d", tc.fixture, len(res.Original), len(res.Pared))
+		}
+	}
+}

@@ -110,6 +110,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 		newBuildCmd(g),
 		newWhyCmd(g),
 		newTraceCmd(g),
+		newVerifyCmd(g),
 	)
 	return root
 }

@@ -144,6 +144,11 @@ func (g *globals) runTrace(ctx context.Context, img *source.Image, f *traceFlags
 		}
 		fmt.Fprintf(g.stderr, "trace: %s\n", ev.Message)
 	}
+	if img.View != nil {
+		v := img.View
+		opts.ResolveUser = trace.FileUserResolver(func(p string) ([]byte, error) { return v.ReadFile(p, 16<<20) })
+	}
+	defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence; Run removes its containers itself
 	res, err := trace.Run(ctx, eng, ref, opts)
 	if err != nil {
 		return nil, err
