@@ -34,7 +34,7 @@ type httpProbe struct {
 
 // httpObserve GETs each probe on 127.0.0.1:port and describes the answer by
 // status, Content-Type, Content-Encoding, body length and body sha256 (the
-// body as sent: not decompressed).
+// body as sent: not decompressed), and short plain bodies themselves.
 func httpObserve(t *testing.T, port int, probes []httpProbe) []string {
 	t.Helper()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableCompression: true}}
@@ -56,9 +56,13 @@ func httpObserve(t *testing.T, port int, probes []httpProbe) []string {
 		if err != nil {
 			t.Fatalf("GET %s: reading body: %v", pr.path, err)
 		}
-		obs = append(obs, fmt.Sprintf("GET %s (Accept-Encoding %q): %d type=%q encoding=%q len=%d sha256=%x",
+		o := fmt.Sprintf("GET %s (Accept-Encoding %q): %d type=%q encoding=%q len=%d sha256=%x",
 			pr.path, pr.acceptEncoding, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"),
-			len(body), sha256.Sum256(body)))
+			len(body), sha256.Sum256(body))
+		if len(body) <= 128 && resp.Header.Get("Content-Encoding") == "" {
+			o += fmt.Sprintf(" body=%q", body)
+		}
+		obs = append(obs, o)
 	}
 	return obs
 }
@@ -101,6 +105,9 @@ func TestBuildGostatic(t *testing.T) {
 	port := testimages.Ports["gostatic"]
 	probes := []httpProbe{{"/", ""}, {"/sha256?s=pare", ""}}
 	want := serve(t, "original", p.orig, port, func(t *testing.T, _ string) []string { return httpObserve(t, port, probes) })
+	if !strings.Contains(want[0], "gostatic ok") || !strings.Contains(want[1], parePrint) {
+		t.Fatalf("the original gostatic does not answer as the fixture says: %q", want)
+	}
 	got := serve(t, "pared", p.tag, port, func(t *testing.T, _ string) []string { return httpObserve(t, port, probes) })
 	compareObservations(t, p, want, got)
 }
