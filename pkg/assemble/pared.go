@@ -102,8 +102,16 @@ func Pared(v *rootfs.View, cf *v1.ConfigFile, kept *closure.Set, o Options) (v1.
 	dir("/root", 0o700, 0, 0)
 	if acc.Home != "" && acc.Home != "/" && acc.Home != "/nonexistent" {
 		if _, ok := items[acc.Home]; !ok {
-			uid, gid := splitUser(acc.User)
-			dir(acc.Home, 0o700, uid, gid)
+			if e, err := v.Lstat(acc.Home); err == nil && e.Type == rootfs.TypeDir && e.Path == acc.Home {
+				// the user's home exists in the source: keep it as it is
+				items[acc.Home] = tarlayer.Item{Entry: *e}
+			} else {
+				for d := parent(acc.Home); d != "/"; d = parent(d) {
+					ensureDir(d)
+				}
+				uid, gid := splitUser(acc.User)
+				dir(acc.Home, 0o700, uid, gid)
+			}
 		}
 	}
 	// nsswitch.conf: glibc without one uses "hosts: files dns" only for
