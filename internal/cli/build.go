@@ -8,13 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/pkg/assemble"
 	"github.com/pare-dev/pare/pkg/build"
-	"github.com/pare-dev/pare/pkg/report"
+	"github.com/pare-dev/pare/pkg/pare"
 	"github.com/pare-dev/pare/pkg/sbom"
-	"github.com/pare-dev/pare/pkg/source"
 	"github.com/pare-dev/pare/pkg/tarlayer"
-	"github.com/pare-dev/pare/pkg/trace"
 )
 
 // buildFlags are the flags of pare build that decide what is kept.
@@ -106,49 +103,26 @@ becomes numeric (the original non-root user, else 65532).`,
 				return err
 			}
 			defer img.Close()
-			var tres *trace.Result
+			po := pare.Options{Closure: opts, KeepSetuid: f.keepSetuid, User: f.user}
 			if traced {
-				tres, err = g.runTrace(cmd.Context(), img, &tf, entrypointOverride(opts), cmdOverride(opts))
+				po.Trace, err = g.runTrace(cmd.Context(), img, &tf, entrypointOverride(opts), cmdOverride(opts))
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
-				if !tres.ProbesOK() {
+				if !po.Trace.ProbesOK() {
 					g.warnf("some probes failed while tracing; the closure may miss what they would have used")
 				}
-				opts.Observed = observations(tres)
-				opts.SkipRules = append(opts.SkipRules, interpreterTreeRules...)
 			}
-			res, err := build.Closure(img.View, img.ConfigFile.Config, opts)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			cf := img.ConfigFile.DeepCopy()
-			if opts.EntrypointSet {
-				cf.Config.Entrypoint = opts.Entrypoint
-				cf.Config.Cmd = nil
-			}
-			if opts.CmdSet {
-				cf.Config.Cmd = opts.Cmd
-			}
-			out, info, err := assemble.Pared(img.View, cf, res.Set, assemble.Options{
-				KeepSetuid: f.keepSetuid, User: f.user, CreatedBy: "pare build " + args[0],
-				Users: res.Users, Groups: res.Groups,
-			})
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if err := g.write(cmd.Context(), args[1], out); err != nil {
-				return err
-			}
-			rep, err := makeReport(img, res, info, f.keepSetuid)
+			res, err := pare.Build(img, po)
 			if err != nil {
 				return err
 			}
+			if err := g.write(cmd.Context(), args[1], res.Image); err != nil {
+				return err
+			}
+			rep := res.Report
 			rep.Destination = args[1]
-			if tres != nil {
-				rep.Trace = traceSummary(tres)
-			}
-			if dg, err := out.Digest(); err == nil {
+			if dg, err := res.Image.Digest(); err == nil {
 				rep.Digest = dg.String()
 			}
 			if reportFile != "" {
@@ -193,39 +167,6 @@ becomes numeric (the original non-root user, else 65532).`,
 	cmd.Flags().StringVar(&sbomFile, "sbom", "", "write a CycloneDX SBOM of the OS packages that remain to FILE")
 	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
 	return cmd
-}
-
-func makeReport(img *source.Image, res *build.Result, info *assemble.Info, keepSetuid bool) (*report.Report, error) {
-	rep := &report.Report{
-		Source: img.Ref.String(), Command: res.Args, Warnings: res.Warnings, Notes: res.Notes,
-	}
-	if info != nil {
-		rep.User = info.User
-		rep.Packages = info.Packages
-		rep.OS = info.OS
-		rep.Warnings = append(rep.Warnings, info.Warnings...)
-	}
-	for _, m := range res.Missing {
-		rep.Missing = append(rep.Missing, fmt.Sprintf("%s (needed by %s)", m.Name, m.By))
-	}
-	if err := report.Compare(rep, img.View, res.Set, keepSetuid); err != nil {
-		return nil, err
-	}
-	return rep, nil
-}
-
-func traceSummary(t *trace.Result) *report.Trace {
-	rt := &report.Trace{Command: t.Command, ExitCode: t.ExitCode, Warnings: t.Warnings}
-	for _, p := range t.Probes {
-		rt.Probes = append(rt.Probes, report.ProbeResult{Name: p.Name, OK: p.OK, Err: p.Err})
-	}
-	if w := trace.WrittenPaths(t.Observations); w != nil {
-		rt.Written = w.Paths
-		for _, m := range w.Mounts {
-			rt.TmpfsMounts = append(rt.TmpfsMounts, m.Path)
-		}
-	}
-	return rt
 }
 
 // writeFileAtomic writes v as indented JSON to a temporary name beside

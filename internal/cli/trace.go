@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/pare-dev/pare/pkg/build"
 	"github.com/pare-dev/pare/pkg/engine"
 	"github.com/pare-dev/pare/pkg/probe"
-	"github.com/pare-dev/pare/pkg/sensor"
 	"github.com/pare-dev/pare/pkg/source"
 	"github.com/pare-dev/pare/pkg/trace"
 	"github.com/pare-dev/pare/pkg/transport"
@@ -165,57 +163,6 @@ func (g *globals) runTrace(ctx context.Context, img *source.Image, f *traceFlags
 	return res, nil
 }
 
-// ignoredTracePath reports paths that belong to the container runtime or to
-// pare's own sensor, not to the image.
-func ignoredTracePath(p string) bool {
-	for _, prefix := range []string{"/proc", "/sys", "/dev", "/.pare"} {
-		if p == prefix || strings.HasPrefix(p, prefix+"/") {
-			return true
-		}
-	}
-	return !strings.HasPrefix(p, "/")
-}
-
-// observations turns the sensor's records into closure inputs: every path
-// the program read, stat-ed, mapped or executed that exists in the image.
-func observations(res *trace.Result) []build.Observation {
-	var out []build.Observation
-	seen := map[string]bool{}
-	obs := res.Observations
-	if obs == nil {
-		return nil
-	}
-	for _, fa := range obs.Files {
-		if !fa.OK || fa.Write || ignoredTracePath(fa.Path) {
-			continue
-		}
-		switch fa.Op {
-		case sensor.OpOpen, sensor.OpStat, sensor.OpExec, sensor.OpReadlink, sensor.OpMmap, sensor.OpAccess, sensor.OpChdir:
-		default:
-			continue
-		}
-		key := fa.Path + "\x00" + fa.Op
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		by := fa.Exe
-		if by == "" {
-			by = fmt.Sprintf("pid %d", fa.PID)
-		}
-		out = append(out, build.Observation{
-			Path: fa.Path, Exec: fa.Op == sensor.OpExec, By: by,
-			Detail: fmt.Sprintf("%s by pid %d", fa.Op, fa.PID),
-		})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}
-
-// interpreterTreeRules are the static rules that keep whole runtime trees;
-// a trace replaces them with what the program really used.
-var interpreterTreeRules = []string{"python", "ruby", "node", "java", "perl"}
-
 func newTraceCmd(g *globals) *cobra.Command {
 	var f traceFlags
 	var bf buildFlags
@@ -255,7 +202,7 @@ The container is always removed, also on Ctrl-C.`,
 				return g.printJSON(map[string]any{"command": res.Command, "exitCode": res.ExitCode, "probes": res.Probes,
 					"observations": res.Observations, "writes": writes, "warnings": res.Warnings})
 			}
-			obs := observations(res)
+			obs := build.FromObservations(res.Observations)
 			execs := 0
 			for _, o := range obs {
 				if o.Exec {
