@@ -176,6 +176,15 @@ func (b *builder) roots() error {
 			b.note("shell form: kept %s and the programs its command line names (%d paths); check the notes below for anything it runs that static reading cannot see", p, b.set.Len()-before)
 		} else {
 			b.argumentFiles(args[1:], p)
+			if len(args) > 1 && b.isScript(p) {
+				// the docker-entrypoint.sh pattern: a script that ends in
+				// exec "$@" runs its first argument as a program
+				if _, err := b.lookPath(args[1]); err == nil && !strings.HasPrefix(args[1], "-") {
+					if _, err := b.addProgram(args[1], closure.Reason{Kind: closure.KindEntrypoint, From: p, Detail: "argument " + args[1] + " of a script entrypoint"}); err != nil {
+						b.warn("argument %s: %v", args[1], err)
+					}
+				}
+			}
 		}
 	}
 	for _, name := range b.opts.IncludeExes {

@@ -192,3 +192,17 @@ func TestOrphanBytecodeDropped(t *testing.T) {
 		t.Error("bytecode without its source kept")
 	}
 }
+
+func TestScriptEntrypointRunsItsArgument(t *testing.T) {
+	m := image()
+	m.AddFile("/usr/local/bin/docker-entrypoint.sh", 0o755, []byte("#!/bin/sh\nset -e\nexec \"$@\"\n"))
+	c := cfg("docker-entrypoint.sh")
+	c.Cmd = []string{"app", "--flag"}
+	res, err := Closure(m.View(), c, Options{Rules: []knowledge.Rule{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Set.Has("/usr/bin/app") || !res.Set.Has("/usr/lib/x86_64-linux-gnu/libfoo.so.1.2") {
+		t.Error("the program a script entrypoint execs from its arguments is not kept")
+	}
+}
