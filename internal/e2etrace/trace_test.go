@@ -198,8 +198,10 @@ func testTracedServer(t *testing.T, s server) {
 
 	// 3. same answers from the original and the traced image.
 	var want, got []string
-	serve(t, "original", orig, port, func(t *testing.T, id string) { want = s.answer(t, id) })
-	serve(t, "traced", tracedTag, port, func(t *testing.T, id string) { got = s.answer(t, id) })
+	// The answers end with how the server exits when stopped with its
+	// StopSignal: the shutdown path must work in the pared image too.
+	serve(t, "original", orig, port, func(t *testing.T, id string) { want = append(s.answer(t, id), stop(t, id)) })
+	serve(t, "traced", tracedTag, port, func(t *testing.T, id string) { got = append(s.answer(t, id), stop(t, id)) })
 	if len(want) == 0 || !strings.Contains(want[0], s.want) {
 		t.Errorf("original %s answered %q, want it to contain %q", s.name, want, s.want)
 	}
@@ -243,6 +245,14 @@ func buildPared(t *testing.T, args ...string) string {
 		t.Fatalf("pare %s: exit %d\n%s", strings.Join(args, " "), code, tail(errOut, 40))
 	}
 	return errOut
+}
+
+// stop stops a container with its stop signal (docker stop, 20 s grace) and
+// returns its exit code as "exit N".
+func stop(t *testing.T, id string) string {
+	t.Helper()
+	testimages.Docker(t, "stop", "-t", "20", id)
+	return "exit " + strings.TrimSpace(testimages.Docker(t, "inspect", "-f", "{{.State.ExitCode}}", id))
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
