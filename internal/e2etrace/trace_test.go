@@ -16,7 +16,8 @@ import (
 // server is a server fixture traced through its probes.
 type server struct {
 	name string
-	// traceFlags are the probe flags of pare build --trace.
+	// traceFlags are the probe flags of pare build --trace; "{script}"
+	// stands for the path of postgresScript, written at run time.
 	traceFlags []string
 	// answer asks a running instance (original or pared) the questions
 	// the probes asked while tracing and returns the answers.
