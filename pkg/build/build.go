@@ -92,6 +92,16 @@ type builder struct {
 	// path; dlopen-ed objects are loaded into the process of a program.
 	resolvers map[string]*loader.Resolver
 	firstProc *loader.Resolver // the first dynamic program: hosts plugins of unknown owner
+	// pending are libraries that objects loaded at run time could not find
+	// when pare loaded them; the process may load them later (a JVM loads
+	// libjvm.so before the libraries that need it), so they are judged at
+	// the end.
+	pending []pendingMissing
+}
+
+type pendingMissing struct {
+	r  *loader.Resolver
+	ms []loader.Missing
 }
 
 // Closure computes what the image needs.
@@ -111,6 +121,7 @@ func Closure(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	if err := b.rules(); err != nil {
 		return nil, err
 	}
+	b.settlePending()
 	b.dropOrphanBytecode()
 	if err := b.excludes(); err != nil {
 		return nil, err
@@ -567,7 +578,7 @@ func (b *builder) sharedObject(phys string, why closure.Reason) error {
 	}
 	before := len(r.Result().Missing)
 	objs, err := r.Dlopen(phys, "")
-	b.missing(r.Result().Missing[before:])
+	b.pending = append(b.pending, pendingMissing{r, r.Result().Missing[before:]})
 	b.loaderFiles(r, phys)
 	if err != nil {
 		b.warn("loading %s: %v", phys, err)
@@ -608,6 +619,21 @@ func (b *builder) keepObjects(objs []loader.Object, self string) error {
 		}
 	}
 	return nil
+}
+
+// settlePending records the libraries that dlopen-ed objects needed and
+// that no object of their process provides by the end.
+func (b *builder) settlePending() {
+	for _, p := range b.pending {
+		var still []loader.Missing
+		for _, m := range p.ms {
+			if m.Err != "" || !p.r.Provides(m.Name) {
+				still = append(still, m)
+			}
+		}
+		b.missing(still)
+	}
+	b.pending = nil
 }
 
 // missing records libraries no search found; failing preloads are ignored by
@@ -849,8 +875,16 @@ func (b *builder) AddLibrary(soname, requester string, why closure.Reason) (bool
 	if r == nil {
 		return false, nil
 	}
+	before := len(r.Result().Missing)
 	objs, err := r.Dlopen(soname, by)
 	b.loaderFiles(r, requester)
+	var deps []loader.Missing
+	for _, m := range r.Result().Missing[before:] {
+		if m.Name != soname {
+			deps = append(deps, m) // soname itself: the rule decides whether to warn
+		}
+	}
+	b.pending = append(b.pending, pendingMissing{r, deps})
 	if err != nil {
 		return false, nil // not found: the rule decides whether to warn
 	}

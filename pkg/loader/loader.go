@@ -530,6 +530,11 @@ func (r *Resolver) Dlopen(name, by string) ([]Object, error) {
 }
 
 // findLoaded returns the loaded object answering to name (rule 5 step 1).
+// Provides reports whether an object already loaded in the process answers
+// to name (rule 5, step 1): a later dlopen or DT_NEEDED of name finds it
+// without a search.
+func (r *Resolver) Provides(name string) bool { return r.findLoaded(name) != nil }
+
 func (r *Resolver) findLoaded(name string) *lmap {
 	for _, l := range r.maps {
 		for _, n := range l.names {
