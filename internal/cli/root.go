@@ -145,6 +145,9 @@ func (g *globals) transportOptions(p *progress) ([]transport.Option, error) {
 	if g.insecure {
 		opts = append(opts, transport.WithInsecure(true))
 	}
+	if g.tempDir != "" {
+		opts = append(opts, transport.WithTempDir(g.tempDir))
+	}
 	if ch := p.updates(); ch != nil {
 		opts = append(opts, transport.WithProgress(ch))
 	}

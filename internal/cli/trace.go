@@ -24,9 +24,7 @@ import (
 
 // traceFlags drive a traced run: probes, how long, which network.
 type traceFlags struct {
-	httpProbes []string
-	execs      []string
-	script     string
+	probes     probeSpecs
 	runToExit  bool
 	duration   time.Duration
 	network    string
@@ -34,17 +32,39 @@ type traceFlags struct {
 	seccompOut string
 }
 
+// probeSpec is one probe flag, kept in command-line order.
+type probeSpec struct{ flag, spec string }
+
+// probeSpecs collects the probe flags of every kind in the order given, so
+// that "--tcp-probe 5432 --exec 'psql ...'" waits for the port first.
+type probeSpecs []probeSpec
+
+// probeFlag is the pflag.Value of one probe flag name.
+type probeFlag struct {
+	name string
+	list *probeSpecs
+}
+
+func (p probeFlag) String() string { return "" }
+func (p probeFlag) Type() string   { return "spec" }
+func (p probeFlag) Set(v string) error {
+	*p.list = append(*p.list, probeSpec{p.name, v})
+	return nil
+}
+
 func (f *traceFlags) register(fl *pflag.FlagSet) {
-	fl.StringArrayVar(&f.httpProbes, "http-probe", nil, "HTTP probe [METHOD:]PATH[:PORT][=CODES] on 127.0.0.1 (repeatable; default GET / on each exposed port)")
-	fl.StringArrayVar(&f.execs, "exec", nil, "command run inside the container under the tracer (repeatable)")
-	fl.StringVar(&f.script, "probe-script", "", "script run on the host with PARE_TARGET_HOST/PARE_TARGET_PORT(S)/PARE_CONTAINER_ID set")
+	fl.Var(probeFlag{"http-probe", &f.probes}, "http-probe", "HTTP probe [METHOD:]PATH[:PORT][=CODES] on 127.0.0.1 (repeatable; default GET / on each exposed port)")
+	fl.Var(probeFlag{"tcp-probe", &f.probes}, "tcp-probe", "wait until 127.0.0.1:PORT accepts connections (repeatable)")
+	fl.Var(probeFlag{"exec", &f.probes}, "exec", `command run inside the container under the tracer: a shell line or a JSON argv (repeatable)`)
+	fl.Var(probeFlag{"probe-script", &f.probes}, "probe-script", "script run on the host with PARE_TARGET_HOST/PARE_TARGET_PORT(S)/PARE_CONTAINER_ID set (repeatable)")
 	fl.BoolVar(&f.runToExit, "run-to-exit", false, "batch image: let the command run to completion")
 	fl.DurationVar(&f.duration, "duration", 0, "keep a server running this long after the probes (with --run-to-exit: the timeout)")
-	fl.StringVar(&f.network, "network", "", "network of the traced container: host, none or bridge (default: host with HTTP probes, else none)")
+	fl.StringVar(&f.network, "network", "", "network of the container: host, none or bridge (default: host with HTTP/TCP probes, else none)")
 	fl.StringVar(&f.sensor, "sensor", "", "path of a static pare-sensor binary (default: next to pare, else built from source)")
 	fl.StringVar(&f.seccompOut, "seccomp-out", "", "write a Docker seccomp profile of the system calls seen to FILE")
 }
 
+// options turns the flags into trace options; probes run in the order given.
 func (f *traceFlags) options(entrypoint, cmd []string) (trace.Options, error) {
 	o := trace.Options{
 		SensorBinary: f.sensor, RunToExit: f.runToExit, Duration: f.duration, Network: f.network,
@@ -55,24 +75,25 @@ func (f *traceFlags) options(entrypoint, cmd []string) (trace.Options, error) {
 	default:
 		return o, usageError{fmt.Errorf("--network must be host, none or bridge, not %q", f.network)}
 	}
-	for _, s := range f.httpProbes {
-		p, err := probe.ParseHTTP(s)
-		if err != nil {
-			return o, usageError{fmt.Errorf("--http-probe %q: %w", s, err)}
+	for _, ps := range f.probes {
+		var p probe.Probe
+		var err error
+		switch ps.flag {
+		case "http-probe":
+			p, err = probe.ParseHTTP(ps.spec)
+		case "tcp-probe":
+			spec := ps.spec
+			if !strings.HasPrefix(spec, "tcp:") {
+				spec = "tcp:" + spec
+			}
+			p, err = probe.ParseTCP(spec)
+		case "exec":
+			p, err = probe.ParseExec(ps.spec)
+		case "probe-script":
+			p, err = probe.ParseScript(ps.spec)
 		}
-		o.Probes = append(o.Probes, p)
-	}
-	for _, s := range f.execs {
-		p, err := probe.ParseExec(s)
 		if err != nil {
-			return o, usageError{fmt.Errorf("--exec %q: %w", s, err)}
-		}
-		o.Probes = append(o.Probes, p)
-	}
-	if f.script != "" {
-		p, err := probe.ParseScript(f.script)
-		if err != nil {
-			return o, usageError{fmt.Errorf("--probe-script %q: %w", f.script, err)}
+			return o, usageError{fmt.Errorf("--%s %q: %w", ps.flag, ps.spec, err)}
 		}
 		o.Probes = append(o.Probes, p)
 	}
@@ -118,6 +139,7 @@ func (g *globals) runTrace(ctx context.Context, img *source.Image, f *traceFlags
 	if err != nil {
 		return nil, err
 	}
+	opts.TempDir = g.tempDir
 	eng, err := engine.NewDocker(ctx)
 	if err != nil {
 		return nil, err

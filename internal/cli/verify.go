@@ -46,6 +46,7 @@ report every difference. A pared image that behaves differently is a bug: the ex
 				return err
 			}
 			opts.Untraced = true
+			opts.TempDir = g.tempDir
 			ctx := cmd.Context()
 			eng, err := engine.NewDocker(ctx)
 			if err != nil {

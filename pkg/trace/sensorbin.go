@@ -63,7 +63,12 @@ func BuildSensor(ctx context.Context, goarch, cacheDir string) (string, error) {
 		return "", fmt.Errorf("building pare-sensor: %w", err)
 	}
 	out := filepath.Join(outDir, SensorBinaryName)
-	tmp := out + ".tmp"
+	tf, err := os.CreateTemp(outDir, SensorBinaryName+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("building pare-sensor: %w", err)
+	}
+	tf.Close()
+	tmp := tf.Name() // unique: concurrent builds do not collide
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./cmd/pare-sensor")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)

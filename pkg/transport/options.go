@@ -15,6 +15,14 @@ type options struct {
 	insecure     bool
 	progress     chan<- v1.Update
 	daemonClient daemon.Client
+	tempDir      string
+}
+
+// WithTempDir puts the buffer of a docker-daemon read in dir (default
+// os.TempDir()). The buffer is unlinked as soon as it is created, so it never
+// outlives the process.
+func WithTempDir(dir string) Option {
+	return func(o *options) { o.tempDir = dir }
 }
 
 // WithPlatform selects the image of an index (default linux/<host arch>).

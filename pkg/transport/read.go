@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/moby/moby/client"
 )
 
 // ErrNotImage is returned when the input exists but does not hold an image
@@ -345,9 +346,46 @@ func readDaemon(ctx context.Context, ref Reference, o *options) (v1.Image, error
 	if err != nil {
 		return nil, err
 	}
-	img, err := daemon.Image(r, append(daemonOptions(ctx, o), daemon.WithFileBufferedOpener())...)
+	c := o.daemonClient
+	if c == nil {
+		dc, err := client.New(client.FromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to docker: %w", err)
+		}
+		defer dc.Close()
+		c = dc
+	}
+	// docker save into an unlinked temp file: go-containerregistry's
+	// file-buffered opener leaves its file behind until a garbage
+	// collection that may never come, so every read leaked a copy of the
+	// image into $TMPDIR.
+	rc, err := c.ImageSave(ctx, []string{r.Name()})
 	if err != nil {
 		return nil, err
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp(o.tempDir, "pare-daemon-*.tar")
+	if err != nil {
+		return nil, fmt.Errorf("buffering image: %w", err)
+	}
+	os.Remove(f.Name())
+	size, err := io.Copy(f, rc)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading image from docker: %w", err)
+	}
+	var tag *name.Tag
+	if t, ok := r.(name.Tag); ok {
+		tag = &t
+	}
+	opener := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(f, 0, size)), nil }
+	img, err := tarball.Image(opener, tag)
+	if err != nil && tag != nil {
+		img, err = tarball.Image(opener, nil) // saved by digest or ID: one image, no tag
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading docker save output: %w", err)
 	}
 	return img, nil
 }
