@@ -10,6 +10,7 @@ import (
 
 	"github.com/pare-dev/pare/pkg/build"
 	"github.com/pare-dev/pare/pkg/pare"
+	"github.com/pare-dev/pare/pkg/report"
 	"github.com/pare-dev/pare/pkg/sbom"
 	"github.com/pare-dev/pare/pkg/tarlayer"
 )
@@ -77,7 +78,7 @@ func (f *buildFlags) options(cmd *cobra.Command) (build.Options, error) {
 func newBuildCmd(g *globals) *cobra.Command {
 	var f buildFlags
 	var reportFile, sbomFile, htmlFile string
-	var traced bool
+	var traced, verify bool
 	var tf traceFlags
 	cmd := &cobra.Command{
 		Use:   "build SRC DST",
@@ -125,6 +126,20 @@ becomes numeric (the original non-root user, else 65532).`,
 			if dg, err := res.Image.Digest(); err == nil {
 				rep.Digest = dg.String()
 			}
+			if verify {
+				vo, err := tf.options(entrypointOverride(opts), cmdOverride(opts))
+				if err != nil {
+					return err
+				}
+				vr, err := g.compare(cmd.Context(), args[0], args[1], vo, false)
+				if err != nil {
+					return fmt.Errorf("verifying %s: %w", args[1], err)
+				}
+				rep.Verify = &report.Verify{Same: vr.Same, Probes: len(vr.Pared)}
+				for _, d := range vr.Differences {
+					rep.Verify.Differences = append(rep.Verify.Differences, d.String())
+				}
+			}
 			if reportFile != "" {
 				if err := writeFileAtomic(reportFile, rep); err != nil {
 					return err
@@ -153,15 +168,21 @@ becomes numeric (the original non-root user, else 65532).`,
 				}
 			}
 			if g.output == "json" {
-				return g.printJSON(rep)
+				err = g.printJSON(rep)
+			} else {
+				err = rep.WriteText(g.stdout)
 			}
-			return rep.WriteText(g.stdout)
+			if err == nil && rep.Verify != nil && !rep.Verify.Same {
+				err = errDiffers
+			}
+			return err
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
 	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
+	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
 	tf.register(cmd.Flags())
 	cmd.Flags().StringVar(&htmlFile, "report-html", "", "write the report as a self-contained HTML page to FILE")
 	cmd.Flags().StringVar(&sbomFile, "sbom", "", "write a CycloneDX SBOM of the OS packages that remain to FILE")

@@ -279,3 +279,23 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildVerify pares and verifies in one step.
+func TestBuildVerify(t *testing.T) {
+	img := testimages.Require(t, "bashscript")
+	pared := "pare-test/build-verify:pared"
+	defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
+	out := mustRun(t, "build", "docker-daemon:"+img, "docker-daemon:"+pared, "--verify", "--run-to-exit", "--output", "json")
+	var rep struct {
+		Verify *struct {
+			Same   bool `json:"same"`
+			Probes int  `json:"probes"`
+		} `json:"verify"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verify == nil || !rep.Verify.Same || rep.Verify.Probes != 1 {
+		t.Errorf("verify = %+v", rep.Verify)
+	}
+}

@@ -45,51 +45,27 @@ report every difference. A pared image that behaves differently is a bug: the ex
 			if err != nil {
 				return err
 			}
-			opts.Untraced = true
-			opts.TempDir = g.tempDir
-			ctx := cmd.Context()
-			eng, err := engine.NewDocker(ctx)
+			out, err := g.compare(cmd.Context(), args[0], args[1], opts, ignoreBodies)
 			if err != nil {
 				return err
 			}
-			defer eng.Close()
-			defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence
-			var results [2][]probe.Result
-			for i, ref := range args {
-				r, err := g.verifyRun(ctx, eng, ref, opts)
-				if err != nil {
-					return err
-				}
-				results[i] = r
-			}
-			diffs := probe.Compare(results[0], results[1])
-			if ignoreBodies {
-				kept := diffs[:0]
-				for _, d := range diffs {
-					if d.Field != "digest" {
-						kept = append(kept, d)
-					}
-				}
-				diffs = kept
-			}
-			out := verifyResult{Original: results[0], Pared: results[1], Differences: diffs, Same: len(diffs) == 0}
 			if g.output == "json" {
 				if err := g.printJSON(out); err != nil {
 					return err
 				}
 			} else {
-				for _, r := range results[1] {
+				for _, r := range out.Pared {
 					st := "ok"
 					if !r.OK {
 						st = "failed: " + r.Err
 					}
 					fmt.Fprintf(g.stdout, "probe %s: %s\n", r.Name, st)
 				}
-				for _, d := range diffs {
+				for _, d := range out.Differences {
 					fmt.Fprintf(g.stdout, "DIFFERENT %s\n", d)
 				}
 				if out.Same {
-					fmt.Fprintf(g.stdout, "same behaviour under %d probes\n", len(results[0]))
+					fmt.Fprintf(g.stdout, "same behaviour under %d probes\n", len(out.Original))
 				}
 			}
 			if !out.Same {
@@ -103,6 +79,39 @@ report every difference. A pared image that behaves differently is a bug: the ex
 	cmd.Flags().StringVar(&bf.cmd, "cmd", "", "override the Cmd of both images (JSON array or a plain command line)")
 	cmd.Flags().BoolVar(&ignoreBodies, "ignore-bodies", false, "compare statuses and exit codes only, not body digests (for pages that embed dates)")
 	return cmd
+}
+
+// compare runs the original and the pared image untraced under the same
+// probes, one after the other, and diffs the results.
+func (g *globals) compare(ctx context.Context, original, pared string, opts trace.Options, ignoreBodies bool) (verifyResult, error) {
+	opts.Untraced = true
+	opts.TempDir = g.tempDir
+	var out verifyResult
+	eng, err := engine.NewDocker(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer eng.Close()
+	defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence
+	var results [2][]probe.Result
+	for i, ref := range []string{original, pared} {
+		r, err := g.verifyRun(ctx, eng, ref, opts)
+		if err != nil {
+			return out, err
+		}
+		results[i] = r
+	}
+	diffs := probe.Compare(results[0], results[1])
+	if ignoreBodies {
+		kept := diffs[:0]
+		for _, d := range diffs {
+			if d.Field != "digest" {
+				kept = append(kept, d)
+			}
+		}
+		diffs = kept
+	}
+	return verifyResult{Original: results[0], Pared: results[1], Differences: diffs, Same: len(diffs) == 0}, nil
 }
 
 // verifyRun runs one image untraced under the probes.

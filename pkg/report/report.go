@@ -58,6 +58,7 @@ type Report struct {
 	OS          string    `json:"os,omitempty"` // PRETTY_NAME of os-release
 	Packages    []Package `json:"packages,omitempty"`
 	Trace       *Trace    `json:"trace,omitempty"`
+	Verify      *Verify   `json:"verify,omitempty"`
 	Kept        []Kept    `json:"kept"`
 }
 
@@ -71,6 +72,14 @@ type Trace struct {
 	Written     []string `json:"written,omitempty"`
 	TmpfsMounts []string `json:"tmpfs_mounts,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
+}
+
+// Verify is the comparison of the original and the pared image under the
+// same probes.
+type Verify struct {
+	Same        bool     `json:"same"`
+	Probes      int      `json:"probes"`
+	Differences []string `json:"differences,omitempty"`
 }
 
 // ProbeResult is one probe of a traced run.
@@ -258,6 +267,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  traced   %d/%d probes ok, exit %d\n", ok, len(r.Trace.Probes), r.Trace.ExitCode)
 		if len(r.Trace.TmpfsMounts) > 0 {
 			fmt.Fprintf(&b, "  writable %s (mount tmpfs/emptyDir there for a read-only root filesystem)\n", strings.Join(r.Trace.TmpfsMounts, " "))
+		}
+	}
+	if r.Verify != nil {
+		if r.Verify.Same {
+			fmt.Fprintf(&b, "  verified same behaviour as the original under %d probes\n", r.Verify.Probes)
+		} else {
+			for _, d := range r.Verify.Differences {
+				fmt.Fprintf(&b, "  DIFFERS  %s\n", d)
+			}
 		}
 	}
 	for _, m := range r.Missing {
