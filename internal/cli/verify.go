@@ -9,6 +9,7 @@ import (
 	"github.com/pare-dev/pare/pkg/engine"
 	"github.com/pare-dev/pare/pkg/probe"
 	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/pkg/transport"
 )
 
 // errDiffers is returned when the pared image behaves differently.
@@ -116,16 +117,25 @@ func (g *globals) compare(ctx context.Context, original, pared string, opts trac
 
 // verifyRun runs one image untraced under the probes.
 func (g *globals) verifyRun(ctx context.Context, eng engine.Engine, ref string, opts trace.Options) ([]probe.Result, error) {
-	img, err := g.open(ctx, ref)
+	r, err := transport.Parse(ref)
 	if err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
-	defer img.Close()
-	name, cleanup, err := g.inDaemon(ctx, img)
-	if err != nil {
-		return nil, err
+	name := r.Name
+	if r.Kind != transport.DockerDaemon {
+		// anything else is read and loaded into the engine under a temporary tag
+		img, err := g.open(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		defer img.Close()
+		var cleanup func()
+		name, cleanup, err = g.inDaemon(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
 	}
-	defer cleanup()
 	res, err := trace.Run(ctx, eng, name, opts)
 	if err != nil {
 		return nil, fmt.Errorf("running %s: %w", ref, err)
