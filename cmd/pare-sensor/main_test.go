@@ -142,7 +142,9 @@ func TestPeriodicFlush(t *testing.T) {
 	bin := buildSensor(t)
 	out := t.TempDir()
 	obs := filepath.Join(out, sensor.ObservationsFile)
-	script := fmt.Sprintf(`cat /etc/hostname >/dev/null; until grep -q /etc/hostname %s 2>/dev/null; do sleep 0.01; done; cp %s %s/periodic.json`, obs, obs, out)
+	// wait for the recorded access itself ("path": "/etc/hostname"), not for
+	// the exec argv of this very script, which names the path too
+	script := fmt.Sprintf(`cat /etc/hostname >/dev/null; until grep -Eq '"path": *"/etc/hostname"' %s 2>/dev/null; do sleep 0.01; done; cp %s %s/periodic.json`, obs, obs, out)
 	if err := exec.Command(bin, "--flush", "20ms", "--out", out, "--", "sh", "-c", script).Run(); err != nil {
 		t.Fatal(err)
 	}
