@@ -424,14 +424,15 @@ func (b *builder) addProgramDepth(name string, why closure.Reason, depth int) (s
 	if e.Type != rootfs.TypeReg {
 		return phys, nil
 	}
+	h := b.head(phys, 256) // read once: magic number and #! line
 	switch {
-	case b.isELF(phys):
+	case elfMagic(h):
 		return phys, b.elfClosure(phys, full, why)
-	case b.isScript(phys):
+	case shebangMagic(h):
 		if depth >= 5 {
 			return "", fmt.Errorf("%s: shebang nesting deeper than 5 (the kernel gives ELOOP)", full)
 		}
-		interp, arg, err := b.shebang(phys)
+		interp, arg, err := parseShebang(phys, h)
 		if err != nil {
 			return "", err
 		}
@@ -488,20 +489,18 @@ func (b *builder) head(p string, n int) []byte {
 	return buf[:k]
 }
 
-func (b *builder) isELF(p string) bool {
-	h := b.head(p, 4)
-	return len(h) == 4 && string(h) == "\x7fELF"
-}
+func (b *builder) isELF(p string) bool { return elfMagic(b.head(p, 4)) }
 
-func (b *builder) isScript(p string) bool {
-	h := b.head(p, 2)
-	return len(h) == 2 && string(h) == "#!"
-}
+func (b *builder) isScript(p string) bool { return shebangMagic(b.head(p, 2)) }
 
-// shebang parses a #! line like the kernel: the interpreter path, then one
-// optional argument (the rest of the line, trimmed).
-func (b *builder) shebang(p string) (interp, arg string, err error) {
-	h := b.head(p, 256)
+func elfMagic(h []byte) bool { return len(h) >= 4 && string(h[:4]) == "\x7fELF" }
+
+func shebangMagic(h []byte) bool { return len(h) >= 2 && string(h[:2]) == "#!" }
+
+// parseShebang parses the #! line at the start of h (the first 256 bytes of
+// the script p) like the kernel: the interpreter path, then one optional
+// argument (the rest of the line, trimmed).
+func parseShebang(p string, h []byte) (interp, arg string, err error) {
 	line, _, _ := strings.Cut(string(h[2:]), "\n")
 	line = strings.TrimSpace(line)
 	interp, arg, _ = strings.Cut(strings.ReplaceAll(line, "\t", " "), " ")
@@ -858,14 +857,14 @@ func (b *builder) AddLibrary(soname, requester string, why closure.Reason) (bool
 	if r == nil {
 		// requester is a library: dlopen from inside a process that loaded it
 		for _, root := range b.res.Roots {
-			if cand := b.resolvers[root]; cand != nil && b.loads(cand, requester) {
+			if cand := b.resolvers[root]; cand != nil && cand.Loaded(requester) {
 				r, by = cand, requester
 				break
 			}
 		}
 		if r == nil {
 			for _, cand := range b.sortedResolvers() {
-				if b.loads(cand, requester) {
+				if cand.Loaded(requester) {
 					r, by = cand, requester
 					break
 				}
@@ -897,9 +896,6 @@ func (b *builder) AddLibrary(soname, requester string, why closure.Reason) (bool
 	}
 	return true, b.keepObjects(objs[1:], main.Path)
 }
-
-// loads reports whether the process of r has the object at physical path p.
-func (b *builder) loads(r *loader.Resolver, p string) bool { return r.Loaded(p) }
 
 func (b *builder) sortedResolvers() []*loader.Resolver {
 	keys := make([]string, 0, len(b.resolvers))

@@ -116,10 +116,17 @@ func set(names ...string) map[string]bool {
 }
 
 // Measure counts the regular files of view v.
-func Measure(v *rootfs.View) (Size, error) {
+func Measure(v *rootfs.View) (Size, error) { return measure(v, nil) }
+
+// measure counts the regular files of v (each inode once) and shows every
+// entry to visit, so callers that need more than sizes walk the image once.
+func measure(v *rootfs.View, visit func(e *rootfs.Entry)) (Size, error) {
 	var s Size
 	seen := map[uint64]bool{}
 	err := v.Walk("/", func(e *rootfs.Entry) error {
+		if visit != nil {
+			visit(e)
+		}
 		if e.Type != rootfs.TypeReg {
 			return nil
 		}
@@ -140,7 +147,14 @@ func Measure(v *rootfs.View) (Size, error) {
 // the source view and the kept set. keepSetid says whether setuid/setgid
 // bits survive.
 func Compare(r *Report, v *rootfs.View, kept *closure.Set, keepSetid bool) error {
-	before, err := Measure(v)
+	r.Removed = Removed{}
+	before, err := measure(v, func(e *rootfs.Entry) {
+		if e.Type == rootfs.TypeReg && e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 && !underVirtual(e.Path) {
+			if !kept.Has(e.Path) || !keepSetid {
+				r.Removed.Setuid = append(r.Removed.Setuid, e.Path)
+			}
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("measuring the source image: %w", err)
 	}
@@ -162,7 +176,6 @@ func Compare(r *Report, v *rootfs.View, kept *closure.Set, keepSetid bool) error
 		r.Kept = append(r.Kept, k)
 	}
 	r.Dropped = r.Before.Files - r.After.Files
-	r.Removed = Removed{}
 	found := map[string]bool{}
 	for _, dir := range binDirs {
 		ents, err := v.ReadDir(dir)
@@ -197,21 +210,15 @@ func Compare(r *Report, v *rootfs.View, kept *closure.Set, keepSetid bool) error
 			}
 		}
 	}
-	err = v.Walk("/", func(e *rootfs.Entry) error {
-		if e.Path == "/proc" || e.Path == "/sys" {
-			return fs.SkipDir
-		}
-		if e.Type == rootfs.TypeReg && e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
-			if !kept.Has(e.Path) || !keepSetid {
-				r.Removed.Setuid = append(r.Removed.Setuid, e.Path)
-			}
-		}
-		return nil
-	})
 	for _, l := range [][]string{r.Removed.Shells, r.Removed.PackageManagers, r.Removed.NetworkTools, r.Removed.Setuid} {
 		sort.Strings(l)
 	}
-	return err
+	return nil
+}
+
+// underVirtual reports paths of the kernel's virtual filesystems.
+func underVirtual(p string) bool {
+	return p == "/proc" || p == "/sys" || strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/sys/")
 }
 
 // WriteText prints the summary a person reads at the end of pare build.
