@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -8,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pare-dev/pare/pkg/sensor"
+	"github.com/pare-dev/pare/internal/sensor"
 )
 
 const baseImage = "pare-fixture/base:bookworm"
@@ -215,7 +217,7 @@ func TestPtraceRefused(t *testing.T) {
 // TestPrivilegedPrograms runs, as nobody, a program that reads /etc/shadow
 // thanks to a file capability or the set-user-ID bit. Traced, it keeps its
 // privilege only in ModePtrace in a container given CAP_SYS_PTRACE: see the
-// package documentation of pkg/sensor.
+// package documentation of internal/sensor.
 func TestPrivilegedPrograms(t *testing.T) {
 	needDocker(t)
 	for _, tool := range []string{"gcc", "setcap"} {

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pare-sensor runs a program under pare's tracer and writes what it
 // touched as JSON. pare bind-mounts this static binary into a container and
 // makes it the entrypoint:
@@ -9,7 +11,7 @@
 // DIR/exec-<pid>.json. Both rewrite the file every --flush interval and on
 // SIGTERM/SIGINT, and once more when the program exits. Signals are forwarded
 // to the program, and the sensor exits with its status (128+N if killed by
-// signal N). See package github.com/pare-dev/pare/pkg/sensor.
+// signal N). See package github.com/pare-dev/pare/internal/sensor.
 package main
 
 import (
@@ -25,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pare-dev/pare/pkg/sensor"
+	"github.com/pare-dev/pare/internal/sensor"
 )
 
 func main() {

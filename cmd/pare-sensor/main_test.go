@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -12,7 +14,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pare-dev/pare/pkg/sensor"
+	"github.com/pare-dev/pare/internal/sensor"
 )
 
 // buildSensor builds the static sensor binary into a temp dir.

@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/pkg/build"
+	"github.com/pare-dev/pare/internal/keep"
+	"github.com/pare-dev/pare/internal/report"
+	"github.com/pare-dev/pare/internal/sbom"
+	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/pare"
-	"github.com/pare-dev/pare/pkg/report"
-	"github.com/pare-dev/pare/pkg/sbom"
-	"github.com/pare-dev/pare/pkg/tarlayer"
 )
 
 // buildFlags are the flags of pare build that decide what is kept.
@@ -52,8 +52,8 @@ func splitCommand(flag, s string) ([]string, error) {
 	return strings.Fields(s), nil
 }
 
-func (f *buildFlags) options(cmd *cobra.Command) (build.Options, error) {
-	o := build.Options{
+func (f *buildFlags) options(cmd *cobra.Command) (keep.Options, error) {
+	o := keep.Options{
 		Includes: f.includes, IncludeExes: f.includeExes, Excludes: f.excludes, AllowMissing: f.allowMissing,
 	}
 	var err error

@@ -13,8 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/pare-dev/pare/internal/source"
 	"github.com/pare-dev/pare/pkg/rootfs"
-	"github.com/pare-dev/pare/pkg/source"
 	"github.com/pare-dev/pare/pkg/transport"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/pkg/assemble"
+	"github.com/pare-dev/pare/internal/assemble"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 

@@ -14,11 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/pare-dev/pare/pkg/build"
-	"github.com/pare-dev/pare/pkg/engine"
-	"github.com/pare-dev/pare/pkg/probe"
-	"github.com/pare-dev/pare/pkg/source"
-	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/internal/engine"
+	"github.com/pare-dev/pare/internal/keep"
+	"github.com/pare-dev/pare/internal/probe"
+	"github.com/pare-dev/pare/internal/source"
+	"github.com/pare-dev/pare/internal/trace"
 	"github.com/pare-dev/pare/pkg/transport"
 )
 
@@ -224,7 +224,7 @@ The container is always removed, also on Ctrl-C.`,
 				return g.printJSON(map[string]any{"command": res.Command, "exitCode": res.ExitCode, "probes": res.Probes,
 					"observations": res.Observations, "writes": writes, "warnings": res.Warnings})
 			}
-			obs := build.FromObservations(res.Observations)
+			obs := keep.FromObservations(res.Observations)
 			execs := 0
 			for _, o := range obs {
 				if o.Exec {
@@ -256,7 +256,7 @@ The container is always removed, also on Ctrl-C.`,
 	return cmd
 }
 
-func entrypointOverride(o build.Options) []string {
+func entrypointOverride(o keep.Options) []string {
 	if o.EntrypointSet {
 		if o.Entrypoint == nil {
 			return []string{}
@@ -266,7 +266,7 @@ func entrypointOverride(o build.Options) []string {
 	return nil
 }
 
-func cmdOverride(o build.Options) []string {
+func cmdOverride(o keep.Options) []string {
 	if o.CmdSet {
 		if o.Cmd == nil {
 			return []string{}

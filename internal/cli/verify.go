@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/pkg/engine"
-	"github.com/pare-dev/pare/pkg/probe"
-	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/internal/engine"
+	"github.com/pare-dev/pare/internal/probe"
+	"github.com/pare-dev/pare/internal/trace"
 	"github.com/pare-dev/pare/pkg/transport"
 )
 

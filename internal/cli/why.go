@@ -8,18 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/pkg/build"
-	"github.com/pare-dev/pare/pkg/closure"
-	"github.com/pare-dev/pare/pkg/report"
+	"github.com/pare-dev/pare/internal/keep"
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/report"
 )
 
 // whyAnswer is pare why's result.
 type whyAnswer struct {
 	Path    string           `json:"path"`
 	Kept    bool             `json:"kept"`
-	Chain   []closure.Step   `json:"chain,omitempty"`
+	Chain   []keptset.Step   `json:"chain,omitempty"`
 	Text    string           `json:"text"`
-	Reasons []closure.Reason `json:"reasons,omitempty"`
+	Reasons []keptset.Reason `json:"reasons,omitempty"`
 }
 
 func newWhyCmd(g *globals) *cobra.Command {
@@ -54,7 +54,7 @@ written by pare build --report (then SRC may be "-").`,
 					return err
 				}
 				defer img.Close()
-				res, err := build.Closure(img.View, img.ConfigFile.Config, opts)
+				res, err := keep.Compute(img.View, img.ConfigFile.Config, opts)
 				if res == nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
@@ -64,7 +64,7 @@ written by pare build --report (then SRC may be "-").`,
 					ans.Kept = true
 					ans.Chain = res.Set.Why(r.Path)
 					ans.Reasons = res.Set.Item(r.Path).Reasons
-					ans.Text = closure.FormatChain(ans.Chain)
+					ans.Text = keptset.FormatChain(ans.Chain)
 					if r.Path != target {
 						ans.Text = target + " → " + ans.Text
 					}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/testimages"
-	"github.com/pare-dev/pare/pkg/closure"
 )
 
 // Acceptance tests of issue 3, "pare build": each fixture is pared with
@@ -262,9 +262,9 @@ func testPlugin(t *testing.T, name string) {
 	for _, k := range inc.report.Kept {
 		for _, r := range k.Reasons {
 			switch {
-			case r.Kind == closure.KindInclude:
+			case r.Kind == keptset.KindInclude:
 				included[k.Path] = true
-			case r.Kind == closure.KindNeeded && r.From == plugin:
+			case r.Kind == keptset.KindNeeded && r.From == plugin:
 				pluginLibs = append(pluginLibs, k.Path)
 			}
 		}
@@ -299,12 +299,12 @@ USER nobody
 	ls := p.listing(t)
 	for _, k := range p.report.Kept {
 		for _, r := range k.Reasons {
-			if r.Kind == closure.KindNeeded && r.Detail == "cache" && strings.HasPrefix(k.Path, "/usr/local/lib/") {
+			if r.Kind == keptset.KindNeeded && r.Detail == "cache" && strings.HasPrefix(k.Path, "/usr/local/lib/") {
 				if _, ok := ls["/etc/ld.so.cache"]; !ok {
 					t.Errorf("%s is found through /etc/ld.so.cache only, and the pared image has no /etc/ld.so.cache", k.Path)
 				}
 			}
-			if r.Kind == closure.KindPreload {
+			if r.Kind == keptset.KindPreload {
 				if _, ok := ls["/etc/ld.so.preload"]; !ok {
 					t.Errorf("%s is kept as preloaded, and the pared image has no /etc/ld.so.preload to preload it", k.Path)
 				}

@@ -17,9 +17,9 @@ import (
 	"testing"
 
 	"github.com/pare-dev/pare/internal/cli"
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/report"
 	"github.com/pare-dev/pare/internal/testimages"
-	"github.com/pare-dev/pare/pkg/closure"
-	"github.com/pare-dev/pare/pkg/report"
 )
 
 // pared images built by this package, removed by TestMain.
@@ -438,7 +438,7 @@ func whyTarget(r report.Report) (string, string) {
 	roots := map[string]bool{}
 	for _, k := range r.Kept {
 		for _, rs := range k.Reasons {
-			if rs.Kind == closure.KindEntrypoint && k.Type == "file" {
+			if rs.Kind == keptset.KindEntrypoint && k.Type == "file" {
 				roots[k.Path] = true
 			}
 		}
@@ -446,7 +446,7 @@ func whyTarget(r report.Report) (string, string) {
 	// Interpreters of root scripts count as main programs too.
 	for _, k := range r.Kept {
 		for _, rs := range k.Reasons {
-			if rs.Kind == closure.KindShebang && roots[rs.From] {
+			if rs.Kind == keptset.KindShebang && roots[rs.From] {
 				roots[k.Path] = true
 			}
 		}
@@ -457,7 +457,7 @@ func whyTarget(r report.Report) (string, string) {
 			program, programChain = k.Path, k.Chain
 		}
 		for _, rs := range k.Reasons {
-			if rs.Kind == closure.KindNeeded && roots[rs.From] {
+			if rs.Kind == keptset.KindNeeded && roots[rs.From] {
 				return k.Path, k.Chain
 			}
 		}

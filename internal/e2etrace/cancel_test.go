@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pare-dev/pare/internal/engine"
 	"github.com/pare-dev/pare/internal/testimages"
-	"github.com/pare-dev/pare/pkg/engine"
-	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/internal/trace"
 )
 
 // leftContainers lists the containers pare made in this process (trace,

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/pare-dev/pare/internal/cli"
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/report"
 	"github.com/pare-dev/pare/internal/testimages"
-	"github.com/pare-dev/pare/pkg/closure"
-	"github.com/pare-dev/pare/pkg/report"
-	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/internal/trace"
 )
 
 // sha256Pare is sha256("pare"), which every server fixture answers with.
@@ -130,7 +130,7 @@ func readReport(t *testing.T, file string) *report.Report {
 }
 
 // hasKind reports whether k was kept for a reason of kind kind.
-func hasKind(k report.Kept, kind closure.Kind) bool {
+func hasKind(k report.Kept, kind keptset.Kind) bool {
 	for _, r := range k.Reasons {
 		if r.Kind == kind {
 			return true

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/report"
 	"github.com/pare-dev/pare/internal/testimages"
-	"github.com/pare-dev/pare/pkg/closure"
-	"github.com/pare-dev/pare/pkg/report"
 )
 
 // server is a server fixture traced through its probes.
@@ -295,7 +295,7 @@ func checkTraceReport(t *testing.T, s server, static, traced *report.Report) {
 	nTrace := 0
 	for _, k := range traced.Kept {
 		kept[k.Path] = k
-		if hasKind(k, closure.KindTrace) {
+		if hasKind(k, keptset.KindTrace) {
 			nTrace++
 		}
 	}
@@ -307,7 +307,7 @@ func checkTraceReport(t *testing.T, s server, static, traced *report.Report) {
 		switch {
 		case !ok:
 			t.Errorf("traced image lacks %s, which the run loads", w)
-		case !hasKind(k, closure.KindTrace):
+		case !hasKind(k, keptset.KindTrace):
 			t.Errorf("%s kept for %v, want a reason of kind trace", w, kinds(k))
 		}
 	}
@@ -318,12 +318,12 @@ func checkTraceReport(t *testing.T, s server, static, traced *report.Report) {
 	// A file only the traced image keeps was used by the run, or is the
 	// library or interpreter of a file that was.
 	for _, k := range traced.Kept {
-		if inStatic[k.Path] || k.Type != "file" || hasKind(k, closure.KindTrace) {
+		if inStatic[k.Path] || k.Type != "file" || hasKind(k, keptset.KindTrace) {
 			continue
 		}
 		derived := false
 		for _, r := range k.Reasons {
-			if r.From != "" && r.Kind != closure.KindKnowledge && hasKind(kept[r.From], closure.KindTrace) {
+			if r.From != "" && r.Kind != keptset.KindKnowledge && hasKind(kept[r.From], keptset.KindTrace) {
 				derived = true
 			}
 		}

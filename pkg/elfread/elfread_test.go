@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/pkg/elfread"
-	"github.com/pare-dev/pare/pkg/elfread/elftest"
 )
 
 func parse(t *testing.T, b []byte) (*elfread.File, error) {

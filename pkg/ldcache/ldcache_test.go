@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pare-dev/pare/internal/ldcachetest"
 	"github.com/pare-dev/pare/pkg/ldcache"
-	"github.com/pare-dev/pare/pkg/ldcache/ldcachetest"
 )
 
 var amd64, _ = ldcache.ArchFor(elf.ELFCLASS64, elf.ELFDATA2LSB, elf.EM_X86_64)

@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/pare-dev/pare/pkg/elfread/elftest"
+	"github.com/pare-dev/pare/internal/elftest"
+	"github.com/pare-dev/pare/internal/ldcachetest"
 	"github.com/pare-dev/pare/pkg/ldcache"
-	"github.com/pare-dev/pare/pkg/ldcache/ldcachetest"
 	"github.com/pare-dev/pare/pkg/loader"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )

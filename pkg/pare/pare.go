@@ -8,17 +8,17 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/pare-dev/pare/pkg/assemble"
-	"github.com/pare-dev/pare/pkg/build"
-	"github.com/pare-dev/pare/pkg/report"
-	"github.com/pare-dev/pare/pkg/source"
-	"github.com/pare-dev/pare/pkg/trace"
+	"github.com/pare-dev/pare/internal/assemble"
+	"github.com/pare-dev/pare/internal/keep"
+	"github.com/pare-dev/pare/internal/report"
+	"github.com/pare-dev/pare/internal/source"
+	"github.com/pare-dev/pare/internal/trace"
 )
 
 // Options configure Build.
 type Options struct {
 	// Closure says what to keep beyond what the config names.
-	Closure build.Options
+	Closure keep.Options
 	// KeepSetuid keeps setuid/setgid bits (dropped by default).
 	KeepSetuid bool
 	// User is the output user (name or uid[:gid] of the source image); ""
@@ -32,7 +32,7 @@ type Options struct {
 // Result is a pared image and what is known about it.
 type Result struct {
 	Image   v1.Image
-	Closure *build.Result
+	Closure *keep.Result
 	Report  *report.Report
 }
 
@@ -42,10 +42,10 @@ type Result struct {
 func Build(src *source.Image, o Options) (*Result, error) {
 	opts := o.Closure
 	if o.Trace != nil {
-		opts.Observed = append(opts.Observed, build.FromObservations(o.Trace.Observations)...)
-		opts.SkipRules = append(opts.SkipRules, build.InterpreterTreeRules...)
+		opts.Observed = append(opts.Observed, keep.FromObservations(o.Trace.Observations)...)
+		opts.SkipRules = append(opts.SkipRules, keep.InterpreterTreeRules...)
 	}
-	res, err := build.Closure(src.View, src.ConfigFile.Config, opts)
+	res, err := keep.Compute(src.View, src.ConfigFile.Config, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
@@ -57,7 +57,7 @@ func Build(src *source.Image, o Options) (*Result, error) {
 	if opts.CmdSet {
 		cf.Config.Cmd = opts.Cmd
 	}
-	img, info, err := assemble.Pared(src.View, cf, res.Set, assemble.Options{
+	img, info, err := assemble.Image(src.View, cf, res.Set, assemble.Options{
 		KeepSetuid: o.KeepSetuid, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
 		Users: res.Users, Groups: res.Groups,
 	})
@@ -72,7 +72,7 @@ func Build(src *source.Image, o Options) (*Result, error) {
 	for _, m := range res.Missing {
 		rep.Missing = append(rep.Missing, fmt.Sprintf("%s (needed by %s)", m.Name, m.By))
 	}
-	if err := report.Compare(rep, src.View, res.Set, o.KeepSetuid); err != nil {
+	if err := report.Describe(rep, src.View, res.Set, o.KeepSetuid); err != nil {
 		return nil, err
 	}
 	if o.Trace != nil {

@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 
+	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/rootfs"
-	"github.com/pare-dev/pare/pkg/tarlayer"
 )
 
 // DefaultPath is the PATH of images read from dir: references.

@@ -1,0 +1,183 @@
+package assemble
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/pare-dev/pare/internal/accounts"
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/pkgdb"
+	"github.com/pare-dev/pare/internal/report"
+	"github.com/pare-dev/pare/internal/tarlayer"
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+// Options configure Image.
+type Options struct {
+	KeepSetuid bool     // keep setuid/setgid bits (dropped by default)
+	Users      []string // account names programs switch to at run time
+	Groups     []string
+	User       string // the output user (name or uid[:gid] of the source image); "" picks one
+	CreatedBy  string // history text
+	Layer      []tarlayer.Option
+}
+
+// Info is what Image decided beyond the kept files.
+type Info struct {
+	User     string // numeric config User of the output image
+	OS       string // the distribution's PRETTY_NAME
+	Packages []report.Package
+	Warnings []string
+}
+
+// NonRootUID is the default user of pared images, as in distroless.
+const NonRootUID = 65532
+
+// Image builds the minimal image: the kept files of v plus the small system
+// files a scratch image lacks (passwd, group, /tmp, a home directory, the
+// rewritten package database), with cf's config and a numeric user.
+func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.Image, *Info, error) {
+	info := &Info{}
+	items := map[string]tarlayer.Item{}
+	var uids, gids []int
+	seenUID, seenGID := map[int]bool{}, map[int]bool{}
+	for _, it := range kept.Items() {
+		e := *it.Entry
+		if !o.KeepSetuid {
+			e.Mode = dropSetid(e.Mode)
+		}
+		items[e.Path] = Item(v, &e)
+		if !seenUID[e.UID] {
+			seenUID[e.UID] = true
+			uids = append(uids, e.UID)
+		}
+		if !seenGID[e.GID] {
+			seenGID[e.GID] = true
+			gids = append(gids, e.GID)
+		}
+	}
+	// Accounts.
+	src, err := accounts.Read(v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the image's accounts: %w", err)
+	}
+	acc, err := accounts.Generate(src, accounts.Options{
+		User: cf.Config.User, RunAs: o.User, UIDs: uids, GIDs: gids, Users: o.Users, Groups: o.Groups,
+		ShellKept: func(shell string) bool {
+			r, err := v.Resolve(shell, true)
+			return err == nil && kept.Has(r.Path)
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	info.User = acc.User
+	gen := func(p string, mode fs.FileMode, uid, gid int, data []byte) {
+		e := rootfs.Entry{Path: p, Type: rootfs.TypeReg, Mode: mode, UID: uid, GID: gid, Size: int64(len(data))}
+		items[p] = bytesItem(e, data)
+	}
+	dir := func(p string, mode fs.FileMode, uid, gid int) {
+		items[p] = tarlayer.Item{Entry: rootfs.Entry{Path: p, Type: rootfs.TypeDir, Mode: mode, UID: uid, GID: gid}}
+	}
+	ensureDir := func(p string) {
+		// an image path that is a symlink to a directory (/etc -> ...) keeps
+		// its link; generated files must not replace it with a directory
+		if it, ok := items[p]; ok && it.Entry.Type != rootfs.TypeDir {
+			return
+		}
+		if _, ok := items[p]; !ok {
+			dir(p, 0o755, 0, 0)
+		}
+	}
+	ensureDir("/etc")
+	gen("/etc/passwd", 0o644, 0, 0, acc.Passwd)
+	gen("/etc/group", 0o644, 0, 0, acc.Group)
+	dir("/tmp", fs.ModeSticky|0o777, 0, 0)
+	ensureDir("/home")
+	dir("/home/nonroot", 0o700, NonRootUID, NonRootUID)
+	dir("/root", 0o700, 0, 0)
+	if acc.Home != "" && acc.Home != "/" && acc.Home != "/nonexistent" {
+		if _, ok := items[acc.Home]; !ok {
+			if e, err := v.Lstat(acc.Home); err == nil && e.Type == rootfs.TypeDir && e.Path == acc.Home {
+				// the user's home exists in the source: keep it as it is
+				items[acc.Home] = tarlayer.Item{Entry: *e}
+			} else {
+				for d := parent(acc.Home); d != "/"; d = parent(d) {
+					ensureDir(d)
+				}
+				uid, gid := splitUser(acc.User)
+				dir(acc.Home, 0o700, uid, gid)
+			}
+		}
+	}
+	// nsswitch.conf: glibc without one uses "hosts: files dns" only for
+	// hosts; write the minimum that honours /etc/hosts when libc is kept.
+	if _, ok := items["/etc/nsswitch.conf"]; !ok && keepsGlibc(kept) {
+		gen("/etc/nsswitch.conf", 0o644, 0, 0, []byte("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"))
+	}
+	// Package database.
+	db, err := pkgdb.Read(v)
+	if err != nil {
+		info.Warnings = append(info.Warnings, fmt.Sprintf("package database unreadable, not rewritten: %v", err))
+	} else if db.Type != "" {
+		us := db.Usage(v, kept.Has)
+		for p := range items {
+			if p == "/var/lib/dpkg/status" || strings.HasPrefix(p, "/var/lib/dpkg/info/") {
+				delete(items, p)
+			}
+		}
+		for _, f := range db.Files(us) {
+			for d := parent(f.Path); d != "/"; d = parent(d) {
+				ensureDir(d)
+			}
+			gen(f.Path, f.Mode, 0, 0, f.Data)
+		}
+		osID := pkgdb.ReadOS(v)
+		info.OS = osID.Pretty
+		for _, u := range pkgdb.Remaining(us) {
+			info.Packages = append(info.Packages, report.Package{Name: u.Name, Version: u.Version, Arch: u.Arch,
+				PURL: u.PURL(osID), Partial: u.Partial, Kept: u.KeptFiles, Total: u.TotalFiles})
+		}
+	}
+	list := make([]tarlayer.Item, 0, len(items))
+	for _, it := range items {
+		list = append(list, it)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Entry.Path < list[j].Entry.Path })
+	cfg := *cf
+	cfg.Config.User = acc.User
+	img, err := image(list, &cfg, o.CreatedBy, o.Layer...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, info, nil
+}
+
+func parent(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+func splitUser(u string) (int, int) {
+	var uid, gid int
+	if n, _ := fmt.Sscanf(u, "%d:%d", &uid, &gid); n == 1 {
+		gid = uid
+	}
+	return uid, gid
+}
+
+func keepsGlibc(kept *keptset.Set) bool {
+	for _, it := range kept.Items() {
+		if strings.Contains(it.Path, "/libc.so.6") {
+			return true
+		}
+	}
+	return false
+}

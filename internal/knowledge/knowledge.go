@@ -1,0 +1,109 @@
+// Package knowledge holds the runtime rules: what programs load without
+// naming it in their ELF headers (NSS modules, CA bundles, zoneinfo, gconv,
+// OpenSSL providers, interpreter trees). Each rule is small and declarative
+// and works through the Keeper interface, so it can be tested alone.
+package knowledge
+
+import (
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+// Object describes one ELF object already kept in the closure.
+type Object = keptset.Object
+
+// Keeper is what a rule sees of the kept set under construction: it asks it
+// to keep paths, programs and libraries.
+type Keeper interface {
+	// View is the image's filesystem.
+	View() *rootfs.View
+	// Getenv returns the image config's value for key (last one wins).
+	Getenv(key string) (string, bool)
+	// Has reports whether the physical path is kept.
+	Has(path string) bool
+	// Objects lists the ELF objects kept so far.
+	Objects() []Object
+	// AddPath keeps name (resolved in the image, with its symlinks and parent
+	// directories). A missing name is not an error: it returns false.
+	AddPath(name string, why keptset.Reason) (bool, error)
+	// AddTree keeps the directory name and everything below it.
+	AddTree(name string, why keptset.Reason) (bool, error)
+	// AddExecutable keeps a program and its full loader closure (or script
+	// interpreter chain).
+	AddExecutable(name string, why keptset.Reason) (bool, error)
+	// AddLibrary keeps the library the loader would find for a dlopen of
+	// soname by requester, with its own closure.
+	AddLibrary(soname, requester string, why keptset.Reason) (bool, error)
+	// Warn records a note for the report.
+	Warn(format string, args ...any)
+}
+
+// Rule is one piece of runtime knowledge.
+type Rule interface {
+	// Name is a short stable identifier, used in reasons ("nss", "ca-certs").
+	Name() string
+	// Apply adds what the rule knows to be needed, given what is kept so far.
+	// It is called repeatedly until no rule adds anything.
+	Apply(c Keeper) error
+}
+
+// PathLister is implemented by a Keeper that can list what it keeps. Rules
+// that look for an application's own files (interpreted code next to a kept
+// script, node_modules above it) use it when it is there.
+type PathLister interface {
+	// Paths returns the physical paths kept so far, sorted.
+	Paths() []string
+}
+
+// WorkingDirer is implemented by a Keeper that knows the image's working
+// directory (config WorkingDir), where interpreted applications usually live.
+type WorkingDirer interface {
+	// WorkingDir returns the image's working directory, "" when unset.
+	WorkingDir() string
+}
+
+// AccountNeeder is implemented by a Keeper that collects the user and group
+// names programs switch to at run time (nginx's "user www-data;"), so the
+// generated /etc/passwd and /etc/group keep them.
+type AccountNeeder interface {
+	// NeedAccount records that user (and group, when not empty) must exist.
+	NeedAccount(user, group string, why keptset.Reason)
+}
+
+// Default returns every rule, in a stable order.
+func Default() []Rule {
+	return []Rule{
+		OSRelease{},
+		NSS{},
+		LibgccS{},
+		Gconv{},
+		Locale{},
+		CACerts{},
+		OpenSSL{},
+		TZData{},
+		MIMETypes{},
+		Python{},
+		Ruby{},
+		Node{},
+		Java{},
+		Perl{},
+		Nginx{},
+		PostgreSQL{},
+	}
+}
+
+// Without returns rules less those named (for example "tzdata" for
+// --no-tzdata).
+func Without(rules []Rule, names ...string) []Rule {
+	var out []Rule
+next:
+	for _, r := range rules {
+		for _, n := range names {
+			if r.Name() == n {
+				continue next
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,409 @@
+package knowledge
+
+import (
+	"bufio"
+	"bytes"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// OSRelease keeps the files that tell scanners which OS the image is
+// (/etc/os-release and its /usr/lib/os-release target, /etc/debian_version,
+// /etc/alpine-release, ...). Without them trivy skips OS vulnerabilities.
+type OSRelease struct{}
+
+// Name implements Rule.
+func (OSRelease) Name() string { return "os-release" }
+
+// osReleaseFiles are kept whenever they exist.
+var osReleaseFiles = []string{
+	"/etc/os-release", "/usr/lib/os-release",
+	"/etc/debian_version", "/etc/alpine-release",
+	"/etc/lsb-release", "/etc/redhat-release", "/etc/system-release",
+}
+
+// Apply implements Rule.
+func (r OSRelease) Apply(c Keeper) error {
+	return addPaths(c, because(r.Name(), "", "OS identity for scanners"), osReleaseFiles...)
+}
+
+// NSS keeps what name-service lookups read. For glibc (a kept libc.so.6, which
+// cgo Go binaries also bring) it parses /etc/nsswitch.conf and keeps
+// libnss_<service>.so.2 for every service not built into libc (files and dns
+// are built in since glibc 2.34), with their own libraries. For glibc, musl and
+// Go binaries (which read these files themselves) it keeps /etc/nsswitch.conf,
+// /etc/hosts, /etc/host.conf, /etc/gai.conf, /etc/resolv.conf, /etc/passwd,
+// /etc/group, /etc/services, /etc/protocols and /etc/networks when present.
+// Docker bind-mounts /etc/hosts, /etc/resolv.conf and /etc/hostname at run
+// time; the image's own copies matter to other runtimes.
+type NSS struct{}
+
+// Name implements Rule.
+func (NSS) Name() string { return "nss" }
+
+var nssFiles = []string{
+	"/etc/nsswitch.conf", "/etc/host.conf", "/etc/hosts", "/etc/gai.conf", "/etc/resolv.conf",
+	"/etc/passwd", "/etc/group", "/etc/services", "/etc/protocols", "/etc/networks",
+}
+
+// nssBuiltin names the services glibc 2.34+ implements inside libc.
+var nssBuiltin = map[string]bool{"files": true, "dns": true}
+
+// Apply implements Rule.
+func (r NSS) Apply(c Keeper) error {
+	var from string
+	for _, o := range c.Objects() {
+		if o.Libc || o.Go || o.CGO {
+			if from == "" || o.Path < from {
+				from = o.Path
+			}
+		}
+	}
+	if from == "" {
+		return nil
+	}
+	if err := addPaths(c, because(r.Name(), from, "name service lookups"), nssFiles...); err != nil {
+		return err
+	}
+	libcs := glibcs(c)
+	if len(libcs) == 0 {
+		return nil
+	}
+	v := c.View()
+	conf := readConfig(v, "/etc/nsswitch.conf")
+	if conf == nil {
+		c.Warn("nss: /etc/nsswitch.conf is absent; glibc then uses built-in defaults (hosts: files dns)")
+		return nil
+	}
+	svcs := ParseNSSwitch(conf)
+	var missing []string
+	for _, s := range svcs {
+		if nssBuiltin[s.Service] {
+			continue
+		}
+		so := "libnss_" + s.Service + ".so.2"
+		found := false
+		for _, l := range libcs {
+			ok, err := c.AddLibrary(so, l.Path, dlopened(r.Name(), l.Path, strings.Join(s.Databases, ", ")+": "+s.Service+" in /etc/nsswitch.conf"))
+			if err != nil {
+				return err
+			}
+			found = found || ok
+		}
+		if !found && importantDB(s.Databases) {
+			missing = append(missing, so)
+		}
+	}
+	if len(missing) > 0 {
+		c.Warn("nss: /etc/nsswitch.conf names services whose modules are not in the image (glibc skips them, as in the original): %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// importantDB reports whether one of dbs is a database whose lookups programs
+// commonly depend on; a missing module for the others (Debian's default
+// "services: db files") is not worth a note.
+func importantDB(dbs []string) bool {
+	for _, d := range dbs {
+		switch d {
+		case "passwd", "group", "shadow", "hosts", "initgroups":
+			return true
+		}
+	}
+	return false
+}
+
+// NSSService is one service named in nsswitch.conf with the databases using it.
+type NSSService struct {
+	Service   string
+	Databases []string
+}
+
+// ParseNSSwitch returns the services named in an nsswitch.conf, in order of
+// first appearance. Action items ("[NOTFOUND=return]") and comments are skipped.
+func ParseNSSwitch(conf []byte) []NSSService {
+	var out []NSSService
+	idx := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(conf))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		db, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		db = strings.TrimSpace(db)
+		// drop bracketed actions, which may contain spaces
+		var b strings.Builder
+		depth := 0
+		for _, ch := range rest {
+			switch {
+			case ch == '[':
+				depth++
+			case ch == ']' && depth > 0:
+				depth--
+				b.WriteByte(' ')
+			case depth == 0:
+				b.WriteRune(ch)
+			}
+		}
+		for _, s := range strings.Fields(b.String()) {
+			if !validService.MatchString(s) {
+				continue
+			}
+			if i, ok := idx[s]; ok {
+				out[i].Databases = append(out[i].Databases, db)
+				continue
+			}
+			idx[s] = len(out)
+			out = append(out, NSSService{Service: s, Databases: []string{db}})
+		}
+	}
+	return out
+}
+
+var validService = regexp.MustCompile(`^[A-Za-z0-9_.+-]+$`)
+
+// LibgccS keeps libgcc_s.so.1 for glibc programs: pthread_cancel and
+// pthread_exit dlopen it to unwind, and abort without it.
+type LibgccS struct{}
+
+// Name implements Rule.
+func (LibgccS) Name() string { return "libgcc_s" }
+
+// Apply implements Rule.
+func (r LibgccS) Apply(c Keeper) error {
+	for _, l := range glibcs(c) {
+		if _, err := c.AddLibrary("libgcc_s.so.1", l.Path, dlopened(r.Name(), l.Path, "pthread_cancel unwinds through it")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Gconv keeps glibc's iconv modules when a kept object calls iconv: the gconv
+// directory ($LIB/gconv next to libc.so.6, or the GCONV_PATH dirs) with
+// gconv-modules, gconv-modules.cache, gconv-modules.d/*.conf and every module
+// .so with its libraries. Which charsets a program converts is only known at
+// run time, so static mode keeps them all (about 8 MB on bookworm).
+type Gconv struct{}
+
+// Name implements Rule.
+func (Gconv) Name() string { return "gconv" }
+
+// Apply implements Rule.
+func (r Gconv) Apply(c Keeper) error {
+	var user string
+	for _, o := range c.Objects() {
+		// libc.so.6 defines iconv_open itself; only its callers count
+		if o.Iconv && !o.Libc && (user == "" || o.Path < user) {
+			user = o.Path
+		}
+	}
+	libcs := glibcs(c)
+	if user == "" || len(libcs) == 0 {
+		return nil
+	}
+	v := c.View()
+	dirs := envList(c, "GCONV_PATH")
+	for _, l := range libcs {
+		dirs = append(dirs, path.Join(path.Dir(l.Path), "gconv"))
+	}
+	for _, t := range triplets(v) {
+		dirs = append(dirs, "/usr/lib/"+t+"/gconv")
+	}
+	dirs = append(dirs, "/usr/lib64/gconv", "/usr/lib/gconv")
+	why := dlopened(r.Name(), libcs[0].Path, "iconv used by "+user)
+	kept := false
+	for _, d := range dirs {
+		if !isDir(v, d) {
+			continue
+		}
+		ok, err := keepTree(c, d, why, treeOpts{elf: true})
+		if err != nil {
+			return err
+		}
+		kept = kept || ok
+	}
+	if !kept {
+		c.Warn("gconv: %s uses iconv but the image has no gconv directory", user)
+	}
+	return nil
+}
+
+// Locale keeps the locale data named by LANG, LC_ALL and LC_* in the image
+// config: C.UTF-8 reads /usr/lib/locale/C.utf8; other locales read
+// /usr/lib/locale/locale-archive (or their own directory there or in LOCPATH)
+// and /usr/share/locale/locale.alias. Nothing is kept for C, POSIX or unset,
+// except that Python coerces the C locale to C.UTF-8 (PEP 538), so a kept
+// Python keeps C.utf8 too. musl's MUSL_LOCPATH is kept as a whole.
+type Locale struct{}
+
+// Name implements Rule.
+func (Locale) Name() string { return "locale" }
+
+var localeVars = []string{
+	"LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY", "LC_MESSAGES",
+	"LC_PAPER", "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION", "LANG",
+}
+
+// Apply implements Rule.
+func (r Locale) Apply(c Keeper) error {
+	if dirs := envList(c, "MUSL_LOCPATH"); len(dirs) > 0 {
+		for _, o := range c.Objects() {
+			if o.Musl {
+				if err := keepTrees(c, because(r.Name(), o.Path, "MUSL_LOCPATH"), treeOpts{}, dirs...); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
+	libcs := glibcs(c)
+	if len(libcs) == 0 {
+		return nil
+	}
+	from := libcs[0].Path
+	names := map[string]string{}
+	for _, k := range localeVars {
+		if val, ok := c.Getenv(k); ok && val != "" && val != "C" && val != "POSIX" {
+			names[val] = k
+		}
+	}
+	if len(matching(c, rePythonObj)) > 0 {
+		names["C.UTF-8"] = "Python's C locale coercion"
+	}
+	var sorted []string
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	v := c.View()
+	locpath := envList(c, "LOCPATH")
+	for _, n := range sorted {
+		if strings.Contains(n, "/") || strings.Contains(n, "..") {
+			continue // a path-like locale name is not looked up in the locale dirs
+		}
+		why := because(r.Name(), from, names[n]+"="+n)
+		cands := []string{n}
+		if nn := NormalizeLocale(n); nn != n {
+			cands = append(cands, nn)
+		}
+		found := false
+		for _, base := range append(locpath, "/usr/lib/locale") {
+			for _, cand := range cands {
+				ok, err := keepTree(c, path.Join(base, cand), why, treeOpts{})
+				if err != nil {
+					return err
+				}
+				found = found || ok
+			}
+		}
+		lang := strings.SplitN(n, ".", 2)[0]
+		if lang != "C" {
+			for _, f := range []string{"/usr/lib/locale/locale-archive", "/usr/share/locale/locale.alias"} {
+				ok, err := c.AddPath(f, why)
+				if err != nil {
+					return err
+				}
+				found = found || (ok && strings.HasSuffix(f, "archive"))
+			}
+		}
+		if !found && !exists(v, "/usr/lib/locale/locale-archive") {
+			c.Warn("locale: %s=%s but the image has no data for it (glibc falls back to C)", names[n], n)
+		}
+	}
+	return nil
+}
+
+// NormalizeLocale applies glibc's codeset normalization: "en_US.UTF-8@euro"
+// becomes "en_US.utf8@euro".
+func NormalizeLocale(n string) string {
+	lang, rest, ok := strings.Cut(n, ".")
+	if !ok {
+		return n
+	}
+	cs, mod, hasMod := strings.Cut(rest, "@")
+	var b strings.Builder
+	digits := true
+	for _, ch := range cs {
+		switch {
+		case ch >= 'A' && ch <= 'Z':
+			b.WriteRune(ch + 'a' - 'A')
+			digits = false
+		case ch >= 'a' && ch <= 'z':
+			b.WriteRune(ch)
+			digits = false
+		case ch >= '0' && ch <= '9':
+			b.WriteRune(ch)
+		}
+	}
+	ncs := b.String()
+	if digits {
+		ncs = "iso" + ncs
+	}
+	out := lang + "." + ncs
+	if hasMod {
+		out += "@" + mod
+	}
+	return out
+}
+
+// TZData keeps the time zone database: /usr/share/zoneinfo as a whole,
+// /etc/localtime (and the zone it links to), /etc/timezone, and what TZ,
+// TZDIR and ZONEINFO (Go) name. It applies as soon as any program is kept.
+// Drop it with Without(rules, "tzdata") (--no-tzdata); a JVM's lib/tzdb.dat
+// comes with the JVM tree.
+type TZData struct{}
+
+// Name implements Rule.
+func (TZData) Name() string { return "tzdata" }
+
+// Apply implements Rule.
+func (r TZData) Apply(c Keeper) error {
+	objs := c.Objects()
+	if len(objs) == 0 {
+		return nil
+	}
+	why := because(r.Name(), "", "time zone database")
+	if err := addPaths(c, why, "/etc/localtime", "/etc/timezone"); err != nil {
+		return err
+	}
+	dirs := append(envList(c, "TZDIR"), "/usr/share/zoneinfo")
+	for _, d := range dirs {
+		if _, err := keepTree(c, d, why, treeOpts{}); err != nil {
+			return err
+		}
+	}
+	if z, ok := c.Getenv("ZONEINFO"); ok && z != "" {
+		if isDir(c.View(), z) {
+			if _, err := keepTree(c, z, because(r.Name(), "", "ZONEINFO"), treeOpts{}); err != nil {
+				return err
+			}
+		} else if _, err := c.AddPath(z, because(r.Name(), "", "ZONEINFO")); err != nil {
+			return err
+		}
+	}
+	if tz, ok := c.Getenv("TZ"); ok && tz != "" {
+		tz = strings.TrimPrefix(tz, ":")
+		why := because(r.Name(), "", "TZ="+tz)
+		switch {
+		case strings.HasPrefix(tz, "/"):
+			if _, err := c.AddPath(tz, why); err != nil {
+				return err
+			}
+		case !strings.Contains(tz, ".."):
+			for _, d := range dirs {
+				if _, err := c.AddPath(path.Join(d, tz), why); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

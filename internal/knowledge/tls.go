@@ -1,0 +1,281 @@
+package knowledge
+
+import (
+	"bufio"
+	"bytes"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/pare-dev/pare/internal/keptset"
+)
+
+// CACerts keeps the trusted CA certificates when something that verifies TLS
+// is kept: OpenSSL, GnuTLS or NSS libraries, Go binaries (which read the
+// bundle themselves), JVMs, Python, Ruby and Node. It keeps SSL_CERT_FILE and
+// SSL_CERT_DIR from the config, OpenSSL's default /usr/lib/ssl/cert.pem and
+// /usr/lib/ssl/certs, Go's list of bundle files and directories, and the
+// /etc/ssl/certs tree with every link followed (hash links to .pem links to
+// /usr/share/ca-certificates), which includes Java's java/cacerts.
+type CACerts struct{}
+
+// Name implements Rule.
+func (CACerts) Name() string { return "ca-certs" }
+
+var reTLSUser = regexp.MustCompile(`^(libssl\.so|libcrypto\.so|libgnutls\.so|libnss3\.so|libjvm\.so$|libmbedtls\.so|libwolfssl\.so|libcurl\.so|libcurl-gnutls\.so)`)
+
+// goCertFiles and goCertDirs are where Go's crypto/x509 looks on Linux.
+var goCertFiles = []string{
+	"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+	"/etc/pki/tls/cacert.pem", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem",
+}
+var goCertDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
+
+// Apply implements Rule.
+func (r CACerts) Apply(c Keeper) error {
+	from := ""
+	for _, o := range c.Objects() {
+		b := path.Base(o.Path)
+		if o.Go || reTLSUser.MatchString(b) || rePythonObj.MatchString(b) || reRubyObj.MatchString(b) || reNodeObj.MatchString(b) {
+			if from == "" || o.Path < from {
+				from = o.Path
+			}
+		}
+	}
+	if from == "" {
+		return nil
+	}
+	why := because(r.Name(), from, "trusted CA certificates")
+	if err := addPaths(c, why, envList(c, "SSL_CERT_FILE")...); err != nil {
+		return err
+	}
+	if err := keepTrees(c, why, treeOpts{}, envList(c, "SSL_CERT_DIR")...); err != nil {
+		return err
+	}
+	if err := addPaths(c, why, "/usr/lib/ssl/cert.pem"); err != nil {
+		return err
+	}
+	if err := addPaths(c, why, goCertFiles...); err != nil {
+		return err
+	}
+	if err := keepTrees(c, why, treeOpts{}, append([]string{"/usr/lib/ssl/certs"}, goCertDirs...)...); err != nil {
+		return err
+	}
+	v := c.View()
+	for _, f := range goCertFiles {
+		if exists(v, f) {
+			return nil
+		}
+	}
+	if _, ok := c.Getenv("SSL_CERT_FILE"); !ok {
+		c.Warn("ca-certs: %s may verify TLS but the image has no CA bundle", from)
+	}
+	return nil
+}
+
+// OpenSSL keeps what libcrypto loads at run time: the configuration
+// (OPENSSL_CONF or OPENSSLDIR/openssl.cnf, following links such as
+// /usr/lib/ssl/openssl.cnf -> /etc/ssl/openssl.cnf, and the files it
+// .include-s), the provider modules (ossl-modules next to libcrypto, or
+// OPENSSL_MODULES) and engines (engines-3, engines-1.1), each with its
+// libraries.
+type OpenSSL struct{}
+
+// Name implements Rule.
+func (OpenSSL) Name() string { return "openssl" }
+
+var reLibcrypto = regexp.MustCompile(`^libcrypto\.so\.(\d+(\.\d+)*)$`)
+
+// opensslDirs are OPENSSLDIR of Debian, Alpine, Red Hat and OpenSSL's own builds.
+var opensslDirs = []string{"/usr/lib/ssl", "/etc/ssl", "/etc/pki/tls", "/usr/local/ssl"}
+
+// Apply implements Rule.
+func (r OpenSSL) Apply(c Keeper) error {
+	v := c.View()
+	for _, o := range matching(c, reLibcrypto) {
+		why := dlopened(r.Name(), o.Path, "OpenSSL configuration and modules")
+		var confs []string
+		if f, ok := c.Getenv("OPENSSL_CONF"); ok && f != "" {
+			confs = append(confs, f)
+		}
+		for _, d := range opensslDirs {
+			if isDir(v, d) {
+				confs = append(confs, d+"/openssl.cnf")
+				if err := addPaths(c, why, d+"/private"); err != nil {
+					return err
+				}
+			}
+		}
+		seen := map[string]bool{}
+		for _, f := range confs {
+			if err := r.keepConf(c, f, why, seen, 0); err != nil {
+				return err
+			}
+		}
+		libdir := path.Dir(o.Path)
+		var mods []string
+		mods = append(mods, envList(c, "OPENSSL_MODULES")...)
+		mods = append(mods, libdir+"/ossl-modules")
+		for _, t := range triplets(v) {
+			mods = append(mods, "/usr/lib/"+t+"/ossl-modules")
+		}
+		mods = append(mods, "/usr/lib/ossl-modules", "/usr/lib64/ossl-modules")
+		for _, d := range []string{libdir, "/usr/lib", "/usr/lib64"} {
+			for _, e := range children(v, d, reEngines) {
+				mods = append(mods, d+"/"+e)
+			}
+		}
+		if env, ok := c.Getenv("OPENSSL_ENGINES"); ok && env != "" {
+			mods = append(mods, env)
+		}
+		for _, d := range mods {
+			if err := keepModules(c, d, why); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var reEngines = regexp.MustCompile(`^engines-[0-9.]+$`)
+
+// keepModules keeps the shared objects in dir, each with its closure.
+func keepModules(c Keeper, dir string, why keptset.Reason) error {
+	v := c.View()
+	if !isDir(v, dir) {
+		return nil
+	}
+	if _, err := c.AddPath(dir, why); err != nil {
+		return err
+	}
+	for _, name := range children(v, dir, reSharedObject) {
+		if _, err := c.AddExecutable(path.Join(dir, name), why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var reSharedObject = regexp.MustCompile(`\.so(\.[0-9.]+)?$`)
+
+// keepConf keeps an OpenSSL configuration file and what it includes or names
+// as module paths.
+func (r OpenSSL) keepConf(c Keeper, name string, why keptset.Reason, seen map[string]bool, depth int) error {
+	v := c.View()
+	res, err := v.Resolve(name, true)
+	if err != nil || seen[res.Path] || depth > 8 {
+		return nil
+	}
+	seen[res.Path] = true
+	ok, err := c.AddPath(name, why)
+	if err != nil || !ok {
+		return err
+	}
+	if isDir(v, name) {
+		for _, f := range children(v, name, reCnf) {
+			if err := r.keepConf(c, path.Join(res.Path, f), why, seen, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	data := readConfig(v, name)
+	base := path.Dir(res.Path)
+	if inc, ok := c.Getenv("OPENSSL_CONF_INCLUDE"); ok && inc != "" {
+		base = inc
+	}
+	for _, d := range parseOpenSSLConf(data) {
+		p := d.path
+		if !strings.HasPrefix(p, "/") {
+			if d.module {
+				continue // relative module names are looked up in the modules dir, kept whole
+			}
+			p = path.Join(base, p)
+		}
+		if d.module {
+			if _, err := c.AddExecutable(p, why); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.keepConf(c, p, why, seen, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var reCnf = regexp.MustCompile(`\.(cnf|conf)$`)
+
+type opensslRef struct {
+	path   string
+	module bool // a provider or engine shared object
+}
+
+// parseOpenSSLConf returns the .include targets and the module/dynamic_path
+// shared objects named by an OpenSSL configuration.
+func parseOpenSSLConf(data []byte) []opensslRef {
+	var out []opensslRef
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if rest, ok := strings.CutPrefix(line, ".include"); ok {
+			rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), "="))
+			if rest != "" {
+				out = append(out, opensslRef{path: unquote(rest)})
+			}
+			continue
+		}
+		k, val, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "module", "dynamic_path", "MODULE_PATH":
+			if p := unquote(strings.TrimSpace(val)); p != "" && !strings.Contains(p, "$") {
+				out = append(out, opensslRef{path: p, module: true})
+			}
+		}
+	}
+	return out
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// MIMETypes keeps the media-type tables that Go's mime package and Python's
+// mimetypes module read to choose a Content-Type (/etc/mime.types of Debian's
+// media-types, and the other places both look), when a Go binary or Python
+// is kept. nginx's own mime.types comes with /etc/nginx.
+type MIMETypes struct{}
+
+// Name implements Rule.
+func (MIMETypes) Name() string { return "mime-types" }
+
+var mimeFiles = []string{
+	"/etc/mime.types", "/etc/apache2/mime.types", "/etc/apache/mime.types", "/etc/httpd/conf/mime.types",
+	"/etc/httpd/mime.types", "/usr/share/mime/globs2", "/usr/local/share/mime/globs2", "/usr/local/etc/httpd/conf/mime.types",
+}
+
+// Apply implements Rule.
+func (r MIMETypes) Apply(c Keeper) error {
+	from := ""
+	for _, o := range c.Objects() {
+		if o.Go || rePythonObj.MatchString(path.Base(o.Path)) {
+			from = o.Path
+			break
+		}
+	}
+	if from == "" {
+		return nil
+	}
+	return addPaths(c, because(r.Name(), from, "media types by file name"), mimeFiles...)
+}

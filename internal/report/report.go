@@ -1,0 +1,327 @@
+// Package report describes a pared image: sizes before and after, what was
+// kept and why, and what an attacker lost (shells, package managers,
+// network tools, setuid files).
+package report
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+// Size counts regular files and their bytes (each inode once).
+type Size struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// Kept is one kept path with its reasons.
+type Kept struct {
+	Path    string           `json:"path"`
+	Type    string           `json:"type"`
+	Size    int64            `json:"size,omitempty"`
+	Link    string           `json:"link,omitempty"` // symlink target
+	Reasons []keptset.Reason `json:"reasons"`
+	Chain   string           `json:"chain"`
+}
+
+// Removed lists programs of the source image that the pared image lacks.
+type Removed struct {
+	Shells          []string `json:"shells"`
+	PackageManagers []string `json:"package_managers"`
+	NetworkTools    []string `json:"network_tools"`
+	Setuid          []string `json:"setuid"` // setuid/setgid files gone or with the bit dropped
+}
+
+// Report is everything pare build says about one image.
+type Report struct {
+	Source      string    `json:"source"`
+	Destination string    `json:"destination,omitempty"`
+	Digest      string    `json:"digest,omitempty"`
+	Command     []string  `json:"command"`
+	User        string    `json:"user"`
+	Before      Size      `json:"before"`
+	After       Size      `json:"after"`
+	Dropped     int       `json:"dropped_files"`
+	Removed     Removed   `json:"removed"`
+	Missing     []string  `json:"missing,omitempty"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	Notes       []string  `json:"notes,omitempty"`
+	OS          string    `json:"os,omitempty"` // PRETTY_NAME of os-release
+	Packages    []Package `json:"packages,omitempty"`
+	Trace       *Trace    `json:"trace,omitempty"`
+	Verify      *Verify   `json:"verify,omitempty"`
+	Kept        []Kept    `json:"kept"`
+}
+
+// Trace summarises the traced run of dynamic mode.
+type Trace struct {
+	Command  []string      `json:"command"`
+	ExitCode int           `json:"exit_code"`
+	Probes   []ProbeResult `json:"probes"`
+	// Written are the paths the program wrote; TmpfsMounts the directories
+	// to mount writable for a read-only root filesystem.
+	Written     []string `json:"written,omitempty"`
+	TmpfsMounts []string `json:"tmpfs_mounts,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+}
+
+// Verify is the comparison of the original and the pared image under the
+// same probes.
+type Verify struct {
+	Same        bool     `json:"same"`
+	Probes      int      `json:"probes"`
+	Differences []string `json:"differences,omitempty"`
+}
+
+// ProbeResult is one probe of a traced run.
+type ProbeResult struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	Err  string `json:"error,omitempty"`
+}
+
+// Package is an OS package that still has files in the pared image.
+type Package struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch,omitempty"`
+	PURL    string `json:"purl,omitempty"`
+	Partial bool   `json:"partial,omitempty"` // some of its files are left out
+	Kept    int    `json:"kept_files"`
+	Total   int    `json:"total_files"`
+}
+
+var (
+	shells   = set("sh", "bash", "dash", "ash", "zsh", "ksh", "ksh93", "mksh", "csh", "tcsh", "fish", "busybox", "rbash")
+	pkgMgrs  = set("apt", "apt-get", "apt-cache", "apt-config", "apt-mark", "aptitude", "dpkg", "dpkg-deb", "dpkg-query", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "pacman", "pip", "pip3", "gem", "npm", "yarn")
+	netTools = set("curl", "wget", "nc", "netcat", "ncat", "nc.openbsd", "nc.traditional", "socat", "ssh", "scp", "sftp", "telnet", "ftp", "tftp", "ping", "ip", "ifconfig", "nslookup", "dig", "host", "openssl", "rsync", "nmap", "tcpdump")
+	binDirs  = []string{"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"}
+)
+
+func set(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// Measure counts the regular files of view v.
+func Measure(v *rootfs.View) (Size, error) { return measure(v, nil) }
+
+// measure counts the regular files of v (each inode once) and shows every
+// entry to visit, so callers that need more than sizes walk the image once.
+func measure(v *rootfs.View, visit func(e *rootfs.Entry)) (Size, error) {
+	var s Size
+	seen := map[uint64]bool{}
+	err := v.Walk("/", func(e *rootfs.Entry) error {
+		if visit != nil {
+			visit(e)
+		}
+		if e.Type != rootfs.TypeReg {
+			return nil
+		}
+		if e.HardlinkID != 0 {
+			if seen[e.HardlinkID] {
+				return nil
+			}
+			seen[e.HardlinkID] = true
+		}
+		s.Files++
+		s.Bytes += e.Size
+		return nil
+	})
+	return s, err
+}
+
+// Describe fills the sizes, the kept list and the removed programs of r from
+// the source view and the kept set. keepSetid says whether setuid/setgid
+// bits survive.
+func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) error {
+	r.Removed = Removed{}
+	before, err := measure(v, func(e *rootfs.Entry) {
+		if e.Type == rootfs.TypeReg && e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 && !underVirtual(e.Path) {
+			if !kept.Has(e.Path) || !keepSetid {
+				r.Removed.Setuid = append(r.Removed.Setuid, e.Path)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("measuring the source image: %w", err)
+	}
+	r.Before = before
+	seen := map[uint64]bool{}
+	r.After = Size{}
+	r.Kept = r.Kept[:0]
+	for _, it := range kept.Items() {
+		e := it.Entry
+		k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: keptset.FormatChain(kept.Why(it.Path))}
+		if e.Type == rootfs.TypeReg {
+			k.Size = e.Size
+			if e.HardlinkID == 0 || !seen[e.HardlinkID] {
+				seen[e.HardlinkID] = e.HardlinkID != 0
+				r.After.Files++
+				r.After.Bytes += e.Size
+			}
+		}
+		r.Kept = append(r.Kept, k)
+	}
+	r.Dropped = r.Before.Files - r.After.Files
+	found := map[string]bool{}
+	for _, dir := range binDirs {
+		ents, err := v.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name := path.Base(e.Path)
+			kind := ""
+			switch {
+			case shells[name]:
+				kind = "shell"
+			case pkgMgrs[name]:
+				kind = "pkg"
+			case netTools[name]:
+				kind = "net"
+			}
+			if kind == "" || found[e.Path] {
+				continue
+			}
+			found[e.Path] = true
+			if kept.Has(e.Path) {
+				continue
+			}
+			switch kind {
+			case "shell":
+				r.Removed.Shells = append(r.Removed.Shells, e.Path)
+			case "pkg":
+				r.Removed.PackageManagers = append(r.Removed.PackageManagers, e.Path)
+			case "net":
+				r.Removed.NetworkTools = append(r.Removed.NetworkTools, e.Path)
+			}
+		}
+	}
+	for _, l := range [][]string{r.Removed.Shells, r.Removed.PackageManagers, r.Removed.NetworkTools, r.Removed.Setuid} {
+		sort.Strings(l)
+	}
+	return nil
+}
+
+// underVirtual reports paths of the kernel's virtual filesystems.
+func underVirtual(p string) bool {
+	return p == "/proc" || p == "/sys" || strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/sys/")
+}
+
+// WriteText prints the summary a person reads at the end of pare build.
+func (r *Report) WriteText(w io.Writer) error {
+	pct := 0.0
+	if r.Before.Bytes > 0 {
+		pct = 100 * (1 - float64(r.After.Bytes)/float64(r.Before.Bytes))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pared %s", r.Source)
+	if r.Destination != "" {
+		fmt.Fprintf(&b, " → %s", r.Destination)
+	}
+	b.WriteString("\n")
+	if r.Digest != "" {
+		fmt.Fprintf(&b, "  digest   %s\n", r.Digest)
+	}
+	fmt.Fprintf(&b, "  command  %s (user %s)\n", strings.Join(r.Command, " "), r.User)
+	fmt.Fprintf(&b, "  size     %s → %s (%.1f%% smaller)\n", humanize.IBytes(uint64(r.Before.Bytes)), humanize.IBytes(uint64(r.After.Bytes)), pct)
+	fmt.Fprintf(&b, "  files    %d → %d (%d dropped)\n", r.Before.Files, r.After.Files, r.Dropped)
+	list := func(label string, l []string) {
+		if len(l) == 0 {
+			return
+		}
+		names := make([]string, len(l))
+		for i, p := range l {
+			names[i] = path.Base(p)
+		}
+		names = dedupe(names)
+		fmt.Fprintf(&b, "  gone     %-17s %s\n", label+":", strings.Join(names, " "))
+	}
+	list("shells", r.Removed.Shells)
+	list("package managers", r.Removed.PackageManagers)
+	list("network tools", r.Removed.NetworkTools)
+	if n := len(r.Removed.Setuid); n > 0 {
+		shown := r.Removed.Setuid
+		more := ""
+		if n > 12 {
+			shown, more = shown[:12], fmt.Sprintf(" … (%d in all)", n)
+		}
+		fmt.Fprintf(&b, "  gone     %-17s %s%s\n", "setuid/setgid:", strings.Join(shown, " "), more)
+	}
+	if len(r.Packages) > 0 {
+		fmt.Fprintf(&b, "  packages %d still have files\n", len(r.Packages))
+	}
+	if r.Trace != nil {
+		ok := 0
+		for _, p := range r.Trace.Probes {
+			if p.OK {
+				ok++
+			}
+		}
+		fmt.Fprintf(&b, "  traced   %d/%d probes ok, exit %d\n", ok, len(r.Trace.Probes), r.Trace.ExitCode)
+		if len(r.Trace.TmpfsMounts) > 0 {
+			fmt.Fprintf(&b, "  writable %s (mount tmpfs/emptyDir there for a read-only root filesystem)\n", strings.Join(r.Trace.TmpfsMounts, " "))
+		}
+	}
+	if r.Verify != nil {
+		if r.Verify.Same {
+			fmt.Fprintf(&b, "  verified same behaviour as the original under %d probes\n", r.Verify.Probes)
+		} else {
+			for _, d := range r.Verify.Differences {
+				fmt.Fprintf(&b, "  DIFFERS  %s\n", d)
+			}
+		}
+	}
+	for _, m := range r.Missing {
+		fmt.Fprintf(&b, "  missing  %s\n", m)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "  note     %s\n", n)
+	}
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(&b, "  warning  %s\n", wn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// View rebuilds the shape of the pared image from the report: directories,
+// symlinks and (empty) files, so paths can be resolved as in the image.
+func (r *Report) View() *rootfs.View {
+	m := rootfs.NewMem()
+	for _, k := range r.Kept {
+		switch k.Type {
+		case rootfs.TypeDir.String():
+			m.AddDir(k.Path, 0o755)
+		case rootfs.TypeSymlink.String():
+			m.AddSymlink(k.Path, k.Link)
+		default:
+			m.AddFile(k.Path, 0o644, nil)
+		}
+	}
+	return m.View()
+}
