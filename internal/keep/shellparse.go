@@ -1,0 +1,1542 @@
+package keep
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Limits of the shell scanner: input beyond maxShellSource is not read,
+// nesting beyond maxShellDepth (substitutions, trap/eval/sh -c strings) is
+// not followed, and at most maxShellNotes dynamic-word notes are kept. With
+// them the scan is linear in the input.
+const (
+	maxShellSource = 4 << 20
+	maxShellDepth  = 12
+	maxShellNotes  = 24
+)
+
+// ShellScan is what a static reading of a shell command line or script finds.
+type ShellScan struct {
+	Commands []string      // programs at command positions, in order, no duplicates
+	Optional []string      // programs the script probes for (command -v, type, hash, which, [ -x ]): kept if present
+	Sourced  []ShellSource // files read with "." or "source", or run with "sh FILE"
+	// Dynamic notes command words (and sourced paths) built at run time
+	// ("$PROG", `...`): static reading does not know what they run.
+	Dynamic []string
+	// RunsArgs is set when the script runs its arguments as a command,
+	// directly (exec "$@") or through a wrapper (exec gosu USER "$@").
+	RunsArgs bool
+	// ArgPrograms are the literal words a `set -- prog "$@"` puts before
+	// the arguments: programs the script runs with its arguments.
+	ArgPrograms []string
+	Functions   []string // functions the script defines (a file that sources it may call them)
+	Truncated   bool     // the input was longer than the scanner reads
+}
+
+// ShellSource is a file a script reads as shell code.
+type ShellSource struct {
+	Path      string
+	ScriptDir bool // Path is relative to the directory of the script ($(dirname "$0")/…)
+	Search    bool // a bare name: "." looks it up through PATH
+}
+
+// scanShell finds the programs a shell script or `sh -c` string would run:
+// every simple command anywhere in it (pipelines, lists, conditions, loops,
+// case arms, subshells, brace groups, function bodies, $(…), `…`, <(…), trap
+// and eval strings, sh -c strings), the command run by wrappers (exec, env,
+// nice, nohup, timeout, xargs, find -exec, gosu, su-exec, setpriv, runuser,
+// chroot, chpst, s6-setuidgid, tini, dumb-init, …), probes, sourced files
+// and "$@" hand-offs. Assignments, redirections, keywords, builtins and the
+// script's own functions are not programs; command words built from
+// expansions are noted in Dynamic instead of guessed.
+func scanShell(src string) ShellScan {
+	out := &scanOut{seen: map[string]bool{}, optSeen: map[string]bool{}, fns: map[string]bool{}, vars: map[string]shVar{}, srcSeen: map[ShellSource]bool{}}
+	if len(src) > maxShellSource {
+		src = src[:maxShellSource]
+		out.sc.Truncated = true
+	}
+	p := &parser{src: src, out: out}
+	p.list(0)
+	var cmds []string
+	kept := map[string]bool{}
+	for _, c := range out.cmds {
+		if (c.bypass || !out.fns[c.name]) && !kept[c.name] {
+			kept[c.name] = true
+			cmds = append(cmds, c.name)
+		}
+	}
+	out.sc.Commands = cmds
+	var opt []string
+	for _, o := range out.sc.Optional {
+		if !out.fns[o] && !kept[o] {
+			opt = append(opt, o)
+		}
+	}
+	out.sc.Optional = opt
+	for name := range out.fns {
+		out.sc.Functions = append(out.sc.Functions, name)
+	}
+	sort.Strings(out.sc.Functions)
+	if out.dropped > 0 {
+		out.sc.Dynamic = append(out.sc.Dynamic, fmt.Sprintf("and %d more words built at run time", out.dropped))
+	}
+	return out.sc
+}
+
+type scanOut struct {
+	sc      ShellScan
+	cmds    []foundCmd
+	seen    map[string]bool
+	optSeen map[string]bool
+	fns     map[string]bool  // functions the script defines
+	vars    map[string]shVar // variables with a value known statically
+	srcSeen map[ShellSource]bool
+	dropped int // dynamic notes beyond maxShellNotes
+}
+
+type foundCmd struct {
+	name   string
+	bypass bool // reached through `command NAME`: a function of that name is not called
+}
+
+type shVar struct {
+	text      string
+	scriptDir bool
+}
+
+// shellBuiltins are the builtins of sh and bash, and keywords: a word at a
+// command position that names one runs no program.
+var shellBuiltins = setOf(
+	"if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until", "do", "done", "in",
+	"function", "select", "time", "!", "{", "}", "[[", "]]", "coproc",
+	"cd", "echo", "printf", "export", "set", "unset", "shift", "exit", "return", "local", "read",
+	"trap", "wait", "eval", "true", "false", ":", "test", "[", "readonly", "declare", "typeset",
+	"let", "source", ".", "break", "continue", "getopts", "umask", "ulimit", "alias", "unalias",
+	"type", "hash", "pwd", "mapfile", "readarray", "shopt", "builtin", "command", "exec", "jobs",
+	"fg", "bg", "kill", "times", "disown", "enable", "suspend", "logout", "dirs", "pushd", "popd",
+	"caller", "complete", "compgen", "compopt", "history", "fc", "help", "bind",
+)
+
+func setOf(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// wrapper describes a program that runs another program named by its
+// arguments: after its options (argOpts take a separate value) and npos
+// positional arguments comes the command.
+type wrapper struct {
+	argOpts     map[string]bool
+	npos        int
+	assignments bool              // NAME=value words may precede the command (env, sudo)
+	shellOpts   map[string]bool   // options whose value is a shell command line (su -c)
+	progOpts    map[string]bool   // options whose value is a program (start-stop-daemon --exec)
+	noCommand   func([]word) bool // no command follows (runuser USER -c …)
+	defaultCmd  string            // what runs when no command is given (xargs: echo)
+}
+
+var wrappers = map[string]wrapper{
+	"env":            {argOpts: setOf("-u", "--unset", "-C", "--chdir"), assignments: true, shellOpts: setOf("-S", "--split-string")},
+	"nice":           {argOpts: setOf("-n", "--adjustment")},
+	"nohup":          {},
+	"setsid":         {},
+	"timeout":        {argOpts: setOf("-s", "--signal", "-k", "--kill-after"), npos: 1},
+	"xargs":          {argOpts: setOf("-I", "-n", "--max-args", "-P", "--max-procs", "-L", "--max-lines", "-s", "--max-chars", "-d", "--delimiter", "-E", "-a", "--arg-file"), defaultCmd: "echo"},
+	"sudo":           {argOpts: setOf("-u", "--user", "-g", "--group", "-C", "--close-from", "-D", "--chdir", "-h", "--host", "-p", "--prompt", "-r", "--role", "-t", "--type", "-T", "--command-timeout", "-U", "--other-user"), assignments: true},
+	"doas":           {argOpts: setOf("-u", "-C")},
+	"gosu":           {npos: 1},
+	"su-exec":        {npos: 1},
+	"s6-setuidgid":   {npos: 1},
+	"s6-applyuidgid": {argOpts: setOf("-u", "-g", "-G")},
+	"setpriv": {argOpts: setOf("--reuid", "--regid", "--ruid", "--euid", "--rgid", "--egid", "--groups", "--inh-caps",
+		"--ambient-caps", "--bounding-set", "--securebits", "--pdeathsig", "--selinux-label", "--apparmor-profile",
+		"--landlock-access", "--landlock-rule")},
+	"runuser": {argOpts: setOf("-u", "--user", "-g", "--group", "-G", "--supp-group", "-s", "--shell", "-w", "--whitelist-environment"),
+		shellOpts: setOf("-c", "--command", "--session-command"), noCommand: runuserSuMode},
+	"su": {argOpts: setOf("-g", "--group", "-G", "--supp-group", "-s", "--shell", "-w", "--whitelist-environment"),
+		shellOpts: setOf("-c", "--command", "--session-command"), noCommand: func([]word) bool { return true }},
+	"chroot":      {npos: 1},
+	"chpst":       {argOpts: setOf("-u", "-U", "-b", "-e", "-/", "-C", "-n", "-l", "-L", "-m", "-d", "-o", "-p", "-f", "-c", "-r", "-t")},
+	"tini":        {argOpts: setOf("-p", "-e")},
+	"tini-static": {argOpts: setOf("-p", "-e")},
+	"catatonit":   {},
+	"dumb-init":   {argOpts: setOf("-r", "--rewrite")},
+	"stdbuf":      {argOpts: setOf("-i", "--input", "-o", "--output", "-e", "--error")},
+	"ionice":      {argOpts: setOf("-c", "--class", "-n", "--classdata")},
+	"taskset":     {npos: 1},
+	"flock":       {argOpts: setOf("-w", "--timeout", "-E", "--conflict-exit-code"), shellOpts: setOf("-c", "--command"), npos: 1},
+	"start-stop-daemon": {argOpts: setOf("-p", "--pidfile", "-n", "--name", "-u", "--user", "-g", "--group", "-c", "--chuid",
+		"-r", "--chroot", "-d", "--chdir", "-N", "--nicelevel", "-P", "--procsched", "-I", "--iosched", "-k", "--umask",
+		"-R", "--retry", "-s", "--signal", "--remove-pidfile", "--notify-timeout", "--output"),
+		progOpts: setOf("-x", "--exec", "-a", "--startas"), noCommand: func([]word) bool { return true }},
+}
+
+// runuserSuMode: without -u, runuser takes a user and runs a shell (su-like).
+func runuserSuMode(args []word) bool {
+	for _, a := range args {
+		if s, ok := a.literal(); ok && (s == "-u" || s == "--user" || strings.HasPrefix(s, "--user=")) {
+			return false
+		}
+	}
+	return true
+}
+
+// shellNames are the programs that run shell code.
+var shellNames = setOf("sh", "bash", "dash", "ash", "ksh", "zsh", "mksh", "rbash", "ksh93", "posh", "yash")
+
+// word is one shell word as its segments: literal text, a parameter
+// expansion, a script-directory expression, or anything else run-time.
+type word struct {
+	segs   []seg
+	buf    []byte // literal text not yet in segs
+	raw    string
+	pos    int  // offset in the parser's source
+	glob   bool // unquoted glob characters or a leading tilde
+	quoted bool // some part was quoted (so it is never a keyword)
+}
+
+type segKind uint8
+
+const (
+	segLit segKind = iota
+	segParam
+	segScriptDir
+	segOther
+)
+
+type seg struct {
+	kind segKind
+	text string
+}
+
+func (w *word) lit(s string) { w.buf = append(w.buf, s...) }
+
+// add appends a segment after the pending literal text.
+func (w *word) add(k segKind, text string) {
+	w.flush()
+	w.segs = append(w.segs, seg{k, text})
+}
+
+func (w *word) flush() {
+	if len(w.buf) > 0 {
+		w.segs = append(w.segs, seg{segLit, string(w.buf)})
+		w.buf = nil
+	}
+}
+
+// litWord is a word of literal text.
+func litWord(s string) word { return word{segs: []seg{{segLit, s}}, raw: s} }
+
+// literal is the word's value when it holds no expansion.
+func (w word) literal() (string, bool) {
+	if w.glob {
+		return "", false
+	}
+	switch len(w.segs) {
+	case 0:
+		return "", true
+	case 1:
+		if w.segs[0].kind == segLit {
+			return w.segs[0].text, true
+		}
+	}
+	return "", false
+}
+
+// allArgs tells whether the word is "$@", $@, "${@}" or $*.
+func (w word) allArgs() bool {
+	return len(w.segs) == 1 && w.segs[0].kind == segParam && (w.segs[0].text == "@" || w.segs[0].text == "*")
+}
+
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tWord
+	tOp
+	tNewline
+	tIONumber
+)
+
+type token struct {
+	kind tokKind
+	op   string
+	w    word
+}
+
+type heredoc struct {
+	delim  string
+	strip  bool
+	quoted bool
+}
+
+// parser reads one list of commands (a script, or the body of a $(…)).
+type parser struct {
+	src   string
+	pos   int
+	depth int
+	// parent and parentPos place src inside the text it came from (a trap
+	// string, a backquoted body), for line numbers.
+	parent    *parser
+	parentPos int
+	inArray   bool
+	out       *scanOut
+	pending   []heredoc
+	// state of the command being read
+	cmd         []word
+	assigned    bool
+	caseStack   []bool // per open case: true while reading patterns
+	state       pstate
+	subshells   int
+	condDepth   bool // inside [[ … ]]
+	funcPending bool
+	hops        int // wrappers followed in the current command
+}
+
+type pstate uint8
+
+const (
+	stNone pstate = iota
+	stCaseSubject
+	stCaseIn
+	stForName
+	stForWords
+	stFuncName
+)
+
+// list reads commands until EOF or, when term is ')', the unmatched ')'.
+func (p *parser) list(term byte) {
+	for {
+		t := p.next()
+		switch t.kind {
+		case tEOF:
+			p.finish()
+			return
+		case tNewline:
+			if p.state == stForWords || p.state == stForName {
+				p.state = stNone
+			}
+			p.finish()
+		case tIONumber:
+		case tOp:
+			if p.op(t.op, term) {
+				return
+			}
+		case tWord:
+			p.word(t.w)
+		}
+	}
+}
+
+// op handles an operator; it returns true at the end of the list.
+func (p *parser) op(op string, term byte) bool {
+	inPattern := len(p.caseStack) > 0 && p.caseStack[len(p.caseStack)-1] && p.state == stNone
+	if p.condDepth {
+		return false // [[ … ]] holds operators that are not the shell's
+	}
+	switch op {
+	case "(":
+		switch {
+		case inPattern:
+		case p.funcPending || len(p.cmd) == 1 && !p.assigned:
+			// NAME () compound: a function definition
+			if len(p.cmd) == 1 {
+				if name, ok := p.cmd[0].literal(); ok {
+					p.out.fns[name] = true
+				}
+			}
+			p.cmd = nil
+			p.funcPending = false
+			p.skipBlanks()
+			if p.pos < len(p.src) && p.src[p.pos] == ')' {
+				p.pos++
+			}
+		case len(p.cmd) == 0:
+			if p.pos < len(p.src) && p.src[p.pos] == '(' {
+				p.pos++
+				p.skipArith() // (( … ))
+				return false
+			}
+			p.subshells++
+		}
+		return false
+	case ")":
+		if inPattern {
+			p.caseStack[len(p.caseStack)-1] = false
+			return false
+		}
+		p.finish()
+		if p.subshells > 0 {
+			p.subshells--
+			return false
+		}
+		return term == ')'
+	case "|":
+		if inPattern {
+			return false
+		}
+		p.finish()
+	case ";;", ";&", ";;&":
+		p.finish()
+		if n := len(p.caseStack); n > 0 {
+			p.caseStack[n-1] = true
+		}
+	case ";", "&", "&&", "||", "|&":
+		if p.state == stForWords || p.state == stForName {
+			p.state = stNone
+		}
+		p.finish()
+	default: // a redirection: the next word is its target
+		t := p.next()
+		for t.kind == tOp && isRedirection(t.op) || t.kind == tIONumber {
+			t = p.next() // a syntax error: skip it without recursion
+		}
+		switch t.kind {
+		case tNewline:
+			p.finish()
+			return false
+		case tOp:
+			return p.op(t.op, term)
+		case tEOF:
+			return false
+		}
+		if op == "<<" || op == "<<-" {
+			d := heredoc{strip: op == "<<-", quoted: t.w.quoted}
+			for _, s := range t.w.segs {
+				d.delim += s.text
+			}
+			if s, ok := t.w.literal(); ok {
+				d.delim = s
+			}
+			p.pending = append(p.pending, d)
+		}
+	}
+	return false
+}
+
+func (p *parser) word(w word) {
+	s, isLit := w.literal()
+	kw := isLit && !w.quoted
+	if p.condDepth {
+		if kw && s == "]]" {
+			p.condDepth = false
+		}
+		return
+	}
+	switch p.state {
+	case stCaseSubject:
+		p.state = stCaseIn
+		return
+	case stCaseIn:
+		p.state = stNone
+		if kw && s == "in" {
+			p.caseStack = append(p.caseStack, true)
+		}
+		return
+	case stForName:
+		if kw && s == "in" {
+			p.state = stForWords
+			return
+		}
+		if kw && s == "do" {
+			p.state = stNone
+			return
+		}
+		return
+	case stForWords:
+		if kw && s == "do" {
+			p.state = stNone
+		}
+		return
+	case stFuncName:
+		p.state = stNone
+		if isLit {
+			p.out.fns[s] = true
+		}
+		p.funcPending = true
+		return
+	}
+	if n := len(p.caseStack); n > 0 && p.caseStack[n-1] {
+		if kw && s == "esac" {
+			p.caseStack = p.caseStack[:n-1]
+		}
+		return // a pattern
+	}
+	if len(p.cmd) == 0 && !p.assigned && kw {
+		switch s {
+		case "if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "coproc":
+			p.funcPending = false
+			return
+		case "fi", "done", "}":
+			return
+		case "esac":
+			if n := len(p.caseStack); n > 0 {
+				p.caseStack = p.caseStack[:n-1]
+			}
+			return
+		case "case":
+			p.state = stCaseSubject
+			return
+		case "for", "select":
+			p.skipBlanks()
+			if strings.HasPrefix(p.src[p.pos:], "((") {
+				p.pos += 2
+				p.skipArith()
+				return
+			}
+			p.state = stForName
+			return
+		case "function":
+			p.state = stFuncName
+			return
+		case "[[":
+			p.condDepth = true
+			return
+		}
+	}
+	if p.funcPending {
+		p.funcPending = false
+	}
+	if len(p.cmd) == 0 {
+		if name, val, ok := assignment(w); ok {
+			p.assigned = true
+			p.setVar(name, val)
+			return
+		}
+	}
+	p.cmd = append(p.cmd, w)
+}
+
+// assignment splits NAME=value (or NAME+=value) words.
+func assignment(w word) (string, word, bool) {
+	if len(w.segs) == 0 || w.segs[0].kind != segLit {
+		return "", word{}, false
+	}
+	first := w.segs[0].text
+	eq := strings.IndexByte(first, '=')
+	if eq <= 0 || !isAssignment(first[:eq+1]) && !(first[eq-1] == '+' && isAssignment(first[:eq-1]+"=")) {
+		return "", word{}, false
+	}
+	name := strings.TrimSuffix(first[:eq], "+")
+	val := word{glob: w.glob, segs: append([]seg{{segLit, first[eq+1:]}}, w.segs[1:]...)}
+	return name, val, true
+}
+
+// setVar remembers a variable whose value is known statically (for paths
+// of sourced files); any other value forgets it.
+func (p *parser) setVar(name string, val word) {
+	v, ok := p.resolve(val)
+	if !ok {
+		delete(p.out.vars, name)
+		return
+	}
+	p.out.vars[name] = v
+}
+
+// resolve gives the static value of a word whose parts are literal, a
+// script-directory expression first, or variables with known values.
+func (p *parser) resolve(w word) (shVar, bool) {
+	if w.glob {
+		return shVar{}, false
+	}
+	var v shVar
+	for _, s := range w.segs {
+		switch s.kind {
+		case segLit:
+			v.text += s.text
+		case segScriptDir:
+			if v.text != "" || v.scriptDir {
+				return shVar{}, false
+			}
+			v.scriptDir = true
+		case segParam:
+			known, ok := p.out.vars[s.text]
+			if !ok || known.scriptDir && (v.text != "" || v.scriptDir) {
+				return shVar{}, false
+			}
+			v.text += known.text
+			v.scriptDir = v.scriptDir || known.scriptDir
+		default:
+			return shVar{}, false
+		}
+	}
+	return v, true
+}
+
+func (p *parser) finish() {
+	cmd := p.cmd
+	p.cmd, p.assigned, p.funcPending = nil, false, false
+	if len(cmd) > 0 {
+		p.hops = 0
+		p.command(cmd, false)
+	}
+}
+
+func isRedirection(op string) bool {
+	return strings.HasPrefix(op, "<") || strings.HasPrefix(op, ">") || strings.HasPrefix(op, "&>")
+}
+
+func (p *parser) addCmd(name string, bypass bool) {
+	if name == "" || shellBuiltins[name] {
+		return
+	}
+	key := name
+	if bypass {
+		key = "\x00" + name
+	}
+	if p.out.seen[key] {
+		return
+	}
+	p.out.seen[key] = true
+	p.out.seen[name] = true
+	p.out.cmds = append(p.out.cmds, foundCmd{name, bypass})
+}
+
+func (p *parser) addOptional(name string) {
+	if name == "" || shellBuiltins[name] || strings.ContainsAny(name, "$`") || p.out.optSeen[name] {
+		return
+	}
+	p.out.optSeen[name] = true
+	p.out.sc.Optional = append(p.out.sc.Optional, name)
+}
+
+func (p *parser) dynamic(what string, w word) {
+	if len(p.out.sc.Dynamic) >= maxShellNotes {
+		p.out.dropped++
+		return
+	}
+	raw := w.raw
+	if len(raw) > 60 {
+		raw = raw[:57] + "..."
+	}
+	p.out.sc.Dynamic = append(p.out.sc.Dynamic, fmt.Sprintf("line %d: %s %s is built at run time", p.line(), what, raw))
+}
+
+func (p *parser) line() int { return p.lineAt(p.pos) }
+
+func (p *parser) lineAt(pos int) int {
+	n := strings.Count(p.src[:min(pos, len(p.src))], "\n") + 1
+	if p.parent != nil {
+		n += p.parent.lineAt(p.parentPos) - 1
+	}
+	return n
+}
+
+// child is a parser of code found inside p's text at p's position.
+func (p *parser) child(src string) *parser {
+	return &parser{src: src, depth: p.depth + 1, out: p.out, parent: p, parentPos: p.pos}
+}
+
+// sub scans a string the shell will run as code (trap, eval, sh -c),
+// found at offset at of p's source.
+func (p *parser) sub(code string, at int) {
+	if p.depth >= maxShellDepth {
+		return
+	}
+	c := p.child(code)
+	c.parentPos = at
+	c.list(0)
+}
+
+// command analyses one simple command (assignments and redirections gone).
+func (p *parser) command(ws []word, bypass bool) {
+	if len(ws) == 0 || p.hops > 32 {
+		return
+	}
+	p.hops++
+	w := ws[0]
+	if w.allArgs() {
+		p.out.sc.RunsArgs = true
+		return
+	}
+	name, ok := w.literal()
+	if !ok {
+		p.dynamic("command word", w)
+		return
+	}
+	args := ws[1:]
+	if strings.HasPrefix(name, "-") {
+		return // time -p, or a syntax error: not a program
+	}
+	if !bypass && p.out.fns[name] {
+		return // the script's own function (defined before this point)
+	}
+	switch name {
+	case "exec":
+		i := 0
+		for i < len(args) {
+			s, _ := args[i].literal()
+			if s == "-a" {
+				i += 2
+				continue
+			}
+			if s == "--" {
+				i++
+				break
+			}
+			if strings.HasPrefix(s, "-") && len(s) > 1 {
+				i++
+				continue
+			}
+			break
+		}
+		if i < len(args) {
+			p.command(args[i:], bypass)
+		}
+		return
+	case "command":
+		i := 0
+		probe := false
+		for ; i < len(args); i++ {
+			s, _ := args[i].literal()
+			if s == "--" {
+				i++
+				break
+			}
+			if !strings.HasPrefix(s, "-") || len(s) < 2 {
+				break
+			}
+			if strings.ContainsAny(s, "vV") {
+				probe = true
+			}
+		}
+		if probe {
+			p.probes(args[i:])
+			return
+		}
+		p.command(args[i:], true)
+		return
+	case "type", "hash", "which":
+		if name == "which" {
+			p.addCmd(name, bypass)
+		}
+		p.probes(args)
+		return
+	case "builtin":
+		return
+	case "eval":
+		var parts []string
+		for _, a := range args {
+			s, ok := a.literal()
+			if !ok {
+				p.dynamic("eval argument", a)
+				return
+			}
+			parts = append(parts, s)
+		}
+		p.sub(strings.Join(parts, " "), args[0].pos)
+		return
+	case "trap":
+		i := 0
+		for i < len(args) {
+			s, _ := args[i].literal()
+			if s == "--" {
+				i++
+				break
+			}
+			if s == "-p" || s == "-l" {
+				return
+			}
+			break
+		}
+		if i+1 < len(args) { // trap ACTION SIGNAL…
+			if s, ok := args[i].literal(); ok {
+				if s != "-" {
+					p.sub(s, args[i].pos)
+				}
+			} else {
+				p.dynamic("trap action", args[i])
+			}
+		}
+		return
+	case ".", "source":
+		if len(args) > 0 {
+			p.source(args[0], true)
+		}
+		return
+	case "set":
+		p.set(args)
+		return
+	case "[", "test":
+		for i := 0; i+1 < len(args); i++ {
+			if s, _ := args[i].literal(); s == "-x" {
+				if f, ok := args[i+1].literal(); ok && strings.HasPrefix(f, "/") {
+					p.addOptional(f)
+				}
+			}
+		}
+		return
+	case "find":
+		p.addCmd(name, bypass)
+		for i := 0; i < len(args); i++ {
+			s, _ := args[i].literal()
+			switch s {
+			case "-exec", "-execdir", "-ok", "-okdir":
+				j := i + 1
+				for j < len(args) {
+					if e, ok := args[j].literal(); ok && (e == ";" || e == "+") {
+						break
+					}
+					j++
+				}
+				p.command(args[i+1:j], false)
+				i = j
+			}
+		}
+		return
+	}
+	if shellBuiltins[name] {
+		return
+	}
+	p.addCmd(name, bypass)
+	base := path.Base(name)
+	if base == "busybox" && len(args) > 0 {
+		if applet, ok := args[0].literal(); ok && shellNames[applet] {
+			p.shellArgs(args[1:])
+		}
+		return
+	}
+	if shellNames[base] {
+		p.shellArgs(args)
+		return
+	}
+	wr, ok := wrappers[base]
+	if !ok {
+		return
+	}
+	p.wrapped(wr, args)
+}
+
+// wrapped follows a wrapper's arguments to the command it runs.
+func (p *parser) wrapped(wr wrapper, args []word) {
+	i := wr.commandIndex(args, func(opt string, val word) {
+		v, ok := val.literal()
+		switch {
+		case !ok:
+			p.dynamic("command", val)
+		case wr.shellOpts[opt]:
+			p.sub(v, val.pos)
+		default:
+			p.addCmd(v, false)
+		}
+	})
+	switch {
+	case i < 0:
+	case i < len(args):
+		p.command(args[i:], false)
+	case wr.defaultCmd != "" && !p.out.seen[wr.defaultCmd]:
+		// not the builtin of that name: the wrapper runs the program
+		p.out.seen[wr.defaultCmd] = true
+		p.out.cmds = append(p.out.cmds, foundCmd{wr.defaultCmd, true})
+	}
+}
+
+// commandIndex is the index in args of the command the wrapper runs
+// (len(args) when none is given), or -1 when it runs none of its
+// arguments as a program. visit sees each option whose value is shell
+// code or a program.
+func (wr wrapper) commandIndex(args []word, visit func(opt string, val word)) int {
+	i := 0
+	for i < len(args) {
+		s, ok := args[i].literal()
+		if !ok {
+			break // a positional argument or the command, built at run time
+		}
+		if s == "--" {
+			i++
+			break
+		}
+		if strings.HasPrefix(s, "-") && len(s) > 1 {
+			opt, val, hasVal := strings.Cut(s, "=")
+			if !hasVal && len(opt) > 2 && opt[1] != '-' && (wr.argOpts[opt[:2]] || wr.shellOpts[opt[:2]] || wr.progOpts[opt[:2]]) {
+				opt, val, hasVal = opt[:2], opt[2:], true
+			}
+			takes := wr.argOpts[opt] || wr.shellOpts[opt] || wr.progOpts[opt]
+			special := wr.shellOpts[opt] || wr.progOpts[opt]
+			switch {
+			case takes && !hasVal && i+1 < len(args):
+				i++
+				if special && visit != nil {
+					visit(opt, args[i])
+				}
+			case hasVal && special && visit != nil:
+				w := litWord(val)
+				w.pos = args[i].pos
+				visit(opt, w)
+			}
+			i++
+			continue
+		}
+		if wr.assignments && isAssignment(s) {
+			i++
+			continue
+		}
+		break
+	}
+	if wr.noCommand != nil && wr.noCommand(args) {
+		// su-like: options may follow the user (runuser -l USER -c CMD)
+		for j := i; j+1 < len(args); j++ {
+			if opt, _ := args[j].literal(); wr.shellOpts[opt] || wr.progOpts[opt] {
+				j++
+				if visit != nil {
+					visit(opt, args[j])
+				}
+			}
+		}
+		return -1
+	}
+	i = min(i+wr.npos, len(args))
+	if i+1 < len(args) {
+		// flock FILE -c CMD: an option after the positional arguments
+		if opt, _ := args[i].literal(); wr.shellOpts[opt] {
+			if visit != nil {
+				visit(opt, args[i+1])
+			}
+			return -1
+		}
+	}
+	return i
+}
+
+// wrappedCommand is the index of the program an exec-form command line
+// runs through the wrapper argv[0] (tini -- prog, gosu USER prog), or -1.
+func wrappedCommand(argv []string) int {
+	if len(argv) == 0 {
+		return -1
+	}
+	wr, ok := wrappers[path.Base(argv[0])]
+	if !ok {
+		return -1
+	}
+	words := make([]word, len(argv)-1)
+	for i, a := range argv[1:] {
+		words[i] = litWord(a)
+	}
+	i := wr.commandIndex(words, nil)
+	if i < 0 || i >= len(words) {
+		return -1
+	}
+	return i + 1
+}
+
+// shellArgs reads the arguments of sh/bash: -c STRING is code, else the
+// first operand is a script file.
+func (p *parser) shellArgs(args []word) {
+	code := false
+	for i := 0; i < len(args); i++ {
+		s, ok := args[i].literal()
+		if !ok {
+			if code {
+				p.dynamic("sh -c command", args[i])
+			}
+			return
+		}
+		if len(s) > 1 && (s[0] == '-' || s[0] == '+') && s[1] != '-' && (strings.HasSuffix(s, "o") || strings.HasSuffix(s, "O")) {
+			if strings.ContainsRune(s, 'c') && s[0] == '-' {
+				code = true
+			}
+			i++ // -o OPTION, -euo pipefail
+			continue
+		}
+		if s == "--" || s == "-" {
+			continue
+		}
+		if (strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+")) && len(s) > 1 && !strings.HasPrefix(s, "--") {
+			if strings.ContainsRune(s[1:], 'c') && s[0] == '-' {
+				code = true
+			}
+			if strings.ContainsRune(s[1:], 's') {
+				return // commands from standard input
+			}
+			continue
+		}
+		if strings.HasPrefix(s, "--") {
+			continue
+		}
+		if code {
+			p.sub(s, args[i].pos)
+			return
+		}
+		p.source(args[i], false)
+		return
+	}
+}
+
+// probes records names that the script looks up (command -v NAME).
+func (p *parser) probes(args []word) {
+	for _, a := range args {
+		s, ok := a.literal()
+		if !ok || strings.HasPrefix(s, "-") {
+			continue
+		}
+		p.addOptional(s)
+	}
+}
+
+// set records `set -- prog "$@"`: prog is run with the script's arguments
+// when the script later runs "$@".
+func (p *parser) set(args []word) {
+	if len(args) < 2 {
+		return
+	}
+	if s, _ := args[0].literal(); s != "--" {
+		return
+	}
+	rest := args[1:]
+	if !rest[len(rest)-1].allArgs() || len(rest) < 2 {
+		return
+	}
+	if s, ok := rest[0].literal(); ok && s != "" && !strings.HasPrefix(s, "-") && !p.out.optSeen["\x00set "+s] {
+		p.out.optSeen["\x00set "+s] = true
+		p.out.sc.ArgPrograms = append(p.out.sc.ArgPrograms, s)
+	}
+}
+
+func (p *parser) source(w word, search bool) {
+	v, ok := p.resolve(w)
+	if !ok || v.text == "" {
+		p.dynamic("sourced file", w)
+		return
+	}
+	src := ShellSource{Path: v.text, ScriptDir: v.scriptDir}
+	if v.scriptDir {
+		src.Path = strings.TrimPrefix(v.text, "/")
+	} else if search && !strings.Contains(v.text, "/") {
+		src.Search = true
+	}
+	if p.out.srcSeen[src] {
+		return
+	}
+	p.out.srcSeen[src] = true
+	p.out.sc.Sourced = append(p.out.sc.Sourced, src)
+}
+
+// --- lexer ---
+
+func (p *parser) skipBlanks() {
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		if c == ' ' || c == '\t' || c == '\r' {
+			p.pos++
+		} else if c == '\\' && p.pos+1 < len(p.src) && p.src[p.pos+1] == '\n' {
+			p.pos += 2
+		} else {
+			return
+		}
+	}
+}
+
+var shellOps = []string{"&&", "||", ";;&", ";;", ";&", "|&", "&>>", "&>", "<<<", "<<-", "<<", "<>", "<&", ">&", ">>", ">|", ";", "&", "|", "(", ")", "<", ">"}
+
+func (p *parser) next() token {
+	p.skipBlanks()
+	if p.pos >= len(p.src) {
+		return token{kind: tEOF}
+	}
+	c := p.src[p.pos]
+	switch c {
+	case '#':
+		for p.pos < len(p.src) && p.src[p.pos] != '\n' {
+			p.pos++
+		}
+		return p.next()
+	case '\n':
+		p.pos++
+		p.heredocs()
+		return token{kind: tNewline}
+	case '<', '>':
+		if p.pos+1 < len(p.src) && p.src[p.pos+1] == '(' {
+			return token{kind: tWord, w: p.readWord()} // process substitution
+		}
+	}
+	if strings.IndexByte(";&|()<>", c) >= 0 {
+		rest := p.src[p.pos:]
+		for _, op := range shellOps {
+			if strings.HasPrefix(rest, op) {
+				p.pos += len(op)
+				return token{kind: tOp, op: op}
+			}
+		}
+	}
+	start := p.pos
+	w := p.readWord()
+	if p.pos < len(p.src) && (p.src[p.pos] == '<' || p.src[p.pos] == '>') && allDigits(p.src[start:p.pos]) {
+		return token{kind: tIONumber}
+	}
+	if p.pos == start { // cannot happen, but never loop
+		p.pos++
+	}
+	return token{kind: tWord, w: w}
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// heredocs skips the bodies of the here-documents opened on the line just
+// ended; the substitutions in an unquoted body still run.
+func (p *parser) heredocs() {
+	docs := p.pending
+	p.pending = nil
+	for _, d := range docs {
+		for p.pos < len(p.src) {
+			end := strings.IndexByte(p.src[p.pos:], '\n')
+			var line string
+			next := len(p.src)
+			if end < 0 {
+				line = p.src[p.pos:]
+			} else {
+				line = p.src[p.pos : p.pos+end]
+				next = p.pos + end + 1
+			}
+			check := strings.TrimSuffix(line, "\r")
+			if d.strip {
+				check = strings.TrimLeft(check, "\t")
+			}
+			if check == d.delim {
+				p.pos = next
+				break
+			}
+			if !d.quoted && strings.ContainsAny(line, "$`") && p.depth < maxShellDepth {
+				var w word
+				p.child(line).readDQ(&w, 0)
+			}
+			p.pos = next
+		}
+	}
+}
+
+func isWordEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', ';', '&', '|', '(', ')', '<', '>':
+		return true
+	}
+	return false
+}
+
+func (p *parser) readWord() (w word) {
+	start := p.pos
+	defer func() {
+		w.flush()
+		w.raw = p.src[start:p.pos]
+		w.pos = start
+	}()
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case (c == '<' || c == '>') && p.pos+1 < len(p.src) && p.src[p.pos+1] == '(':
+			p.pos += 2
+			p.subList()
+			w.add(segOther, "")
+			continue
+		case c == '(' && !p.inArray && p.pos > start && isAssignmentPrefix(p.src[start:p.pos]):
+			p.pos++
+			p.inArray = true
+			p.arrayElems()
+			p.inArray = false
+			w.add(segOther, "")
+			continue
+		case strings.IndexByte("?*+@!", c) >= 0 && p.pos+1 < len(p.src) && p.src[p.pos+1] == '(':
+			p.pos++
+			p.skipParens()
+			w.glob = true
+			continue
+		case isWordEnd(c):
+			return w
+		case c == '\\':
+			if p.pos+1 >= len(p.src) {
+				p.pos++
+				return w
+			}
+			if p.src[p.pos+1] != '\n' {
+				w.lit(p.src[p.pos+1 : p.pos+2])
+				w.quoted = true
+			}
+			p.pos += 2
+		case c == '\'':
+			end := strings.IndexByte(p.src[p.pos+1:], '\'')
+			if end < 0 {
+				w.lit(p.src[p.pos+1:])
+				p.pos = len(p.src)
+			} else {
+				w.lit(p.src[p.pos+1 : p.pos+1+end])
+				p.pos += end + 2
+			}
+			w.quoted = true
+		case c == '"':
+			p.pos++
+			p.readDQ(&w, '"')
+			w.quoted = true
+		case c == '$':
+			if p.pos+1 < len(p.src) && p.src[p.pos+1] == '\'' {
+				p.pos += 2
+				w.lit(p.ansiC())
+				w.quoted = true
+				continue
+			}
+			if p.pos+1 < len(p.src) && p.src[p.pos+1] == '"' {
+				p.pos += 2
+				p.readDQ(&w, '"')
+				w.quoted = true
+				continue
+			}
+			p.dollar(&w)
+		case c == '`':
+			p.backtick(&w)
+		case c == '*' || c == '?' || c == '[' && p.closesBracket():
+			w.glob = true
+			w.lit(string(c))
+			p.pos++
+		case c == '~':
+			w.glob = w.glob || p.pos == start
+			w.lit("~")
+			p.pos++
+		default:
+			j := p.pos + 1
+			for j < len(p.src) && !isWordEnd(p.src[j]) && strings.IndexByte("\\'\"$`*?[+@!~", p.src[j]) < 0 {
+				j++
+			}
+			w.lit(p.src[p.pos:j])
+			p.pos = j
+		}
+	}
+	return w
+}
+
+// isAssignmentPrefix tells whether s is "NAME=" or "NAME+=".
+// closesBracket tells whether the '[' at p.pos has a ']' in the same word
+// (else it is a plain character, as in the command "[").
+func (p *parser) closesBracket() bool {
+	for j := p.pos + 1; j < len(p.src) && j < p.pos+256; j++ {
+		if p.src[j] == ']' {
+			return true
+		}
+		if isWordEnd(p.src[j]) {
+			return false
+		}
+	}
+	return false
+}
+
+func isAssignmentPrefix(s string) bool {
+	if !strings.HasSuffix(s, "=") {
+		return false
+	}
+	name := strings.TrimSuffix(strings.TrimSuffix(s, "="), "+")
+	return !strings.Contains(name, "=") && isAssignment(name+"=")
+}
+
+// arrayElems reads the words of NAME=( … ) up to its ')'.
+func (p *parser) arrayElems() {
+	for p.pos < len(p.src) {
+		p.skipBlanks()
+		if p.pos >= len(p.src) {
+			return
+		}
+		switch c := p.src[p.pos]; {
+		case c == ')':
+			p.pos++
+			return
+		case c == '\n':
+			p.pos++
+		case c == '#':
+			for p.pos < len(p.src) && p.src[p.pos] != '\n' {
+				p.pos++
+			}
+		case isWordEnd(c):
+			p.pos++
+		default:
+			p.readWord()
+		}
+	}
+}
+
+// readDQ reads the inside of double quotes up to term (0: to the end).
+func (p *parser) readDQ(w *word, term byte) {
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case term != 0 && c == term:
+			p.pos++
+			return
+		case c == '\\' && p.pos+1 < len(p.src):
+			n := p.src[p.pos+1]
+			switch n {
+			case '\n':
+			case '$', '`', '"', '\\':
+				w.lit(string(n))
+			default:
+				w.lit(p.src[p.pos : p.pos+2])
+			}
+			p.pos += 2
+		case c == '$':
+			p.dollar(w)
+		case c == '`':
+			p.backtick(w)
+		default:
+			j := p.pos + 1
+			for j < len(p.src) && p.src[j] != term && p.src[j] != '\\' && p.src[j] != '$' && p.src[j] != '`' {
+				j++
+			}
+			w.lit(p.src[p.pos:j])
+			p.pos = j
+		}
+	}
+}
+
+// ansiC decodes the inside of $'…' (the opening quote read).
+func (p *parser) ansiC() string {
+	var b strings.Builder
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		if c == '\'' {
+			p.pos++
+			break
+		}
+		if c != '\\' || p.pos+1 >= len(p.src) {
+			b.WriteByte(c)
+			p.pos++
+			continue
+		}
+		n := p.src[p.pos+1]
+		p.pos += 2
+		switch n {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case 'a':
+			b.WriteByte(7)
+		case 'b':
+			b.WriteByte(8)
+		case 'e', 'E':
+			b.WriteByte(27)
+		case 'f':
+			b.WriteByte(12)
+		case 'v':
+			b.WriteByte(11)
+		case 'x':
+			v, k := 0, 0
+			for k < 2 && p.pos < len(p.src) && isHex(p.src[p.pos]) {
+				v = v*16 + hexVal(p.src[p.pos])
+				p.pos++
+				k++
+			}
+			b.WriteByte(byte(v))
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			v, k := int(n-'0'), 1
+			for k < 3 && p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '7' {
+				v = v*8 + int(p.src[p.pos]-'0')
+				p.pos++
+				k++
+			}
+			b.WriteByte(byte(v))
+		default:
+			b.WriteByte(n) // \\ \' \" and the rest
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= 'a':
+		return int(c-'a') + 10
+	case c >= 'A':
+		return int(c-'A') + 10
+	}
+	return int(c - '0')
+}
+
+// scriptDirSubst matches the bodies of $(…) that name the script's own
+// directory: dirname "$0", dirname "$(readlink -f "$0")", cd "$(dirname
+// "$0")" && pwd, and the same with ${BASH_SOURCE[0]}.
+var scriptDirSubst = func() *regexp.Regexp {
+	self := `"?\$(0|\{0\}|BASH_SOURCE|\{BASH_SOURCE(\[0\])?\})"?`
+	resolved := `(` + self + `|"?\$\(\s*(readlink|realpath)(\s+-[a-zA-Z]+)*\s+` + self + `\s*\)"?)`
+	dir := `dirname\s+(--\s+)?` + resolved
+	return regexp.MustCompile(`^\s*(` + dir + `|cd\s+(-P\s+)?(--\s+)?"?\$\(\s*` + dir + `\s*\)"?\s*(&&|;)\s*pwd(\s+-P)?)\s*$`)
+}()
+
+// scriptDirParam matches ${…} bodies that name the script's directory.
+var scriptDirParam = regexp.MustCompile(`^(0|BASH_SOURCE|BASH_SOURCE\[0\])%/\*$`)
+
+var paramName = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])$`)
+
+// dollar reads an expansion starting at '$'.
+func (p *parser) dollar(w *word) {
+	s := p.src
+	i := p.pos + 1
+	if i >= len(s) {
+		w.lit("$")
+		p.pos = i
+		return
+	}
+	switch c := s[i]; {
+	case c == '(' && i+1 < len(s) && s[i+1] == '(':
+		p.pos = i + 2
+		p.skipArith()
+		w.add(segOther, "")
+	case c == '(':
+		p.pos = i + 1
+		start := p.pos
+		p.subList()
+		body := s[start:max(start, p.pos-1)]
+		if len(body) < 200 && scriptDirSubst.MatchString(body) {
+			w.add(segScriptDir, "")
+		} else {
+			w.add(segOther, "")
+		}
+	case c == '[':
+		end := strings.IndexByte(s[i:], ']')
+		if end < 0 {
+			p.pos = len(s)
+		} else {
+			p.pos = i + end + 1
+		}
+		w.add(segOther, "")
+	case c == '{':
+		end := p.braceEnd(i + 1)
+		body := s[i+1 : end]
+		p.pos = min(end+1, len(s))
+		switch {
+		case len(body) < 200 && paramName.MatchString(body):
+			w.add(segParam, body)
+		case scriptDirParam.MatchString(body):
+			w.add(segScriptDir, "")
+		default:
+			if strings.ContainsAny(body, "$`") && p.depth < maxShellDepth {
+				var inner word
+				p.child(body).readDQ(&inner, 0)
+			}
+			w.add(segOther, "")
+		}
+	case c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
+		j := i + 1
+		for j < len(s) && (s[j] == '_' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9') {
+			j++
+		}
+		w.add(segParam, s[i:j])
+		p.pos = j
+	case c >= '0' && c <= '9' || strings.IndexByte("@*#?$!-", c) >= 0:
+		w.add(segParam, s[i:i+1])
+		p.pos = i + 1
+	default:
+		w.lit("$")
+		p.pos = i
+	}
+}
+
+// braceEnd finds the '}' closing a ${ whose body starts at i.
+func (p *parser) braceEnd(i int) int {
+	depth := 1
+	s := p.src
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '\'':
+			if e := strings.IndexByte(s[i+1:], '\''); e >= 0 {
+				i += e + 1
+			} else {
+				return len(s)
+			}
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
+
+// subList parses the commands of a $( … ) or <( … ) whose '(' was read.
+func (p *parser) subList() {
+	if p.depth >= maxShellDepth {
+		p.skipParens()
+		return
+	}
+	sp := &parser{src: p.src, pos: p.pos, depth: p.depth + 1, out: p.out, parent: p.parent, parentPos: p.parentPos}
+	sp.list(')')
+	p.pos = sp.pos
+}
+
+// skipParens skips to the ')' matching a '(' just read, counting parens.
+func (p *parser) skipParens() {
+	depth := 1
+	for p.pos < len(p.src) {
+		switch p.src[p.pos] {
+		case '\\':
+			p.pos++
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				p.pos++
+				return
+			}
+		}
+		p.pos++
+	}
+}
+
+// skipArith skips an arithmetic (( … )) whose "((" was read.
+func (p *parser) skipArith() {
+	depth := 2
+	for p.pos < len(p.src) {
+		switch p.src[p.pos] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				p.pos++
+				return
+			}
+		}
+		p.pos++
+	}
+}
+
+// backtick reads a `…` command substitution and scans its commands.
+func (p *parser) backtick(w *word) {
+	var b strings.Builder
+	start := p.pos
+	i := p.pos + 1
+	for i < len(p.src) && p.src[i] != '`' {
+		if p.src[i] == '\\' && i+1 < len(p.src) && strings.IndexByte("$`\\", p.src[i+1]) >= 0 {
+			b.WriteByte(p.src[i+1])
+			i += 2
+			continue
+		}
+		b.WriteByte(p.src[i])
+		i++
+	}
+	p.pos = min(i+1, len(p.src))
+	w.add(segOther, "")
+	p.sub(b.String(), start)
+}
