@@ -46,16 +46,11 @@ func (b *builder) commandArgs(args []string, p string) {
 			next = i
 			why.Detail = "run by " + path.Base(args[0])
 		} else if sc := b.scripted[p]; sc != nil && sc.RunsArgs {
-			for _, prog := range sc.ArgPrograms {
-				r := keptset.Reason{Kind: keptset.KindShell, From: p, Detail: `set -- ` + prog + ` "$@"`}
-				if _, err := b.addProgram(prog, r); err != nil {
-					b.note("the script %s hands its arguments to %s, which is not a program in the image: %v", p, prog, err)
-				}
-			}
 			if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 				next = 1
 				why.Detail = `argument ` + args[1] + ` run by the script's exec "$@"`
 			}
+			defer b.argPrograms(sc, p)
 		}
 		if next < 0 {
 			b.argumentFiles(args[1:], p)
@@ -70,6 +65,17 @@ func (b *builder) commandArgs(args []string, p string) {
 		args, p = args[next:], q
 	}
 	b.argumentFiles(args[1:], p)
+}
+
+// argPrograms keeps the programs a script puts before its arguments with
+// set -- PROG "$@" (when the first argument is an option).
+func (b *builder) argPrograms(sc *ShellScan, script string) {
+	for _, prog := range sc.ArgPrograms {
+		r := keptset.Reason{Kind: keptset.KindShell, From: script, Detail: `set -- ` + prog + ` "$@"`}
+		if _, err := b.addProgram(prog, r); err != nil {
+			b.note("the script %s hands its arguments to %s, which is not a program in the image: %v", script, prog, err)
+		}
+	}
 }
 
 // shellCommand keeps the programs a shell command line or script names,
@@ -126,10 +132,32 @@ func (b *builder) shellCommand(src, by, what string) *ShellScan {
 			b.warn("%s of %s: %s: %v", what, by, name, err)
 		}
 	}
+	for _, u := range sc.Users {
+		user, group, _ := strings.Cut(u, ":")
+		if isNumeric(user) {
+			user = ""
+		}
+		if isNumeric(group) {
+			group = ""
+		}
+		b.NeedAccount(user, group, keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "switches to " + u})
+	}
 	if len(sc.Dynamic) > 0 {
 		b.note("%s of %s runs commands built at run time (%s); static mode cannot see them: use --include-exe or --trace", what, by, strings.Join(sc.Dynamic, "; "))
 	}
 	return &sc
+}
+
+func isNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func quoteList(names []string) string {

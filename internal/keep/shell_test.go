@@ -62,10 +62,10 @@ du -sh`, want: ShellScan{Commands: []string{"ls", "cat", "grep", "du"}}},
 		{name: "probes", src: "if command -v jemalloc-config >/dev/null 2>&1; then :; fi\ntype -P numactl; hash curl 2>/dev/null\nwhich wget\n[ -x /usr/sbin/nologin ] && test -x /bin/true",
 			want: ShellScan{Commands: []string{"which"}, Optional: []string{"jemalloc-config", "numactl", "curl", "wget", "/usr/sbin/nologin", "/bin/true"}}},
 		{name: "probe that is also run", src: "command -v gosu && gosu nobody id",
-			want: ShellScan{Commands: []string{"gosu", "id"}}},
+			want: ShellScan{Commands: []string{"gosu", "id"}, Users: []string{"nobody"}}},
 		{name: "exec hand-off", src: "#!/bin/sh\nset -e\nexec \"$@\"", want: ShellScan{RunsArgs: true}},
 		{name: "gosu hand-off", src: "if [ \"${1#-}\" != \"$1\" ]; then\n\tset -- redis-server \"$@\"\nfi\nif [ \"$(id -u)\" = '0' ]; then\n\tfind . \\! -user redis -exec chown redis '{}' +\n\texec gosu redis \"$0\" \"$@\"\nfi\nexec \"$@\"",
-			want: ShellScan{Commands: []string{"id", "find", "chown", "gosu"}, RunsArgs: true, ArgPrograms: []string{"redis-server"}}, dyn: 1},
+			want: ShellScan{Commands: []string{"id", "find", "chown", "gosu"}, RunsArgs: true, ArgPrograms: []string{"redis-server"}, Users: []string{"redis"}}, dyn: 1},
 		{name: "wrappers", src: strings.Join([]string{
 			"exec su-exec app:app /app/run", "setpriv --reuid=1000 --regid 1000 --init-groups -- srv1",
 			"runuser -u postgres -- pg_ctl start", "runuser -l app -c 'cron -f'", "su app -s /bin/sh -c \"atd\"",
@@ -78,7 +78,8 @@ du -sh`, want: ShellScan{Commands: []string{"ls", "cat", "grep", "du"}}},
 			want: ShellScan{Commands: []string{"su-exec", "/app/run", "setpriv", "srv1", "runuser", "pg_ctl", "cron", "su", "atd",
 				"chroot", "jailed", "chpst", "svd", "s6-setuidgid", "s6prog", "tini", "tiniprog", "dumb-init", "dumbprog",
 				"env", "envprog", "sudo", "sudoprog", "xargs", "cp", "find", "unlink", "shred", "stdbuf", "bufprog",
-				"ionice", "ioprog", "flock", "lockedprog", "flocksh", "renamed", "start-stop-daemon", "/usr/sbin/ssd"}}},
+				"ionice", "ioprog", "flock", "lockedprog", "flocksh", "renamed", "start-stop-daemon", "/usr/sbin/ssd"},
+				Users: []string{"app:app", "1000", "postgres", "app", "bob", "x"}}},
 		{name: "xargs without a command runs echo", src: "ls | xargs", want: ShellScan{Commands: []string{"ls", "xargs", "echo"}}},
 		{name: "sh -c and scripts", src: "sh -c 'apt-get update && rm -rf /var/lib/apt'\nbash -euo pipefail -c \"mkdir -p /x\"\nbash ./step.sh arg\nsh -c \"$CMD\"\nbusybox sh -c 'wget -q x'",
 			want: ShellScan{Commands: []string{"sh", "apt-get", "rm", "bash", "mkdir", "busybox", "wget"}, Sourced: []ShellSource{{Path: "./step.sh"}}}, dyn: 1},
@@ -223,6 +224,9 @@ func TestEntrypointHandsOffToItsArguments(t *testing.T) {
 		if !res.Set.Has(p) {
 			t.Errorf("%s not kept", p)
 		}
+	}
+	if !cmp.Equal(res.Users, []string{"nobody"}) {
+		t.Errorf("users = %v, want the account gosu switches to", res.Users)
 	}
 	if res.Set.Has("/usr/bin/unused") {
 		t.Error("a program the script never names is kept")

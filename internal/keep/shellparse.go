@@ -33,7 +33,10 @@ type ShellScan struct {
 	// the arguments: programs the script runs with its arguments.
 	ArgPrograms []string
 	Functions   []string // functions the script defines (a file that sources it may call them)
-	Truncated   bool     // the input was longer than the scanner reads
+	// Users are the accounts wrappers switch to (gosu USER, runuser -u
+	// USER, chpst -u USER:GROUP), as written.
+	Users     []string
+	Truncated bool // the input was longer than the scanner reads
 }
 
 // ShellSource is a file a script reads as shell code.
@@ -138,6 +141,8 @@ type wrapper struct {
 	shellOpts   map[string]bool   // options whose value is a shell command line (su -c)
 	progOpts    map[string]bool   // options whose value is a program (start-stop-daemon --exec)
 	noCommand   func([]word) bool // no command follows (runuser USER -c …)
+	userOpts    map[string]bool   // options whose value is an account (runuser -u USER)
+	userArg     bool              // the first positional argument is an account (gosu USER)
 	defaultCmd  string            // what runs when no command is given (xargs: echo)
 }
 
@@ -148,21 +153,21 @@ var wrappers = map[string]wrapper{
 	"setsid":         {},
 	"timeout":        {argOpts: setOf("-s", "--signal", "-k", "--kill-after"), npos: 1},
 	"xargs":          {argOpts: setOf("-I", "-n", "--max-args", "-P", "--max-procs", "-L", "--max-lines", "-s", "--max-chars", "-d", "--delimiter", "-E", "-a", "--arg-file"), defaultCmd: "echo"},
-	"sudo":           {argOpts: setOf("-u", "--user", "-g", "--group", "-C", "--close-from", "-D", "--chdir", "-h", "--host", "-p", "--prompt", "-r", "--role", "-t", "--type", "-T", "--command-timeout", "-U", "--other-user"), assignments: true},
-	"doas":           {argOpts: setOf("-u", "-C")},
-	"gosu":           {npos: 1},
-	"su-exec":        {npos: 1},
-	"s6-setuidgid":   {npos: 1},
+	"sudo":           {userOpts: setOf("-u", "--user"), argOpts: setOf("-u", "--user", "-g", "--group", "-C", "--close-from", "-D", "--chdir", "-h", "--host", "-p", "--prompt", "-r", "--role", "-t", "--type", "-T", "--command-timeout", "-U", "--other-user"), assignments: true},
+	"doas":           {argOpts: setOf("-u", "-C"), userOpts: setOf("-u")},
+	"gosu":           {npos: 1, userArg: true},
+	"su-exec":        {npos: 1, userArg: true},
+	"s6-setuidgid":   {npos: 1, userArg: true},
 	"s6-applyuidgid": {argOpts: setOf("-u", "-g", "-G")},
 	"setpriv": {argOpts: setOf("--reuid", "--regid", "--ruid", "--euid", "--rgid", "--egid", "--groups", "--inh-caps",
 		"--ambient-caps", "--bounding-set", "--securebits", "--pdeathsig", "--selinux-label", "--apparmor-profile",
-		"--landlock-access", "--landlock-rule")},
+		"--landlock-access", "--landlock-rule"), userOpts: setOf("--reuid", "--ruid", "--euid")},
 	"runuser": {argOpts: setOf("-u", "--user", "-g", "--group", "-G", "--supp-group", "-s", "--shell", "-w", "--whitelist-environment"),
-		shellOpts: setOf("-c", "--command", "--session-command"), noCommand: runuserSuMode},
+		shellOpts: setOf("-c", "--command", "--session-command"), noCommand: runuserSuMode, userOpts: setOf("-u", "--user"), userArg: true},
 	"su": {argOpts: setOf("-g", "--group", "-G", "--supp-group", "-s", "--shell", "-w", "--whitelist-environment"),
-		shellOpts: setOf("-c", "--command", "--session-command"), noCommand: func([]word) bool { return true }},
-	"chroot":      {npos: 1},
-	"chpst":       {argOpts: setOf("-u", "-U", "-b", "-e", "-/", "-C", "-n", "-l", "-L", "-m", "-d", "-o", "-p", "-f", "-c", "-r", "-t")},
+		shellOpts: setOf("-c", "--command", "--session-command"), noCommand: func([]word) bool { return true }, userArg: true},
+	"chroot":      {npos: 1, userOpts: setOf("--userspec")},
+	"chpst":       {userOpts: setOf("-u", "-U"), argOpts: setOf("-u", "-U", "-b", "-e", "-/", "-C", "-n", "-l", "-L", "-m", "-d", "-o", "-p", "-f", "-c", "-r", "-t")},
 	"tini":        {argOpts: setOf("-p", "-e")},
 	"tini-static": {argOpts: setOf("-p", "-e")},
 	"catatonit":   {},
@@ -174,7 +179,7 @@ var wrappers = map[string]wrapper{
 	"start-stop-daemon": {argOpts: setOf("-p", "--pidfile", "-n", "--name", "-u", "--user", "-g", "--group", "-c", "--chuid",
 		"-r", "--chroot", "-d", "--chdir", "-N", "--nicelevel", "-P", "--procsched", "-I", "--iosched", "-k", "--umask",
 		"-R", "--retry", "-s", "--signal", "--remove-pidfile", "--notify-timeout", "--output"),
-		progOpts: setOf("-x", "--exec", "-a", "--startas"), noCommand: func([]word) bool { return true }},
+		progOpts: setOf("-x", "--exec", "-a", "--startas"), userOpts: setOf("-c", "--chuid", "-u", "--user"), noCommand: func([]word) bool { return true }},
 }
 
 // runuserSuMode: without -u, runuser takes a user and runs a shell (su-like).
@@ -818,6 +823,11 @@ func (p *parser) wrapped(wr wrapper, args []word) {
 	i := wr.commandIndex(args, func(opt string, val word) {
 		v, ok := val.literal()
 		switch {
+		case opt == "" || wr.userOpts[opt]:
+			if ok && v != "" && !p.out.optSeen["\x00user "+v] {
+				p.out.optSeen["\x00user "+v] = true
+				p.out.sc.Users = append(p.out.sc.Users, v)
+			}
 		case !ok:
 			p.dynamic("command", val)
 		case wr.shellOpts[opt]:
@@ -854,11 +864,11 @@ func (wr wrapper) commandIndex(args []word, visit func(opt string, val word)) in
 		}
 		if strings.HasPrefix(s, "-") && len(s) > 1 {
 			opt, val, hasVal := strings.Cut(s, "=")
-			if !hasVal && len(opt) > 2 && opt[1] != '-' && (wr.argOpts[opt[:2]] || wr.shellOpts[opt[:2]] || wr.progOpts[opt[:2]]) {
+			if !hasVal && len(opt) > 2 && opt[1] != '-' && (wr.argOpts[opt[:2]] || wr.shellOpts[opt[:2]] || wr.progOpts[opt[:2]] || wr.userOpts[opt[:2]]) {
 				opt, val, hasVal = opt[:2], opt[2:], true
 			}
-			takes := wr.argOpts[opt] || wr.shellOpts[opt] || wr.progOpts[opt]
-			special := wr.shellOpts[opt] || wr.progOpts[opt]
+			takes := wr.argOpts[opt] || wr.shellOpts[opt] || wr.progOpts[opt] || wr.userOpts[opt]
+			special := wr.shellOpts[opt] || wr.progOpts[opt] || wr.userOpts[opt]
 			switch {
 			case takes && !hasVal && i+1 < len(args):
 				i++
@@ -879,10 +889,15 @@ func (wr wrapper) commandIndex(args []word, visit func(opt string, val word)) in
 		}
 		break
 	}
+	if wr.userArg && i < len(args) && visit != nil && (wr.noCommand == nil || wr.noCommand(args)) {
+		if s, _ := args[i].literal(); !strings.HasPrefix(s, "-") {
+			visit("", args[i]) // the account
+		}
+	}
 	if wr.noCommand != nil && wr.noCommand(args) {
 		// su-like: options may follow the user (runuser -l USER -c CMD)
 		for j := i; j+1 < len(args); j++ {
-			if opt, _ := args[j].literal(); wr.shellOpts[opt] || wr.progOpts[opt] {
+			if opt, _ := args[j].literal(); wr.shellOpts[opt] || wr.progOpts[opt] || wr.userOpts[opt] {
 				j++
 				if visit != nil {
 					visit(opt, args[j])
