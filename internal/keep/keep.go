@@ -19,6 +19,7 @@ import (
 	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
+	"github.com/pare-dev/pare/internal/shells"
 	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/loader"
 	"github.com/pare-dev/pare/pkg/rootfs"
@@ -318,17 +319,9 @@ func isSystemDir(p string) bool {
 	return false
 }
 
-func isShell(physical, name string) bool {
-	switch path.Base(physical) {
-	case "sh", "bash", "dash", "ash", "ksh", "zsh", "mksh", "busybox":
-		return true
-	}
-	switch path.Base(name) {
-	case "sh", "bash", "dash", "ash", "ksh", "zsh":
-		return true
-	}
-	return false
-}
+// isShell tells whether a program, by its physical path or the name it was
+// run by, is a shell whose scripts pare scans.
+func isShell(physical, name string) bool { return shells.IsPOSIX(physical) || shells.IsPOSIX(name) }
 
 var errNotFoundInPath = imagecfg.ErrNotFound
 
@@ -365,7 +358,7 @@ func (b *builder) addProgramDepth(name string, why keptset.Reason, depth int) (s
 	}
 	h := b.head(phys, 256) // read once: magic number and #! line
 	switch {
-	case elfMagic(h):
+	case elfread.IsELF(h):
 		return phys, b.elfClosure(phys, full, why)
 	case shebangMagic(h):
 		if depth >= 5 {
@@ -414,11 +407,9 @@ func (b *builder) head(p string, n int) []byte {
 	return buf[:k]
 }
 
-func (b *builder) isELF(p string) bool { return elfMagic(b.head(p, 4)) }
+func (b *builder) isELF(p string) bool { return elfread.IsELF(b.head(p, 4)) }
 
 func (b *builder) isScript(p string) bool { return shebangMagic(b.head(p, 2)) }
-
-func elfMagic(h []byte) bool { return len(h) >= 4 && string(h[:4]) == "\x7fELF" }
 
 func shebangMagic(h []byte) bool { return len(h) >= 2 && string(h[:2]) == "#!" }
 

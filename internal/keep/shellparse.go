@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pare-dev/pare/internal/shells"
 )
 
 // Limits of the shell scanner: input beyond maxShellSource is not read,
@@ -191,9 +193,6 @@ func runuserSuMode(args []word) bool {
 	}
 	return true
 }
-
-// shellNames are the programs that run shell code.
-var shellNames = setOf("sh", "bash", "dash", "ash", "ksh", "zsh", "mksh", "rbash", "ksh93", "posh", "yash")
 
 // word is one shell word as its segments: literal text, a parameter
 // expansion, a script-directory expression, or anything else run-time.
@@ -802,12 +801,12 @@ func (p *parser) command(ws []word, bypass bool) {
 	p.addCmd(name, bypass)
 	base := path.Base(name)
 	if base == "busybox" && len(args) > 0 {
-		if applet, ok := args[0].literal(); ok && shellNames[applet] {
+		if applet, ok := args[0].literal(); ok && shells.IsPOSIX(applet) && applet != "busybox" {
 			p.shellArgs(args[1:])
 		}
 		return
 	}
-	if shellNames[base] {
+	if shells.IsPOSIX(base) {
 		p.shellArgs(args)
 		return
 	}
