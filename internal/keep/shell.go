@@ -134,10 +134,10 @@ func (b *builder) shellCommand(src, by, what string) *ShellScan {
 	}
 	for _, u := range sc.Users {
 		user, group, _ := strings.Cut(u, ":")
-		if isNumeric(user) {
+		if allDigits(user) {
 			user = ""
 		}
-		if isNumeric(group) {
+		if allDigits(group) {
 			group = ""
 		}
 		b.NeedAccount(user, group, keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "switches to " + u})
@@ -146,18 +146,6 @@ func (b *builder) shellCommand(src, by, what string) *ShellScan {
 		b.note("%s of %s runs commands built at run time (%s); static mode cannot see them: use --include-exe or --trace", what, by, strings.Join(sc.Dynamic, "; "))
 	}
 	return &sc
-}
-
-func isNumeric(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func quoteList(names []string) string {

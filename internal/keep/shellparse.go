@@ -1089,17 +1089,7 @@ func (p *parser) next() token {
 	return token{kind: tWord, w: w}
 }
 
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func allDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 // heredocs skips the bodies of the here-documents opened on the line just
 // ended; the substitutions in an unquoted body still run.
@@ -1499,8 +1489,10 @@ func (p *parser) subList() {
 }
 
 // skipParens skips to the ')' matching a '(' just read, counting parens.
-func (p *parser) skipParens() {
-	depth := 1
+func (p *parser) skipParens() { p.skipNested(1) }
+
+// skipNested skips past depth unmatched ')'.
+func (p *parser) skipNested(depth int) {
 	for p.pos < len(p.src) {
 		switch p.src[p.pos] {
 		case '\\':
@@ -1519,22 +1511,7 @@ func (p *parser) skipParens() {
 }
 
 // skipArith skips an arithmetic (( … )) whose "((" was read.
-func (p *parser) skipArith() {
-	depth := 2
-	for p.pos < len(p.src) {
-		switch p.src[p.pos] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				p.pos++
-				return
-			}
-		}
-		p.pos++
-	}
-}
+func (p *parser) skipArith() { p.skipNested(2) }
 
 // backtick reads a `…` command substitution and scans its commands.
 func (p *parser) backtick(w *word) {
