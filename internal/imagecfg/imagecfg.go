@@ -53,11 +53,22 @@ func Argv(entrypoint, cmd []string, o Override) []string {
 func Getenv(env []string, key string) (string, bool) {
 	val, found := "", false
 	for _, kv := range env {
-		if k, v, _ := strings.Cut(kv, "="); k == key {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
 			val, found = v, true
 		}
 	}
 	return val, found
+}
+
+// EnvMap is a KEY=value list as a map; a later entry wins.
+func EnvMap(env []string) map[string]string {
+	m := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // Path is the PATH of a container with env: its PATH, or DefaultPath.

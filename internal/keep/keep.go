@@ -110,7 +110,7 @@ type pendingMissing struct {
 // what the runtime rules and the observations add.
 func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	b := &builder{
-		v: v, cfg: cfg, env: envMap(cfg.Env), set: keptset.NewSet(v), opts: opts,
+		v: v, cfg: cfg, env: imagecfg.EnvMap(cfg.Env), set: keptset.NewSet(v), opts: opts,
 		done: map[string]bool{}, libDone: map[string]bool{}, scripted: map[string]*ShellScan{},
 		resolvers: map[string]*loader.Resolver{},
 	}
@@ -133,15 +133,6 @@ func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 		return b.res, &MissingError{Missing: b.res.Missing}
 	}
 	return b.res, nil
-}
-
-func envMap(env []string) map[string]string {
-	m := map[string]string{}
-	for _, kv := range env {
-		k, val, _ := strings.Cut(kv, "=")
-		m[k] = val
-	}
-	return m
 }
 
 // Args returns the effective command: Entrypoint followed by Cmd, with

@@ -116,7 +116,7 @@ type shVar struct {
 // command position that names one runs no program.
 var shellBuiltins = setOf(
 	"if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until", "do", "done", "in",
-	"function", "select", "time", "!", "{", "}", "[[", "]]", "coproc",
+	"function", "select", "time", "!", "{", "}", "[[", "]]", "coproc", "print", "whence",
 	"cd", "echo", "printf", "export", "set", "unset", "shift", "exit", "return", "local", "read",
 	"trap", "wait", "eval", "true", "false", ":", "test", "[", "readonly", "declare", "typeset",
 	"let", "source", ".", "break", "continue", "getopts", "umask", "ulimit", "alias", "unalias",
@@ -217,6 +217,10 @@ const (
 type seg struct {
 	kind segKind
 	text string
+	// def is the literal default of ${NAME:-def}, used when NAME has no
+	// known value.
+	def    string
+	hasDef bool
 }
 
 func (w *word) lit(s string) { w.buf = append(w.buf, s...) }
@@ -224,18 +228,18 @@ func (w *word) lit(s string) { w.buf = append(w.buf, s...) }
 // add appends a segment after the pending literal text.
 func (w *word) add(k segKind, text string) {
 	w.flush()
-	w.segs = append(w.segs, seg{k, text})
+	w.segs = append(w.segs, seg{kind: k, text: text})
 }
 
 func (w *word) flush() {
 	if len(w.buf) > 0 {
-		w.segs = append(w.segs, seg{segLit, string(w.buf)})
+		w.segs = append(w.segs, seg{kind: segLit, text: string(w.buf)})
 		w.buf = nil
 	}
 }
 
 // litWord is a word of literal text.
-func litWord(s string) word { return word{segs: []seg{{segLit, s}}, raw: s} }
+func litWord(s string) word { return word{segs: []seg{{kind: segLit, text: s}}, raw: s} }
 
 // literal is the word's value when it holds no expansion.
 func (w word) literal() (string, bool) {
@@ -528,7 +532,7 @@ func assignment(w word) (string, word, bool) {
 		return "", word{}, false
 	}
 	name := strings.TrimSuffix(first[:eq], "+")
-	val := word{glob: w.glob, segs: append([]seg{{segLit, first[eq+1:]}}, w.segs[1:]...)}
+	val := word{glob: w.glob, segs: append([]seg{{kind: segLit, text: first[eq+1:]}}, w.segs[1:]...)}
 	return name, val, true
 }
 
@@ -561,6 +565,9 @@ func (p *parser) resolve(w word) (shVar, bool) {
 			v.scriptDir = true
 		case segParam:
 			known, ok := p.out.vars[s.text]
+			if !ok && s.hasDef {
+				known, ok = shVar{text: s.def}, true
+			}
 			if !ok || known.scriptDir && (v.text != "" || v.scriptDir) {
 				return shVar{}, false
 			}
@@ -1136,6 +1143,7 @@ func (p *parser) readWord() (w word) {
 	start := p.pos
 	defer func() {
 		w.flush()
+		p.pos = min(p.pos, len(p.src))
 		w.raw = p.src[start:p.pos]
 		w.pos = start
 	}()
@@ -1385,6 +1393,9 @@ var scriptDirSubst = func() *regexp.Regexp {
 // scriptDirParam matches ${…} bodies that name the script's directory.
 var scriptDirParam = regexp.MustCompile(`^(0|BASH_SOURCE|BASH_SOURCE\[0\])%/\*$`)
 
+// paramDefault matches ${NAME:-default} and ${NAME-default} with a plain default.
+var paramDefault = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*):?-([^$` + "`" + `'"\\]*)$`)
+
 var paramName = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])$`)
 
 // dollar reads an expansion starting at '$'.
@@ -1426,6 +1437,10 @@ func (p *parser) dollar(w *word) {
 		switch {
 		case len(body) < 200 && paramName.MatchString(body):
 			w.add(segParam, body)
+		case len(body) < 200 && paramDefault.MatchString(body):
+			m := paramDefault.FindStringSubmatch(body)
+			w.flush()
+			w.segs = append(w.segs, seg{kind: segParam, text: m[1], def: m[2], hasDef: true})
 		case scriptDirParam.MatchString(body):
 			w.add(segScriptDir, "")
 		default:
@@ -1496,7 +1511,9 @@ func (p *parser) skipNested(depth int) {
 	for p.pos < len(p.src) {
 		switch p.src[p.pos] {
 		case '\\':
-			p.pos++
+			if p.pos+1 < len(p.src) {
+				p.pos++
+			}
 		case '(':
 			depth++
 		case ')':
