@@ -274,3 +274,32 @@ func TestExecFormWrappers(t *testing.T) {
 		t.Errorf("entrypoint script reason = %+v, want run by tini", got)
 	}
 }
+
+func TestSourcedFilesAreFoundLikeTheShellDoes(t *testing.T) {
+	m := entrypointImage()
+	m.AddFile("/usr/local/bin/run2.sh", 0o755, []byte("#!/bin/sh\n. helpers.sh\n. ./conf.sh\n. nowhere.sh\nhelper_fn\n"))
+	m.AddFile("/usr/bin/helpers.sh", 0o644, []byte("helper_fn() { rm -f /tmp/x; }\n"))
+	m.AddFile("/srv/conf.sh", 0o644, []byte("jq . /data/in.json\n"))
+	m.AddFile("/usr/local/bin/conf.sh", 0o644, []byte("sed 1d\n"))
+	c := cfg("run2.sh")
+	c.WorkingDir = "/srv"
+	res, err := Compute(m.View(), c, Options{Rules: []knowledge.Rule{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/usr/bin/helpers.sh", "/usr/bin/rm", "/srv/conf.sh", "/usr/bin/jq"} {
+		if !res.Set.Has(p) {
+			t.Errorf("%s not kept", p)
+		}
+	}
+	if res.Set.Has("/usr/local/bin/conf.sh") || res.Set.Has("/usr/bin/sed") {
+		t.Error("./conf.sh is read relative to the working directory, not the script's")
+	}
+	var notes string
+	for _, n := range res.Notes {
+		notes += n + "\n"
+	}
+	if !strings.Contains(notes, "nowhere.sh") || strings.Contains(notes, "helper_fn") {
+		t.Errorf("notes = %s, want the missing sourced file and not the sourced function", notes)
+	}
+}
