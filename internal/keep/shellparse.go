@@ -528,10 +528,16 @@ func assignment(w word) (string, word, bool) {
 	}
 	first := w.segs[0].text
 	eq := strings.IndexByte(first, '=')
-	if eq <= 0 || !isAssignment(first[:eq+1]) && !(first[eq-1] == '+' && isAssignment(first[:eq-1]+"=")) {
+	if eq <= 0 {
 		return "", word{}, false
 	}
 	name := strings.TrimSuffix(first[:eq], "+")
+	if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
+		name = name[:i] // NAME[index]=value
+	}
+	if !isAssignment(name + "=") {
+		return "", word{}, false
+	}
 	val := word{glob: w.glob, segs: append([]seg{{kind: segLit, text: first[eq+1:]}}, w.segs[1:]...)}
 	return name, val, true
 }
@@ -665,6 +671,9 @@ func (p *parser) command(ws []word, bypass bool) {
 	if w.allArgs() {
 		p.out.sc.RunsArgs = true
 		return
+	}
+	if len(w.segs) == 1 && (w.segs[0].kind == segParam && w.segs[0].text == "0" || w.segs[0].kind == segOther && strings.Contains(w.raw, "BASH_SOURCE")) {
+		return // the script runs itself again (exec gosu USER "$0" "$@")
 	}
 	name, ok := w.literal()
 	if !ok {
