@@ -754,20 +754,17 @@ func (p *parser) command(ws []word, bypass bool) {
 		return
 	case "trap":
 		i := 0
-		for i < len(args) {
-			s, _ := args[i].literal()
-			if s == "--" {
-				i++
-				break
-			}
-			if s == "-p" || s == "-l" {
+		if len(args) > 0 {
+			switch s, _ := args[0].literal(); s {
+			case "-p", "-l":
 				return
+			case "--":
+				i = 1
 			}
-			break
 		}
 		if i+1 < len(args) { // trap ACTION SIGNAL…
 			if s, ok := args[i].literal(); ok {
-				if s != "-" {
+				if s != "-" && !allDigits(s) { // "-" or a number resets
 					p.sub(s, args[i].pos)
 				}
 			} else {
