@@ -47,8 +47,9 @@ func (b *builder) commandArgs(args []string, p string) {
 			why.Detail = "run by " + path.Base(args[0])
 		} else if sc := b.scripted[p]; sc != nil && sc.RunsArgs {
 			if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+				// the script runs it: the chain goes through the script
 				next = 1
-				why.Detail = `argument ` + args[1] + ` run by the script's exec "$@"`
+				why = keptset.Reason{Kind: keptset.KindShell, From: p, Detail: `its argument ` + args[1] + `, run by exec "$@"`}
 			}
 			defer b.argPrograms(sc, p)
 		}

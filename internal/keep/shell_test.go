@@ -231,7 +231,7 @@ func TestEntrypointHandsOffToItsArguments(t *testing.T) {
 	if res.Set.Has("/usr/bin/unused") {
 		t.Error("a program the script never names is kept")
 	}
-	if got := res.Set.Why("/usr/bin/app")[0].Reason; got.Kind != keptset.KindEntrypoint || !strings.Contains(got.Detail, `exec "$@"`) {
+	if got := res.Set.Why("/usr/bin/app")[0].Reason; got.Kind != keptset.KindShell || got.From != "/usr/local/bin/docker-entrypoint.sh" || !strings.Contains(got.Detail, `exec "$@"`) {
 		t.Errorf("app reason = %+v, want the script's hand-off", got)
 	}
 	if got := res.Set.Why("/usr/bin/gosu")[0].Reason; got.From != "/usr/local/bin/lib/common.sh" {
