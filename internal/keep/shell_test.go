@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/internal/keptset"
@@ -209,13 +210,20 @@ handoff "$@"
 	return m
 }
 
-func TestEntrypointHandsOffToItsArguments(t *testing.T) {
-	c := cfg("docker-entrypoint.sh")
-	c.Cmd = []string{"app", "/etc/app.conf"}
-	res, err := Compute(entrypointImage().View(), c, Options{Rules: []knowledge.Rule{}})
+// computeOn computes the closure of c on the image m, without rules.
+func computeOn(t *testing.T, m *rootfs.Mem, c v1.Config) *Result {
+	t.Helper()
+	res, err := Compute(m.View(), c, Options{Rules: []knowledge.Rule{}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+func TestEntrypointHandsOffToItsArguments(t *testing.T) {
+	c := cfg("docker-entrypoint.sh")
+	c.Cmd = []string{"app", "/etc/app.conf"}
+	res := computeOn(t, entrypointImage(), c)
 	for _, p := range []string{
 		"/usr/local/bin/docker-entrypoint.sh", "/usr/bin/bash", "/usr/local/bin/lib/common.sh", "/usr/bin/gosu",
 		"/usr/bin/rm", "/usr/bin/jq", "/usr/bin/sed", "/usr/bin/numactl", "/usr/bin/daemond",
@@ -247,10 +255,7 @@ func TestEntrypointHandsOffToItsArguments(t *testing.T) {
 func TestEntrypointWithoutHandOff(t *testing.T) {
 	c := cfg("plain.sh")
 	c.Cmd = []string{"app", "/etc/app.conf"}
-	res, err := Compute(entrypointImage().View(), c, Options{Rules: []knowledge.Rule{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := computeOn(t, entrypointImage(), c)
 	if res.Set.Has("/usr/bin/app") {
 		t.Error("a script that does not run its arguments keeps its first argument as a program")
 	}
@@ -261,10 +266,7 @@ func TestEntrypointWithoutHandOff(t *testing.T) {
 
 func TestExecFormWrappers(t *testing.T) {
 	c := cfg("/usr/bin/tini", "--", "docker-entrypoint.sh", "--verbose")
-	res, err := Compute(entrypointImage().View(), c, Options{Rules: []knowledge.Rule{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := computeOn(t, entrypointImage(), c)
 	for _, p := range []string{"/usr/bin/tini", "/usr/local/bin/docker-entrypoint.sh", "/usr/bin/gosu", "/usr/bin/daemond"} {
 		if !res.Set.Has(p) {
 			t.Errorf("%s not kept", p)
@@ -283,10 +285,7 @@ func TestSourcedFilesAreFoundLikeTheShellDoes(t *testing.T) {
 	m.AddFile("/usr/local/bin/conf.sh", 0o644, []byte("sed 1d\n"))
 	c := cfg("run2.sh")
 	c.WorkingDir = "/srv"
-	res, err := Compute(m.View(), c, Options{Rules: []knowledge.Rule{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := computeOn(t, m, c)
 	for _, p := range []string{"/usr/bin/helpers.sh", "/usr/bin/rm", "/srv/conf.sh", "/usr/bin/jq"} {
 		if !res.Set.Has(p) {
 			t.Errorf("%s not kept", p)
