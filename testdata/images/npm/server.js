@@ -18,7 +18,7 @@ http.createServer((req, res) => {
   }
   const body = Mustache.render(template, {
     app: "npm",
-    modules: ["mustache", "debug", "ms"],
+    modules: JSON.stringify(["mustache", "debug", "ms"]),
     ms: ms(90061000, { long: true }),
   });
   res.writeHead(200, { "Content-Type": "application/json" });
