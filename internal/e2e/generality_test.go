@@ -92,9 +92,13 @@ var genFixtures = []genFixture{
 	{name: "memcached", classes: "docker-entrypoint.sh: exec gosu USER \"$@\", CMD program through PATH, $(id -u)", probes: []string{
 		"--tcp-probe=11311", probeScript("memcached.sh", "11311")}},
 	{name: "npm", classes: "language-installed dependencies: node_modules by npm; relative script", probes: []string{
-		"--http-probe=/:8097", "--http-probe=/nosuch:8097=404"}},
+		"--http-probe=/:8097", "--http-probe=/nosuch:8097=404",
+		// Like docker exec: in the WorkingDir, as the image's user.
+		`--exec=["node","-e","require('mustache'); console.log(process.cwd(), process.getuid())"]`}},
 	{name: "venv", classes: "language-installed dependencies: virtualenv site-packages by pip; python through PATH; data file relative to the WORKDIR", probes: []string{
-		"--http-probe=/:8096"}},
+		"--http-probe=/:8096",
+		// Like docker exec: python through the image's PATH, in the WorkingDir, as its user.
+		`--exec=["python","-c","import bottle, os; print(bottle.__version__, os.getcwd(), os.getuid(), open('data/counts.txt').read().split())"]`}},
 	{name: "git", batch: true, classes: "libexec helpers (/usr/lib/git-core); batch with several argument sets and relative paths", runs: []string{
 		"clone --quiet demo.git /tmp/demo",
 		"archive --format=tar --remote=demo.git HEAD",
