@@ -8,6 +8,8 @@
 # pare-fixture/base:bookworm. Each fixture testdata/images/NAME is built as
 # pare-fixture/NAME:latest and rebuilt only when its build context (or the
 # base image) changed: the image carries a label with the hash of both.
+# Fixtures build ${PARE_FIXTURE_JOBS:-3} at a time, each with its log in
+# $CACHE/logs/NAME.log; a failure names the fixture and shows its log's tail.
 # Concurrent runs are serialized with a lock file in the cache dir.
 set -euo pipefail
 
@@ -19,6 +21,8 @@ BASE=pare-fixture/base:bookworm
 # Bump when the way the base root is made or stripped changes.
 BASE_VERSION=1
 LABEL=dev.pare.fixture.hash
+LOGS=$CACHE/logs
+JOBS=${PARE_FIXTURE_JOBS:-3}
 SUITE=bookworm
 
 export DOCKER_BUILDKIT=0
@@ -203,6 +207,11 @@ prepare() {
 			musl-gcc -O2 -fPIC -shared -o "$ctx/build/plugins/hello.so" plugin.c -lm
 		)
 		;;
+	npm)
+		# npm install in the build stage talks HTTPS to the npm registry:
+		# trust what the host trusts (a TLS-inspecting egress proxy, say).
+		cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca.crt"
+		;;
 	java)
 		command -v javac >/dev/null || die "javac not found (apt-get install openjdk-17-jdk-headless)"
 		rm -rf "$ctx/classes"
@@ -229,26 +238,59 @@ context_hash() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# build NAME builds pare-fixture/NAME:latest unless its label holds the
+# current context hash. The docker build output goes to $LOGS/NAME.log.
 build() {
-	local name=$1 ctx=$IMAGES/$1 tag=pare-fixture/$1:latest hash start
+	local name=$1 ctx=$IMAGES/$1 tag=pare-fixture/$1:latest hash start logf=$LOGS/$1.log
 	[[ -f $ctx/Dockerfile ]] || die "unknown fixture $name (no $ctx/Dockerfile)"
-	prepare "$name"
+	: >"$logf"
+	prepare "$name" >>"$logf" 2>&1 || die "preparing the context of $name failed (log: $logf)"
 	hash=$(context_hash "$ctx")
 	if [[ $(image_label "$tag") == "$hash" ]]; then
 		log "$tag is up to date"
 		return
 	fi
-	log "building $tag"
+	log "building $tag (log: $logf)"
 	start=$SECONDS
-	local out
-	out=$(mktemp)
-	if ! docker build --network host --label "$LABEL=$hash" -t "$tag" "$ctx" >"$out" 2>&1; then
-		tail -n 40 "$out" >&2
-		rm -f "$out"
-		die "building $tag failed"
+	if ! docker build --network host --label "$LABEL=$hash" -t "$tag" "$ctx" >>"$logf" 2>&1; then
+		die "building $tag failed (log: $logf)"
 	fi
-	rm -f "$out"
 	log "built $tag in $((SECONDS - start))s"
+}
+
+# build_all builds the fixtures named in its arguments, up to $JOBS at a time
+# (they only share the base, which is ready by then). Every build runs to its
+# end; then the failing fixtures are named, each with the tail of its log.
+build_all() {
+	local -A running=()
+	local failed=() n pid
+	reap() {
+		local p
+		if wait -n -p p; then
+			unset "running[$p]"
+		else
+			failed+=("${running[$p]}")
+			unset "running[$p]"
+		fi
+	}
+	for n in "$@"; do
+		[[ $n == base ]] && continue
+		while ((${#running[@]} >= JOBS)); do
+			reap
+		done
+		build "$n" &
+		running[$!]=$n
+	done
+	while ((${#running[@]} > 0)); do
+		reap
+	done
+	if ((${#failed[@]} > 0)); then
+		for n in "${failed[@]}"; do
+			log "---- last lines of $LOGS/$n.log"
+			tail -n 40 "$LOGS/$n.log" >&2 || true
+		done
+		die "failed to build fixture(s): ${failed[*]}"
+	fi
 }
 
 all_names() {
@@ -261,7 +303,7 @@ all_names() {
 main() {
 	command -v docker >/dev/null || die "docker not found"
 	docker info >/dev/null 2>&1 || die "no docker daemon answers"
-	mkdir -p "$CACHE"
+	mkdir -p "$CACHE" "$LOGS"
 	exec 9>"$CACHE/fixtures.lock"
 	flock 9
 
@@ -270,11 +312,9 @@ main() {
 	if [[ ${#names[@]} -eq 0 ]]; then
 		mapfile -t names < <(all_names)
 	fi
-	local n
-	for n in "${names[@]}"; do
-		[[ $n == base ]] && continue
-		build "$n"
-	done
+	local start=$SECONDS
+	build_all "${names[@]}"
+	log "fixtures ready in $((SECONDS - start))s (${JOBS} at a time)"
 	docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
 }
 

@@ -34,6 +34,30 @@ var Ports = map[string]int{
 	"java":     8085,
 	"postgres": 5432,
 	"redis":    6379,
+
+	"mini-httpd": 8090,
+	"lighttpd":   8093, // HTTPS on 8453 (ExtraPorts)
+	"haproxy":    8095, // HTTPS on 8445 (ExtraPorts)
+	"venv":       8096,
+	"npm":        8097,
+	"tor":        9061, // control port
+	"memcached":  11311,
+}
+
+// ExtraPorts are further ports a server fixture listens on (127.0.0.1 only),
+// besides its Ports entry.
+var ExtraPorts = map[string][]int{
+	"lighttpd": {8453},
+	"haproxy":  {8445},
+}
+
+// AllPorts returns every port fixture name listens on: Ports, then ExtraPorts.
+func AllPorts(name string) []int {
+	var ps []int
+	if p, ok := Ports[name]; ok {
+		ps = append(ps, p)
+	}
+	return append(ps, ExtraPorts[name]...)
 }
 
 var (
@@ -125,6 +149,53 @@ func Require(t testing.TB, name string) string {
 		t.Fatalf("building fixture: %v", b.err)
 	}
 	return Image(name)
+}
+
+// RequireAll is Require for several fixtures: those not built yet in this
+// process are built by one scripts/fixtures.sh run, which builds them in
+// parallel. It returns their image references, in the order of names.
+func RequireAll(t testing.TB, names ...string) []string {
+	t.Helper()
+	RequireDocker(t)
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatalf("fixtures: %v", err)
+	}
+	var todo []string
+	var pending []*build
+	mu.Lock()
+	for _, name := range names {
+		if name != "base" {
+			if _, err := os.Stat(filepath.Join(root, "testdata", "images", name, "Dockerfile")); err != nil {
+				mu.Unlock()
+				t.Fatalf("unknown fixture %q: %v", name, err)
+			}
+		}
+		if _, ok := builds[name]; !ok {
+			b := &build{}
+			builds[name] = b
+			todo = append(todo, name)
+			pending = append(pending, b)
+		}
+	}
+	mu.Unlock()
+	if len(todo) > 0 {
+		cmd := exec.Command("bash", append([]string{filepath.Join(root, "scripts", "fixtures.sh")}, todo...)...)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		for _, b := range pending {
+			b.once.Do(func() {
+				if err != nil {
+					b.err = fmt.Errorf("scripts/fixtures.sh %s: %w\n%s", strings.Join(todo, " "), err, out)
+				}
+			})
+		}
+	}
+	refs := make([]string, len(names))
+	for i, name := range names {
+		refs[i] = Require(t, name)
+	}
+	return refs
 }
 
 // RepoRoot returns the root directory of the pare repository.
