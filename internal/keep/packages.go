@@ -266,7 +266,7 @@ func (b *builder) dataDeps(p *pkgdb.Package, from string) {
 		queue = queue[1:]
 		for _, alts := range cur.Depends {
 			q := ix.Satisfy(alts, cur.Arch)
-			if q == nil || q == p || b.pk.dataDone[q] || !ix.DataOnly(q) {
+			if q == nil || q == p || b.pk.dataDone[q] || !ix.DataOnly(q, neverNeeded) {
 				continue
 			}
 			b.pk.dataDone[q] = true
@@ -396,8 +396,17 @@ var neverPrefixes = []string{
 var hierarchyNames = map[string]bool{
 	"usr": true, "lib": true, "lib32": true, "lib64": true, "libx32": true, "share": true, "libexec": true,
 	"etc": true, "local": true, "var": true, "opt": true, "bin": true, "sbin": true, "include": true,
-	"src": true, "games": true, "run": true, "tmp": true, "srv": true, "home": true, "root": true,
-	"cache": true, "log": true, "spool": true, "mail": true, "misc": true, "pkgconfig": true,
+	"src": true, "games": true, "cache": true, "log": true, "spool": true, "mail": true, "misc": true,
+	"pkgconfig": true,
+}
+
+// topNames are hierarchy names only as the first component (/srv, not /etc/srv).
+var topNames = map[string]bool{"srv": true, "home": true, "root": true, "run": true, "tmp": true, "mnt": true, "media": true}
+
+// hierarchyComponent reports whether the i-th component c of a path is part
+// of the shared hierarchy.
+func hierarchyComponent(i int, c string) bool {
+	return hierarchyNames[c] || i == 0 && topNames[c] || isTriplet(c)
 }
 
 func isTriplet(c string) bool {
@@ -407,8 +416,8 @@ func isTriplet(c string) bool {
 // hierarchyDir reports whether every component of p is a hierarchy name or
 // a multiarch triplet.
 func hierarchyDir(p string) bool {
-	for _, c := range strings.Split(strings.Trim(p, "/"), "/") {
-		if c != "" && !hierarchyNames[c] && !isTriplet(c) {
+	for i, c := range strings.Split(strings.Trim(p, "/"), "/") {
+		if c != "" && !hierarchyComponent(i, c) {
 			return false
 		}
 	}
@@ -419,8 +428,8 @@ func hierarchyDir(p string) bool {
 // hierarchy names one of the packages ("git-core" names git,
 // "ImageMagick-6.9.11" names the source imagemagick).
 func relatesPath(p string, pkgs ...*pkgdb.Package) bool {
-	for _, c := range strings.Split(strings.Trim(p, "/"), "/") {
-		if c == "" || hierarchyNames[c] || isTriplet(c) {
+	for i, c := range strings.Split(strings.Trim(p, "/"), "/") {
+		if c == "" || hierarchyComponent(i, c) {
 			continue
 		}
 		for _, q := range pkgs {

@@ -159,9 +159,12 @@ func (ix *Index) PrivateTo(dir string, in func(*Package) bool) bool {
 // Package returns the installed package called name, preferring one of
 // arch when several architectures are installed; nil when there is none.
 func (ix *Index) Package(name, arch string) *Package {
-	name, qual, _ := strings.Cut(name, ":")
-	if qual != "" && qual != "any" && qual != "native" {
-		arch = qual
+	if ix.DB.Type == TypeDeb { // "pkg:any", "pkg:amd64"; apk's "so:" and "cmd:" are names
+		n, qual, _ := strings.Cut(name, ":")
+		name = n
+		if qual != "" && qual != "any" && qual != "native" {
+			arch = qual
+		}
 	}
 	ps := ix.byName[name]
 	for _, p := range ps {
@@ -191,7 +194,9 @@ func (ix *Index) Satisfy(alts []string, arch string) *Package {
 		}
 	}
 	for _, a := range alts {
-		a, _, _ = strings.Cut(a, ":")
+		if ix.DB.Type == TypeDeb {
+			a, _, _ = strings.Cut(a, ":")
+		}
 		if ps := ix.provides[a]; len(ps) > 0 {
 			return ps[0]
 		}
@@ -201,12 +206,16 @@ func (ix *Index) Satisfy(alts []string, arch string) *Package {
 
 // DataOnly reports whether p holds no machine code and no programs: its
 // architecture is "all" (apk "noarch") and none of its listed regular files
-// has an execute bit.
-func (ix *Index) DataOnly(p *Package) bool {
+// has an execute bit, files for which ignore returns true (service scripts
+// such as /etc/init.d/NAME) left aside; ignore may be nil.
+func (ix *Index) DataOnly(p *Package, ignore func(path string) bool) bool {
 	if p.Arch != "all" && p.Arch != "noarch" {
 		return false
 	}
 	for _, f := range ix.files[p] {
+		if ignore != nil && ignore(f) {
+			continue
+		}
 		e, err := ix.v.Lstat(f)
 		if err != nil {
 			continue
