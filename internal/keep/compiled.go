@@ -26,13 +26,15 @@ import (
 //   - a directory keeps its whole tree only when it is private to one
 //     source package and its path names that package (per the package
 //     index), or when no package owns anything in it; any other directory
-//     (/usr/share, /etc, /usr/lib/x86_64-linux-gnu/gconv) is kept as an
-//     empty directory, never with its contents. In traced mode no tree is
-//     expanded.
+//     (/usr/lib/x86_64-linux-gnu/gconv) is kept as an empty directory,
+//     never with its contents, and the shared hierarchy itself (/usr/share,
+//     /etc, /opt) not at all. In traced mode no tree is expanded.
 //
 // The C library and the dynamic loader are not scanned: their built-in
 // paths (gconv, locales, zoneinfo, NSS files) are what the loader emulation
-// and the knowledge rules model. The account files are written by pare.
+// and the knowledge rules model. The account files are written by pare. A
+// directory from which a knowledge rule already keeps files is left to that
+// rule (see ruleOwned).
 
 // maxSection caps the bytes read from one ELF section.
 const maxSection = 64 << 20
@@ -89,8 +91,8 @@ func (b *builder) compiledPath(name, by string) {
 		return
 	}
 	e, err := b.v.Stat(name)
-	if err != nil || skipCompiled(e.Path) || isSystemDir(e.Path) && e.Type == rootfs.TypeDir && b.set.Has(e.Path) {
-		return
+	if err != nil || skipCompiled(e.Path) || e.Type == rootfs.TypeDir && (isSystemDir(e.Path) || hierarchyDir(e.Path)) {
+		return // a shared hierarchy directory (/usr/share, /opt) says nothing
 	}
 	why := keptset.Reason{Kind: keptset.KindCompiled, From: by, Detail: name}
 	switch e.Type {
@@ -112,7 +114,7 @@ func (b *builder) compiledPath(name, by string) {
 			b.warn("keeping %s: %v", name, err)
 			return
 		}
-		if b.static() && b.treeAllowed(e.Path) {
+		if b.static() && b.treeAllowed(e.Path) && !b.ruleOwned(e.Path) {
 			b.keepTree(e.Path, keptset.Reason{Kind: keptset.KindCompiled, From: by, Detail: "tree " + name}, true)
 		}
 	}

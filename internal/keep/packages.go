@@ -243,8 +243,42 @@ func (b *builder) privateTrees(p *pkgdb.Package, from string) {
 		if up := path.Dir(f); !hierarchyDir(up) && ix.PrivateTo(up, only) && relatesPath(up, p) {
 			continue // the parent is kept as the tree
 		}
+		if b.ruleOwned(f) {
+			continue
+		}
 		b.keepTree(f, pkgReason(p, from, "private tree "+f), true)
 	}
+}
+
+// ruleOwned reports whether a knowledge rule already keeps files from the
+// directory dir: a rule that knows the runtime (PostgreSQL's $libdir
+// modules, an interpreter's tree) has chosen what is needed there, and the
+// generic tree rules leave it to it (PostgreSQL's llvmjit.so, which pulls
+// in 130 MB of LLVM and loads only when JIT runs, stays out).
+//
+// The directories checked are dir and its ancestors up to the shared
+// hierarchy (/usr/lib/postgresql/15/lib/bitcode is left to the rule that
+// keeps /usr/lib/postgresql/15/lib/plpgsql.so).
+func (b *builder) ruleOwned(dir string) bool {
+	var prefixes []string
+	for d := dir; d != "/" && !hierarchyDir(d); d = path.Dir(d) {
+		prefixes = append(prefixes, strings.TrimSuffix(d, "/")+"/")
+	}
+	for _, it := range b.set.Items() {
+		under := false
+		for _, pre := range prefixes {
+			under = under || strings.HasPrefix(it.Path, pre)
+		}
+		if !under {
+			continue
+		}
+		for _, r := range it.Reasons {
+			if r.Kind == keptset.KindKnowledge || r.Kind == keptset.KindDlopen {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func underState(p string) bool {
