@@ -20,7 +20,9 @@ import (
 //
 //   - the WorkingDir tree and the directory of the entrypoint program, unless
 //     they are shared system directories (/, /usr/bin, ...);
-//   - /app, /srv, /opt, /usr/local and every /home/NAME;
+//   - /app, /srv, /opt, /usr/local and every /home/NAME (in traced mode not
+//     /opt and /usr/local, where official images install runtimes outside
+//     packages: the trace sees which of their files are used);
 //   - absolute paths named in the config Env (PYTHONPATH=/code/lib, ...).
 //
 // A path is left out when a package lists it or the package manager made it
@@ -61,7 +63,14 @@ func (b *builder) appRoots() []string {
 		}
 		roots = append(roots, e.Path)
 	}
-	for _, r := range []string{"/app", "/srv", "/opt", "/usr/local"} {
+	fixed := []string{"/app", "/srv", "/opt", "/usr/local"}
+	if !b.static() {
+		// runtimes installed outside packages live there (an official
+		// image's /usr/local/lib/python3.12, /opt/java/openjdk): the trace
+		// sees which of their files are used
+		fixed = fixed[:2]
+	}
+	for _, r := range fixed {
 		add(r)
 	}
 	if ents, err := b.v.ReadDir("/home"); err == nil {

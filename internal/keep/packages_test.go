@@ -293,6 +293,11 @@ func TestApplicationFiles(t *testing.T) {
 	if r.Kind != keptset.KindApp || !strings.Contains(r.Detail, "layer 3 (COPY dir:abc in /app)") {
 		t.Errorf("reason = %+v", r)
 	}
+	// traced: /app still, not /usr/local (runtimes live there; the trace sees them)
+	res = pkgClosure(t, m, c, Options{Observed: []Observation{{Path: "/usr/sbin/srv", Exec: true}}})
+	if !res.Set.Has("/app/static/style.css") || res.Set.Has("/usr/local/share/mine") {
+		t.Error("traced: want /app kept and /usr/local left to the trace")
+	}
 	// --exclude drops application files as usual
 	res = pkgClosure(t, m, c, Options{Excludes: []string{"/app/static/**"}})
 	if res.Set.Has("/app/static/style.css") || !res.Set.Has("/app/main.py") {
