@@ -27,10 +27,12 @@ import (
 //
 // A path is left out when a package lists it or the package manager made it
 // (alternatives), when it is a cache a build leaves behind (.cache, .npm,
-// .node-gyp, .pnpm-store, VCS metadata such as .git), and when it is a
-// directory under /usr/local made by the same layer as a package
-// installation (apt-get install, dpkg -i, apk add): such directories are
-// maintainer-script output (ca-certificates' /usr/local/share/ca-certificates).
+// .node-gyp, .pnpm-store, VCS metadata such as .git). A directory is kept for
+// itself (an empty upload directory) only when a layer after the first made
+// it and that layer installs no packages (apt-get install, dpkg -i, apk
+// add): the base's skeleton (/usr/local/games) and maintainer-script output
+// (ca-certificates' /usr/local/share/ca-certificates) are kept only as
+// parents of kept files.
 // Files of layers that install packages and also copy the application (the
 // usual RUN apt-get install ... && mkdir /srv/www && ...) are kept.
 //
@@ -154,8 +156,11 @@ func (b *builder) appFiles() {
 				return nil // a package's file: the package closure decides
 			}
 			layer := b.v.Layer(e.Path)
-			if e.Type == rootfs.TypeDir && installLayer(layer) && strings.HasPrefix(e.Path, "/usr/local/") {
-				return nil // made by a maintainer script
+			if e.Type == rootfs.TypeDir && (layer == 1 || installLayer(layer)) {
+				// the base's skeleton (/usr/local/games) or maintainer-script
+				// output (/usr/local/share/ca-certificates): such a directory
+				// is kept only as the parent of kept files
+				return nil
 			}
 			why := keptset.Reason{Kind: keptset.KindApp, Detail: appDetail(root, layer, hist)}
 			b.keepEntry(e.Path, why)

@@ -399,7 +399,7 @@ func (b *builder) helper(p string, why keptset.Reason) bool {
 
 // neverNeeded reports paths no program reads at run time: documentation,
 // manuals, lintian overrides, bug-report scripts, shell completions, menus,
-// translations, desktop integration, service-manager units.
+// translations, desktop and editor integration, service-manager units.
 func neverNeeded(p string) bool {
 	for _, pre := range neverPrefixes {
 		if p == pre || strings.HasPrefix(p, pre+"/") {
@@ -419,6 +419,8 @@ var neverPrefixes = []string{
 	"/usr/share/applications", "/usr/share/pixmaps", "/usr/share/icons", "/usr/share/metainfo",
 	"/usr/share/appdata", "/usr/share/gtk-doc", "/usr/share/help", "/usr/share/apport", "/usr/share/polkit-1",
 	"/usr/share/locale-langpack", "/usr/share/gdb",
+	// editor integration other packages ship (vim-addon-manager, emacsen-common)
+	"/usr/share/vim/addons", "/usr/share/vim/registry", "/usr/share/emacs/site-lisp", "/etc/emacs/site-start.d",
 	"/lib/systemd", "/usr/lib/systemd", "/etc/systemd", "/etc/init.d", "/etc/init", "/etc/rc0.d",
 	"/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/rcS.d",
 	"/etc/bash_completion.d", "/etc/ufw", "/usr/lib/tmpfiles.d", "/usr/lib/sysusers.d",

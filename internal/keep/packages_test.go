@@ -269,6 +269,8 @@ func TestApplicationFiles(t *testing.T) {
 	add("/srv/www/large.txt", 2, "large") // same RUN as the install, but the app's
 	m.AddDir("/usr/local/share/ca-certificates", 0o755)
 	m.SetLayer("/usr/local/share/ca-certificates", 2) // made by a maintainer script
+	m.AddDir("/usr/local/games", 0o755)
+	m.SetLayer("/usr/local/games", 1) // the base's skeleton
 	m.AddDir("/usr/local/share/mine", 0o755)
 	m.SetLayer("/usr/local/share/mine", 4)
 	add("/home/dev/.profile", 3, "x")
@@ -284,7 +286,7 @@ func TestApplicationFiles(t *testing.T) {
 			t.Errorf("%s not kept", p)
 		}
 	}
-	for _, p := range []string{"/app/.git/HEAD", "/app/node_modules/.cache/x", "/root/.cache/pip/wheel", "/usr/local/share/ca-certificates", "/etc/generated.conf"} {
+	for _, p := range []string{"/app/.git/HEAD", "/app/node_modules/.cache/x", "/root/.cache/pip/wheel", "/usr/local/share/ca-certificates", "/usr/local/games", "/etc/generated.conf"} {
 		if res.Set.Has(p) {
 			t.Errorf("%s kept: %s", p, keptset.FormatChain(res.Set.Why(p)))
 		}
