@@ -18,7 +18,7 @@ import (
 
 // Options configure Image.
 type Options struct {
-	KeepSetuid bool     // keep setuid/setgid bits (dropped by default)
+	KeepSetuid bool     // keep setuid/setgid bits of files (dropped by default; directories keep theirs)
 	Users      []string // account names programs switch to at run time
 	Groups     []string
 	User       string // the output user (name or uid[:gid] of the source image); "" picks one
@@ -47,7 +47,9 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 	seenUID, seenGID := map[int]bool{}, map[int]bool{}
 	for _, it := range kept.Items() {
 		e := *it.Entry
-		if !o.KeepSetuid {
+		if !o.KeepSetuid && e.Type != rootfs.TypeDir {
+			// a setgid directory (/var/log/redis 2750) only makes new files
+			// inherit its group: it grants nothing, and is kept
 			e.Mode = dropSetid(e.Mode)
 		}
 		items[e.Path] = Item(v, &e)

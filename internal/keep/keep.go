@@ -99,6 +99,7 @@ type builder struct {
 	// libjvm.so before the libraries that need it), so they are judged at
 	// the end.
 	pending []pendingMissing
+	pk      *pkgState // the package-aware closure (packages.go)
 }
 
 type pendingMissing struct {
@@ -646,6 +647,9 @@ func (b *builder) rules() error {
 			if err := r.Apply(b); err != nil {
 				return fmt.Errorf("rule %s: %w", r.Name(), err)
 			}
+		}
+		if err := b.packageStep(); err != nil {
+			return err
 		}
 		if b.set.Len() == before {
 			return nil

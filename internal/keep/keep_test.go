@@ -212,20 +212,20 @@ func TestScriptEntrypointRunsItsArgument(t *testing.T) {
 // loads later is not missing.
 func TestLaterLoadedDependency(t *testing.T) {
 	m := image()
-	m.AddFile("/opt/jvm/lib/libjava.so", 0o644, elftest.Build(elftest.Spec{Soname: "libjava.so", Needed: []string{"libjvm.so", "libc.so.6"}}))
-	m.AddFile("/opt/jvm/lib/server/libjvm.so", 0o644, elftest.Build(elftest.Spec{Soname: "libjvm.so", Needed: []string{"libc.so.6"}}))
+	m.AddFile("/usr/lib/jvm/lib/libjava.so", 0o644, elftest.Build(elftest.Spec{Soname: "libjava.so", Needed: []string{"libjvm.so", "libc.so.6"}}))
+	m.AddFile("/usr/lib/jvm/lib/server/libjvm.so", 0o644, elftest.Build(elftest.Spec{Soname: "libjvm.so", Needed: []string{"libc.so.6"}}))
 	res, err := Compute(m.View(), cfg("app"), Options{Rules: []knowledge.Rule{}, Observed: []Observation{
-		{Path: "/opt/jvm/lib/libjava.so", By: "/usr/bin/app"},
-		{Path: "/opt/jvm/lib/server/libjvm.so", By: "/usr/bin/app"},
+		{Path: "/usr/lib/jvm/lib/libjava.so", By: "/usr/bin/app"},
+		{Path: "/usr/lib/jvm/lib/server/libjvm.so", By: "/usr/bin/app"},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Set.Has("/opt/jvm/lib/server/libjvm.so") {
+	if !res.Set.Has("/usr/lib/jvm/lib/server/libjvm.so") {
 		t.Error("libjvm.so not kept")
 	}
 	_, err = Compute(m.View(), cfg("app"), Options{Rules: []knowledge.Rule{}, Observed: []Observation{
-		{Path: "/opt/jvm/lib/libjava.so", By: "/usr/bin/app"},
+		{Path: "/usr/lib/jvm/lib/libjava.so", By: "/usr/bin/app"},
 	}})
 	var me *MissingError
 	if !errors.As(err, &me) || me.Missing[0].Name != "libjvm.so" {

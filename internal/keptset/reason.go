@@ -26,6 +26,9 @@ const (
 	KindKnowledge  Kind = "knowledge"  // a runtime rule (Rule names it)
 	KindTrace      Kind = "trace"      // observed while the program ran
 	KindShell      Kind = "shell"      // named by a shell-form command line
+	KindPackage    Kind = "package"    // a runtime file of the OS package of From (Detail names it)
+	KindCompiled   Kind = "compiled"   // a path compiled into the ELF object From
+	KindApp        Kind = "app"        // a file the image's own layers added outside any package
 )
 
 // Reason says why one path is kept. From is the path that caused it (empty for
@@ -76,6 +79,15 @@ func (r Reason) String() string {
 		}
 	case KindShell:
 		s = "named in the shell command of " + r.From
+	case KindPackage:
+		s = "package runtime file"
+		if r.From != "" {
+			s += " for " + r.From
+		}
+	case KindCompiled:
+		s = "path compiled into " + r.From
+	case KindApp:
+		s = "application file"
 	default:
 		s = string(r.Kind)
 	}

@@ -40,6 +40,21 @@ type Package struct {
 	// Files lists the package's paths as its database names them (dpkg
 	// paths, apk dir/file joined), directories included, in database order.
 	Files []string `json:"-"`
+	// Depends are the package's Depends and Pre-Depends (apk D:), each a
+	// list of alternatives ("a | b"), names without versions or arch
+	// qualifiers; apk "so:" and "cmd:" names are kept as they are.
+	Depends [][]string `json:"-"`
+	// Provides are the virtual names the package provides (dpkg Provides,
+	// apk p:), without versions.
+	Provides []string `json:"-"`
+	// Conffiles are the package's conffiles as dpkg names them (obsolete
+	// ones left out).
+	Conffiles []string `json:"-"`
+	// MultiArch is dpkg's Multi-Arch field ("same", "foreign", ...).
+	MultiArch string `json:"-"`
+	// Attrs holds apk's M: and a: attributes ("uid:gid:mode", mode in
+	// octal) of the package's directories and files, by database path.
+	Attrs map[string]string `json:"-"`
 
 	record string            // the status stanza or apk record, verbatim
 	md5    map[string]string // dpkg: listed path -> md5sums line
@@ -229,7 +244,13 @@ func parseDeb(s string) *Package {
 	if st := strings.Fields(f["Status"]); len(st) == 3 && (st[2] == "not-installed" || st[2] == "config-files") {
 		return nil
 	}
-	p := &Package{Type: TypeDeb, Name: f["Package"], Version: f["Version"], Arch: f["Architecture"], record: s}
+	p := &Package{Type: TypeDeb, Name: f["Package"], Version: f["Version"], Arch: f["Architecture"], record: s,
+		MultiArch: f["Multi-Arch"]}
+	p.Depends = append(parseDebDepends(f["Pre-Depends"]), parseDebDepends(f["Depends"])...)
+	for _, alts := range parseDebDepends(f["Provides"]) {
+		p.Provides = append(p.Provides, alts...)
+	}
+	p.Conffiles = parseConffiles(s)
 	if src := f["Source"]; src != "" {
 		name, ver, ok := strings.Cut(src, " ")
 		p.Source = name
@@ -265,11 +286,28 @@ func readApk(v *rootfs.View, name string) (*DB, error) {
 				p.Source = val
 			case 'L':
 				p.License = val
+			case 'D':
+				for _, d := range strings.Fields(val) {
+					if !strings.HasPrefix(d, "!") { // "!name" is a conflict
+						p.Depends = append(p.Depends, []string{apkName(d)})
+					}
+				}
+			case 'p':
+				for _, d := range strings.Fields(val) {
+					p.Provides = append(p.Provides, apkName(d))
+				}
 			case 'F':
 				dir = val
 				p.Files = append(p.Files, "/"+dir)
 			case 'R':
 				p.Files = append(p.Files, "/"+path.Join(dir, val))
+			case 'M', 'a':
+				if len(p.Files) > 0 {
+					if p.Attrs == nil {
+						p.Attrs = map[string]string{}
+					}
+					p.Attrs[p.Files[len(p.Files)-1]] = val
+				}
 			}
 		}
 		if p.Name != "" {

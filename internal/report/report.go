@@ -44,14 +44,20 @@ type Removed struct {
 
 // Report is everything pare build says about one image.
 type Report struct {
-	Source      string    `json:"source"`
-	Destination string    `json:"destination,omitempty"`
-	Digest      string    `json:"digest,omitempty"`
-	Command     []string  `json:"command"`
-	User        string    `json:"user"`
-	Before      Size      `json:"before"`
-	After       Size      `json:"after"`
-	Dropped     int       `json:"dropped_files"`
+	Source      string   `json:"source"`
+	Destination string   `json:"destination,omitempty"`
+	Digest      string   `json:"digest,omitempty"`
+	Command     []string `json:"command"`
+	User        string   `json:"user"`
+	Before      Size     `json:"before"`
+	After       Size     `json:"after"`
+	Dropped     int      `json:"dropped_files"`
+	// ByReason totals the kept regular files by the kind of their primary
+	// reason ("needed", "package", "compiled", "app", ...).
+	ByReason map[keptset.Kind]Size `json:"by_reason,omitempty"`
+	// Application totals the kept files the image's own layers added
+	// outside any package (any reason of kind "app").
+	Application Size      `json:"application"`
 	Removed     Removed   `json:"removed"`
 	Missing     []string  `json:"missing,omitempty"`
 	Warnings    []string  `json:"warnings,omitempty"`
@@ -161,6 +167,8 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 	r.Before = before
 	seen := map[uint64]bool{}
 	r.After = Size{}
+	r.ByReason = map[keptset.Kind]Size{}
+	r.Application = Size{}
 	r.Kept = r.Kept[:0]
 	for _, it := range kept.Items() {
 		e := it.Entry
@@ -171,6 +179,17 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 				seen[e.HardlinkID] = e.HardlinkID != 0
 				r.After.Files++
 				r.After.Bytes += e.Size
+				t := r.ByReason[it.Reasons[0].Kind]
+				t.Files++
+				t.Bytes += e.Size
+				r.ByReason[it.Reasons[0].Kind] = t
+				for _, why := range it.Reasons {
+					if why.Kind == keptset.KindApp {
+						r.Application.Files++
+						r.Application.Bytes += e.Size
+						break
+					}
+				}
 			}
 		}
 		r.Kept = append(r.Kept, k)
@@ -239,6 +258,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  command  %s (user %s)\n", strings.Join(r.Command, " "), r.User)
 	fmt.Fprintf(&b, "  size     %s → %s (%.1f%% smaller)\n", humanize.IBytes(uint64(r.Before.Bytes)), humanize.IBytes(uint64(r.After.Bytes)), pct)
 	fmt.Fprintf(&b, "  files    %d → %d (%d dropped)\n", r.Before.Files, r.After.Files, r.Dropped)
+	if r.Application.Files > 0 {
+		fmt.Fprintf(&b, "  app      %d files, %s added by the image's layers outside any package (--exclude GLOB drops what is not needed)\n",
+			r.Application.Files, humanize.IBytes(uint64(r.Application.Bytes)))
+	}
 	list := func(label string, l []string) {
 		if len(l) == 0 {
 			return

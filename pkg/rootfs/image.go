@@ -62,7 +62,23 @@ func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error)
 		}
 	}
 	a.t.closers = append(a.t.closers, sp.close)
-	return &View{b: a.t, warnings: a.warnings}, nil
+	return &View{b: a.t, warnings: a.warnings, history: layerHistory(cfg, len(layers))}, nil
+}
+
+// layerHistory returns the created_by of the history entry of each of n
+// layers: history entries marked empty_layer make no layer. When the
+// history does not match the layers, it returns nil.
+func layerHistory(cfg *v1.ConfigFile, n int) []string {
+	out := make([]string, 0, n)
+	for _, h := range cfg.History {
+		if !h.EmptyLayer {
+			out = append(out, h.CreatedBy)
+		}
+	}
+	if len(out) != n {
+		return nil
+	}
+	return out
 }
 
 // applier applies layer tars onto an in-memory tree.

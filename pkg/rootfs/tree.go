@@ -66,6 +66,13 @@ func (t *tree) lookup(p string) (*Entry, error) {
 	return &e, nil
 }
 
+func (t *tree) layerOf(p string) int {
+	if n := t.find(p); n != nil {
+		return n.layer
+	}
+	return 0
+}
+
 func (t *tree) readDir(p string) ([]*Entry, error) {
 	n := t.find(p)
 	if n == nil {
@@ -172,8 +179,9 @@ func (bytesFile) Close() error        { return nil }
 // Paths are taken literally (they must not pass through symlinks); missing
 // parent directories are created with mode 0755.
 type Mem struct {
-	t      *tree
-	nextID uint64
+	t       *tree
+	nextID  uint64
+	history []string
 }
 
 // NewMem returns an empty in-memory filesystem holding only "/".
@@ -229,4 +237,19 @@ func (m *Mem) Add(e Entry, data []byte) *Mem {
 
 // View returns a view of the filesystem built so far. Later additions are
 // visible through it too; build first, then read.
-func (m *Mem) View() *View { return &View{b: m.t} }
+func (m *Mem) View() *View { return &View{b: m.t, history: m.history} }
+
+// SetLayer records that the entry at p was made by the 1-based layer n, as
+// an image's layers would (View.Layer reports it).
+func (m *Mem) SetLayer(p string, n int) *Mem {
+	if nd := m.t.find(memPath(p)); nd != nil {
+		nd.layer = n
+	}
+	return m
+}
+
+// SetHistory sets the created_by of each layer, in order (View.LayerHistory).
+func (m *Mem) SetHistory(createdBy ...string) *Mem {
+	m.history = createdBy
+	return m
+}

@@ -28,7 +28,29 @@ type backend interface {
 type View struct {
 	b        backend
 	warnings []string
+	history  []string // created_by of each layer, by 0-based layer index
 }
+
+// layerer is implemented by backends that know which layer made an entry.
+type layerer interface {
+	// layerOf returns the 1-based layer of the entry at physical path p, or 0.
+	layerOf(p string) int
+}
+
+// Layer returns the 1-based index of the image layer that last created or
+// changed the entry at the physical path p, or 0 when that is unknown (a
+// directory view, a path no layer listed, such as an implicit parent).
+func (v *View) Layer(p string) int {
+	if l, ok := v.b.(layerer); ok {
+		return l.layerOf(p)
+	}
+	return 0
+}
+
+// LayerHistory returns, for each layer in order, the created_by of its
+// history entry in the image config ("" when the config has none); nil when
+// the view was not made from an image.
+func (v *View) LayerHistory() []string { return v.history }
 
 // Warnings returns what was skipped or adjusted while building the view (for
 // example a symlink entry that would have replaced the root, or a hardlink to
