@@ -255,16 +255,17 @@ func TestTransportsRoundTrip(t *testing.T) {
 }
 
 // TestVerify builds a pared image and checks that verify finds it behaves
-// like the original, and that it reports a broken one (static mode cannot see
-// the plugin the cplugin fixture reads from a config file and dlopens).
+// like the original, and that it reports a broken one (cplugin without the
+// plugin it reads from a config file and dlopens).
 func TestVerify(t *testing.T) {
 	for _, tc := range []struct {
 		fixture string
+		flags   []string
 		same    bool
-	}{{"sqlite", true}, {"cplugin", false}} {
+	}{{"sqlite", nil, true}, {"cplugin", []string{"--exclude", "/opt/cplugin/plugins/**"}, false}} {
 		img := testimages.Require(t, tc.fixture)
 		pared := "pare-test/verify-" + tc.fixture + ":pared"
-		mustRun(t, "build", "docker-daemon:"+img, "docker-daemon:"+pared)
+		mustRun(t, append([]string{"build", "docker-daemon:" + img, "docker-daemon:" + pared}, tc.flags...)...)
 		defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
 		out, errOut, code := run(t, "verify", "docker-daemon:"+img, "docker-daemon:"+pared, "--run-to-exit", "--output", "json")
 		var res verifyResult

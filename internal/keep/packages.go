@@ -1,6 +1,7 @@
 package keep
 
 import (
+	"github.com/pare-dev/pare/pkg/elfread"
 	"io/fs"
 	"path"
 	"sort"
@@ -387,7 +388,7 @@ func (b *builder) helper(p string, why keptset.Reason) bool {
 	}
 	h := b.head(e.Path, 256)
 	switch {
-	case elfMagic(h):
+	case elfread.IsELF(h):
 		if _, err := b.addProgram(e.Path, why); err != nil {
 			b.warn("helper %s: %v", p, err)
 		}
