@@ -68,7 +68,7 @@ func src(t *testing.T) *accounts.DB {
 func read(t *testing.T, m *rootfs.Mem) *accounts.DB {
 	t.Helper()
 	db, err := accounts.Read(m.View())
-	
+
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,9 @@ type Options struct {
 	TrimAccounts bool
 	Users        []string // account names programs switch to at run time
 	Groups       []string
-	User       string // the output user (name or uid[:gid] of the source image); "" picks one
-	CreatedBy  string // history text
-	Layer      []tarlayer.Option
+	User         string // the output user (name or uid[:gid] of the source image); "" picks one
+	CreatedBy    string // history text
+	Layer        []tarlayer.Option
 }
 
 // Info is what Image decided beyond the kept files.
