@@ -267,9 +267,12 @@ type Result struct {
 	// Shadow and GShadow are written only when the source has the file: its
 	// entries for the kept accounts with every password hash locked.
 	Shadow, GShadow []byte
-	// User is the numeric config User of the output image ("65532:65532",
-	// "1001:1001", or "1000" for a uid without a passwd entry).
+	// User is the numeric config User of the output image: "65532:65532"
+	// for the non-root default, "uid:gid" when the source named a group,
+	// else "uid" (the engine then applies the user's groups from the image).
 	User string
+	// UID and GID are that user's ids (the primary group from passwd).
+	UID, GID int
 	// Home is the home directory of that user ("" when it has no entry).
 	Home   string
 	Users  []User
@@ -302,14 +305,23 @@ func Generate(src *DB, o Options) (*Result, error) {
 		return nil, err
 	}
 	nonRootDefault := o.RunAs == "" && uid == 0
+	// The implicit form "uid" makes the engine take the primary group and
+	// the supplementary groups from the image's passwd and group files, as
+	// it did for the source's user name; "uid:gid" would drop the
+	// supplementary ones (runc applies them only without a group).
+	_, _, explicitGroup := strings.Cut(who, ":")
 	switch {
 	case nonRootDefault:
 		uid, gid, uname, gname = NonRootUID, NonRootUID, "", ""
 		res.User = fmt.Sprintf("%d:%d", NonRootUID, NonRootUID)
-	case gid >= 0:
+	case explicitGroup && gid >= 0:
 		res.User = fmt.Sprintf("%d:%d", uid, gid)
 	default:
 		res.User = strconv.Itoa(uid)
+	}
+	res.UID, res.GID = uid, gid
+	if gid < 0 {
+		res.GID = uid
 	}
 
 	users, groups := src.Users, src.Groups

@@ -200,10 +200,10 @@ func TestGenerateTrim(t *testing.T) {
 			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
 		{name: "root: nonroot", opts: accounts.Options{User: "root"}, user: "65532:65532", home: "/home/nonroot",
 			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
-		{name: "app by name", opts: accounts.Options{User: "app"}, user: "1002:1002", home: "/app",
+		{name: "app by name", opts: accounts.Options{User: "app"}, user: "1002", home: "/app",
 			passwd: root + nobody + "app:x:1002:1002::/app:/usr/sbin/nologin\n" + nonroo,
 			group:  groot + gstaff + gnog + "app:x:1002:\n" + gnon},
-		{name: "postgres by uid: supplementary group, shell verbatim", opts: accounts.Options{User: "100"}, user: "100:102", home: "/var/lib/postgresql",
+		{name: "postgres by uid: supplementary group, shell verbatim", opts: accounts.Options{User: "100"}, user: "100", home: "/var/lib/postgresql",
 			passwd: root + nobody + "postgres:x:100:102:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n" + nonroo,
 			group:  groot + gstaff + gnog + "postgres:x:102:\nssl-cert:x:101:postgres\n" + gnon},
 		{name: "user:group names", opts: accounts.Options{User: "www-data:staff"}, user: "33:50", home: "/var/www",
@@ -211,7 +211,7 @@ func TestGenerateTrim(t *testing.T) {
 			group:  groot + "www-data:x:33:\n" + gstaff + gnog + gnon},
 		{name: "uid without entry", opts: accounts.Options{User: "4242"}, user: "4242",
 			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
-		{name: "RunAs root overrides", opts: accounts.Options{User: "app", RunAs: "root"}, user: "0:0", home: "/root",
+		{name: "RunAs root overrides", opts: accounts.Options{User: "app", RunAs: "root"}, user: "0", home: "/root",
 			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
 		{name: "file owners and a run-time user", opts: accounts.Options{UIDs: []int{1002, 33, 0, 7777}, GIDs: []int{65534, 102, 4}, Users: []string{"www-data"}},
 			user: "65532:65532", home: "/home/nonroot",
@@ -296,7 +296,7 @@ func TestMinbase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.User != "65534:65534" || !strings.HasPrefix(string(r.Passwd), string(src)) ||
+	if r.User != "65534" || !strings.HasPrefix(string(r.Passwd), string(src)) ||
 		!strings.Contains(string(r.Passwd), "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n") {
 		t.Errorf("User %q\npasswd:\n%s", r.User, r.Passwd)
 	}

@@ -129,8 +129,7 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 				for d := parent(acc.Home); d != "/"; d = parent(d) {
 					ensureDir(d)
 				}
-				uid, gid := splitUser(acc.User)
-				dir(acc.Home, 0o700, uid, gid)
+				dir(acc.Home, 0o700, acc.UID, acc.GID)
 			}
 		}
 	}
@@ -183,14 +182,6 @@ func parent(p string) string {
 		return "/"
 	}
 	return p[:i]
-}
-
-func splitUser(u string) (int, int) {
-	var uid, gid int
-	if n, _ := fmt.Sscanf(u, "%d:%d", &uid, &gid); n == 1 {
-		gid = uid
-	}
-	return uid, gid
 }
 
 func keepsGlibc(kept *keptset.Set) bool {

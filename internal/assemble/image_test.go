@@ -82,7 +82,7 @@ func TestOwnersAndModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.User != "101:102" {
+	if info.User != "101" {
 		t.Errorf("User = %q", info.User)
 	}
 	got := layer(t, img)
