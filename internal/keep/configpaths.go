@@ -60,9 +60,29 @@ func (b *builder) keepNamedPaths() {
 	np := b.named()
 	if !np.envDone {
 		np.envDone = true
+		b.scratchDirs()
 		b.envPaths()
 	}
 	b.scanConfigs()
+}
+
+// scratchDirPaths are the world-writable directories of the hierarchy that
+// programs write into without naming them in any config (/tmp is always
+// written by assemble).
+var scratchDirPaths = []string{"/var/tmp", "/run/lock"}
+
+// scratchDirs keeps those of scratchDirPaths that the source has as sticky,
+// world-writable directories, with their owner and mode.
+func (b *builder) scratchDirs() {
+	for _, d := range scratchDirPaths {
+		e, err := b.v.Lstat(d)
+		if err != nil || e.Type != rootfs.TypeDir || e.Mode&fs.ModeSticky == 0 || e.Mode.Perm()&0o002 == 0 {
+			continue
+		}
+		if _, err := b.set.Keep(d, keptset.Reason{Kind: keptset.KindState, Detail: "world-writable scratch directory"}); err != nil {
+			b.warn("%s: %v", d, err)
+		}
+	}
 }
 
 // namedRef is one absolute path named somewhere, with the reasons to give it.

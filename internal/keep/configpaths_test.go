@@ -283,3 +283,16 @@ func TestStaticEntrypointArgs(t *testing.T) {
 		t.Error("paths of a config named by --config= not kept")
 	}
 }
+
+func TestScratchDirs(t *testing.T) {
+	m := image()
+	m.AddDir("/var/tmp", fs.ModeSticky|0o777)
+	m.AddDir("/run/lock", 0o755) // not world-writable: not a scratch directory
+	res := computeOn(t, m, cfg("app"), Options{})
+	if it := res.Set.Item("/var/tmp"); it == nil || it.Entry.Mode != fs.ModeSticky|0o777 || it.Reasons[0].Kind != keptset.KindState {
+		t.Errorf("/var/tmp = %+v", it)
+	}
+	if res.Set.Has("/run/lock") {
+		t.Error("/run/lock 0755 kept as a scratch directory")
+	}
+}
