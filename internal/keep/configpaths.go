@@ -256,8 +256,8 @@ func (b *builder) keepNamed(r namedRef) {
 // are not kept for this.
 func (b *builder) keepStateDir(p string, why keptset.Reason) {
 	dir := path.Dir(p)
-	if dir == "/" || dir == "." {
-		return
+	if dir == "/" || dir == "." || isSystemDir(dir) && dir != "/run" {
+		return // no program writes state into /usr/bin; /run holds pid files
 	}
 	e, err := b.v.Stat(dir)
 	if err != nil || e.Type != rootfs.TypeDir || e.Path == "/tmp" || skipNamed(e.Path) {
@@ -558,12 +558,19 @@ func pathTokens(line string) []string {
 				break
 			}
 		}
-		tok := strings.TrimRight(line[i:j], ".:")
+		whole := line[i:j]
 		i = j
-		if len(tok) < 2 || strings.HasPrefix(tok, "//") {
+		if strings.HasPrefix(whole, "//") {
 			continue
 		}
-		out = append(out, path.Clean(tok))
+		// a list /a:/b, or a path with a suffix (/var/log/x.log:rotate)
+		for _, tok := range strings.Split(whole, ":") {
+			tok = strings.TrimRight(tok, ".")
+			if len(tok) < 2 || tok[0] != '/' || strings.HasPrefix(tok, "//") {
+				continue
+			}
+			out = append(out, path.Clean(tok))
+		}
 	}
 	return out
 }

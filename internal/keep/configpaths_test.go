@@ -24,6 +24,7 @@ key_file '/etc/ssl/private/srv.key'
 upstream http://localhost:8080/api
 location /static/ {
 helper=/usr/lib/srv/helper
+tool /usr/bin/nosuch-tool
 ; error_log /var/log/commented/error.log
 `
 
@@ -77,6 +78,11 @@ func TestConfigNamedByArgument(t *testing.T) {
 	} {
 		if res.Set.Has(p) {
 			t.Errorf("%s kept: %s", p, keptset.FormatChain(res.Set.Why(p)))
+		}
+	}
+	for _, r := range res.Set.Item("/usr/bin").Reasons {
+		if r.Kind == keptset.KindState {
+			t.Errorf("/usr/bin kept as writable state: %+v", r)
 		}
 	}
 	// owners and modes of the state directories are the source's
@@ -194,12 +200,14 @@ func TestPathTokens(t *testing.T) {
 		`location ~ ^/api/(.*)$ {`:             nil,
 		`<file>/etc/x.xml</file>`:              {"/etc/x.xml"},
 		`see /etc/x.`:                          {"/etc/x"},
+		`key: /etc/y:`:                         {"/etc/y"},
 		`ratio 1/2`:                            nil,
 		`dir /srv/{a,b}/x`:                     {"/srv/{a,b}/x"},
 		`cmd=(/usr/bin/x /usr/bin/y)`:          {"/usr/bin/x", "/usr/bin/y"},
 		`pid /run/x//y/../z.pid`:               {"/run/x/z.pid"},
 		"tab\t/etc/t":                          {"/etc/t"},
-		`a=/one b=/two:/three`:                 {"/one", "/two:/three"},
+		`a=/one b=/two:/three`:                 {"/one", "/two", "/three"},
+		`log /var/log/x.log:rotate`:            {"/var/log/x.log"},
 		`LogFormat "%h %l" /var/log/%Y/access`: {"/var/log/%Y/access"},
 	} {
 		if d := cmp.Diff(want, pathTokens(line)); d != "" {
