@@ -1,8 +1,11 @@
-// Package accounts reads an image's /etc/passwd and /etc/group and writes the
-// small ones a pared image needs: the distroless baseline (root, nobody,
-// nonroot) plus the accounts the image actually uses — its USER, the owners
-// of kept files, and names programs switch to at run time — and resolves the
-// config User to the numeric form Kubernetes' runAsNonRoot requires.
+// Package accounts reads an image's account files (/etc/passwd, /etc/group
+// and, when present, /etc/shadow and /etc/gshadow) and writes those of a
+// pared image: by default every source entry verbatim — names, ids, gecos,
+// homes, login shells and supplementary memberships, since programs look
+// accounts up by names written in their config — plus the distroless
+// baseline (root, nobody, nonroot) where the source lacks it. On request
+// (Options.Trim) only the accounts the image uses are kept. It also resolves
+// the config User to the numeric form Kubernetes' runAsNonRoot requires.
 package accounts
 
 import (
@@ -10,7 +13,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -25,8 +27,16 @@ const (
 	NoLogin     = "/sbin/nologin"
 )
 
-// maxFile caps the size of /etc/passwd and /etc/group read from an image.
+// maxFile caps the size of an account file read from an image.
 const maxFile = 16 << 20
+
+// Account files of an image.
+const (
+	PasswdFile  = "/etc/passwd"
+	GroupFile   = "/etc/group"
+	ShadowFile  = "/etc/shadow"
+	GShadowFile = "/etc/gshadow"
+)
 
 // User is one /etc/passwd entry.
 type User struct {
@@ -37,10 +47,19 @@ type User struct {
 	Gecos    string `json:"gecos,omitempty"`
 	Home     string `json:"home"`
 	Shell    string `json:"shell"`
+	fields   []string
 }
 
+// line is the entry as the source wrote it (extra fields included), with a
+// password hash, if any, replaced by a lock.
 func (u User) line() string {
-	return strings.Join([]string{u.Name, "x", strconv.Itoa(u.UID), strconv.Itoa(u.GID), u.Gecos, u.Home, u.Shell}, ":")
+	f := u.fields
+	if f == nil {
+		f = []string{u.Name, u.Password, strconv.Itoa(u.UID), strconv.Itoa(u.GID), u.Gecos, u.Home, u.Shell}
+	}
+	f = append([]string(nil), f...)
+	f[1] = lockPassword(f[1])
+	return strings.Join(f, ":")
 }
 
 // Group is one /etc/group entry.
@@ -48,29 +67,49 @@ type Group struct {
 	Name    string   `json:"name"`
 	GID     int      `json:"gid"`
 	Members []string `json:"members,omitempty"`
+	fields  []string
 }
 
 func (g Group) line() string {
-	return g.Name + ":x:" + strconv.Itoa(g.GID) + ":" + strings.Join(g.Members, ",")
+	f := g.fields
+	if f == nil {
+		f = []string{g.Name, "x", strconv.Itoa(g.GID), ""}
+	}
+	f = append([]string(nil), f...)
+	f[1] = lockPassword(f[1])
+	f[3] = strings.Join(g.Members, ",")
+	return strings.Join(f, ":")
 }
 
 // DB holds the accounts of one image, in file order.
 type DB struct {
 	Users  []User
 	Groups []Group
+	// Shadow and GShadow are the fields of /etc/shadow and /etc/gshadow
+	// lines by account name; nil when the image has no such file.
+	Shadow, GShadow map[string][]string
 }
 
-// Read parses /etc/passwd and /etc/group of v; missing files give no entries.
+// Read parses the account files of v; missing files give no entries.
 func Read(v *rootfs.View) (*DB, error) {
-	var files [2][]byte
-	for i, name := range []string{"/etc/passwd", "/etc/group"} {
+	names := []string{PasswdFile, GroupFile, ShadowFile, GShadowFile}
+	files := make([][]byte, len(names))
+	present := make([]bool, len(names))
+	for i, name := range names {
 		b, err := v.ReadFile(name, maxFile)
 		if err != nil && !errors.Is(err, rootfs.ErrNotExist) {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
-		files[i] = b
+		files[i], present[i] = b, err == nil
 	}
-	return Parse(files[0], files[1]), nil
+	db := Parse(files[0], files[1])
+	if present[2] {
+		db.Shadow = parseShadow(files[2], 9)
+	}
+	if present[3] {
+		db.GShadow = parseShadow(files[3], 4)
+	}
+	return db, nil
 }
 
 // Parse parses passwd and group contents. Malformed lines (too few fields,
@@ -86,7 +125,7 @@ func Parse(passwd, group []byte) *DB {
 		if err1 != nil || err2 != nil || uid < 0 || gid < 0 {
 			continue
 		}
-		db.Users = append(db.Users, User{Name: f[0], Password: f[1], UID: uid, GID: gid, Gecos: f[4], Home: f[5], Shell: f[6]})
+		db.Users = append(db.Users, User{Name: f[0], Password: f[1], UID: uid, GID: gid, Gecos: f[4], Home: f[5], Shell: f[6], fields: f})
 	}
 	for _, f := range lines(group) {
 		if len(f) < 4 {
@@ -96,7 +135,7 @@ func Parse(passwd, group []byte) *DB {
 		if err != nil || gid < 0 {
 			continue
 		}
-		g := Group{Name: f[0], GID: gid}
+		g := Group{Name: f[0], GID: gid, fields: f}
 		for _, m := range strings.Split(f[3], ",") {
 			if m = strings.TrimSpace(m); m != "" {
 				g.Members = append(g.Members, m)
@@ -105,6 +144,21 @@ func Parse(passwd, group []byte) *DB {
 		db.Groups = append(db.Groups, g)
 	}
 	return db
+}
+
+// parseShadow indexes shadow-style lines by name; lines with fewer than
+// minFields fields are skipped, the first line of a name wins.
+func parseShadow(b []byte, minFields int) map[string][]string {
+	m := map[string][]string{}
+	for _, f := range lines(b) {
+		if len(f) < minFields {
+			continue
+		}
+		if _, ok := m[f[0]]; !ok {
+			m[f[0]] = f
+		}
+	}
+	return m
 }
 
 func lines(b []byte) [][]string {
@@ -119,6 +173,17 @@ func lines(b []byte) [][]string {
 		out = append(out, strings.Split(line, ":"))
 	}
 	return out
+}
+
+// lockPassword keeps the password field values that hold no secret — "x"
+// (see shadow), "*" and "!" (locked), "" (none) — and replaces a hash
+// (locked "!hash" included) by "!": a pared image never carries hashes.
+func lockPassword(p string) string {
+	switch p {
+	case "", "x", "*", "!", "!*", "!!":
+		return p
+	}
+	return "!"
 }
 
 // UserByName returns the first user named name.
@@ -161,12 +226,13 @@ func (db *DB) GroupByID(gid int) (Group, bool) {
 	return Group{}, false
 }
 
-// Baseline is the distroless /etc/passwd and /etc/group content.
+// Baseline is the distroless /etc/passwd and /etc/group content; an entry is
+// added to the output only when the source has neither its name nor its id.
 var (
 	BaselineUsers = []User{
-		{Name: "root", UID: 0, GID: 0, Gecos: "root", Home: "/root", Shell: NoLogin},
-		{Name: "nobody", UID: 65534, GID: 65534, Gecos: "nobody", Home: "/nonexistent", Shell: NoLogin},
-		{Name: NonRootName, UID: NonRootUID, GID: NonRootUID, Gecos: NonRootName, Home: NonRootHome, Shell: NoLogin},
+		{Name: "root", Password: "x", UID: 0, GID: 0, Gecos: "root", Home: "/root", Shell: NoLogin},
+		{Name: "nobody", Password: "x", UID: 65534, GID: 65534, Gecos: "nobody", Home: "/nonexistent", Shell: NoLogin},
+		{Name: NonRootName, Password: "x", UID: NonRootUID, GID: NonRootUID, Gecos: NonRootName, Home: NonRootHome, Shell: NoLogin},
 	}
 	BaselineGroups = []Group{
 		{Name: "root", GID: 0}, {Name: "nobody", GID: 65534}, {Name: "tty", GID: 5},
@@ -182,24 +248,31 @@ type Options struct {
 	// RunAs overrides the output's user (a --user flag), in the same forms;
 	// it is resolved through the source accounts and may be root.
 	RunAs string
-	// UIDs and GIDs are the owners of kept files; those with a source entry
-	// keep it.
+	// Trim keeps only the accounts the image uses: the baseline, the output
+	// user, the names in Users and Groups, the owners in UIDs and GIDs, and
+	// the primary and supplementary groups of every kept user. By default
+	// every source account is kept.
+	Trim bool
+	// UIDs and GIDs are the owners of kept files (used with Trim).
 	UIDs, GIDs []int
 	// Users and Groups are names programs switch to at run time (nginx's
-	// "user www-data;").
+	// "user www-data;"), used with Trim.
 	Users, Groups []string
-	// ShellKept reports whether a login shell path is kept in the output
-	// image. Kept accounts keep their shell only then, else get /sbin/nologin.
-	ShellKept func(shell string) bool
 }
 
 // Result is what Generate produces.
 type Result struct {
 	Passwd []byte // /etc/passwd, mode 0644
 	Group  []byte // /etc/group, mode 0644
-	// User is the numeric config User of the output image ("65532:65532",
-	// "1001:1001", or "1000" for a uid without a passwd entry).
+	// Shadow and GShadow are written only when the source has the file: its
+	// entries for the kept accounts with every password hash locked.
+	Shadow, GShadow []byte
+	// User is the numeric config User of the output image: "65532:65532"
+	// for the non-root default, "uid:gid" when the source named a group,
+	// else "uid" (the engine then applies the user's groups from the image).
 	User string
+	// UID and GID are that user's ids (the primary group from passwd).
+	UID, GID int
 	// Home is the home directory of that user ("" when it has no entry).
 	Home   string
 	Users  []User
@@ -208,28 +281,20 @@ type Result struct {
 
 // Generate builds the output image's accounts from the source accounts src.
 //
-// Order is deterministic: the baseline first, then the added accounts by id
-// and name. A source account whose name is already present is not added
-// again; one whose id is already present under another name (Debian's
-// "nogroup" 65534) is added only when named explicitly (User, RunAs, Users,
-// Groups). Shells: baseline accounts get /sbin/nologin as in distroless;
-// source accounts keep their shell when ShellKept says it is in the image (a
-// program that spawns the user's login shell then still works), otherwise
-// /sbin/nologin, which says truthfully that there is no shell to log in with.
+// Source entries are written as the source wrote them, in its order (login
+// shells included: a program that prints or spawns a user's shell sees the
+// source's value); a baseline account whose name and id are both absent is
+// added (root first, the others at the end). Shadow files: a server that
+// authenticates through PAM or getspnam (su, sshd, dovecot) needs an entry
+// per account to find it, so when the source has /etc/shadow (or gshadow) it
+// is written with the kept accounts' entries, aging fields verbatim, but
+// every hash replaced by "!" — a minimal image has no one to log in and must
+// not ship the source's secrets; one without shadow files gets none.
 func Generate(src *DB, o Options) (*Result, error) {
 	if src == nil {
 		src = &DB{}
 	}
-	g := &gen{src: src, o: o, uids: map[int]bool{}, gids: map[int]bool{}, unames: map[string]bool{}, gnames: map[string]bool{}}
-	users := append([]User(nil), BaselineUsers...)
-	groups := append([]Group(nil), BaselineGroups...)
-	for _, u := range users {
-		g.uids[u.UID], g.unames[u.Name] = true, true
-	}
-	for _, gr := range groups {
-		g.gids[gr.GID], g.gnames[gr.Name] = true, true
-	}
-
+	g := &gen{src: src}
 	who := o.User
 	if o.RunAs != "" {
 		who = o.RunAs
@@ -240,108 +305,48 @@ func Generate(src *DB, o Options) (*Result, error) {
 		return nil, err
 	}
 	nonRootDefault := o.RunAs == "" && uid == 0
+	// The implicit form "uid" makes the engine take the primary group and
+	// the supplementary groups from the image's passwd and group files, as
+	// it did for the source's user name; "uid:gid" would drop the
+	// supplementary ones (runc applies them only without a group).
+	_, _, explicitGroup := strings.Cut(who, ":")
 	switch {
 	case nonRootDefault:
+		uid, gid, uname, gname = NonRootUID, NonRootUID, "", ""
 		res.User = fmt.Sprintf("%d:%d", NonRootUID, NonRootUID)
-		res.Home = NonRootHome
-	case gid >= 0:
+	case explicitGroup && gid >= 0:
 		res.User = fmt.Sprintf("%d:%d", uid, gid)
 	default:
 		res.User = strconv.Itoa(uid)
 	}
-	var addU []User
-	var addG []Group
-	addUser := func(u User, explicit bool) {
-		if g.unames[u.Name] || (g.uids[u.UID] && !explicit) {
-			return
-		}
-		g.unames[u.Name], g.uids[u.UID] = true, true
-		if o.ShellKept == nil || !o.ShellKept(u.Shell) {
-			u.Shell = NoLogin
-		}
-		u.Password = "x"
-		addU = append(addU, u)
+	res.UID, res.GID = uid, gid
+	if gid < 0 {
+		res.GID = uid
 	}
-	addGroup := func(gr Group, explicit bool) {
-		if g.gnames[gr.Name] || (g.gids[gr.GID] && !explicit) {
-			return
-		}
-		g.gnames[gr.Name], g.gids[gr.GID] = true, true
-		addG = append(addG, gr)
+
+	users, groups := src.Users, src.Groups
+	if o.Trim {
+		users, groups = g.trim(o, uname, gname)
 	}
-	if !nonRootDefault {
-		if uname != "" {
-			u, _ := src.UserByName(uname)
-			addUser(u, true)
-			res.Home = u.Home
-			// the primary group and the supplementary groups Docker applies
-			if pg, ok := src.GroupByID(u.GID); ok {
-				addGroup(pg, false) // by id: Debian's nobody is in "nogroup", 65534 is there
-			}
-			for _, gr := range src.Groups {
-				for _, m := range gr.Members {
-					if m == uname {
-						addGroup(gr, true)
-					}
+	users, groups = withBaseline(users, groups)
+	if o.Trim {
+		present := map[string]bool{}
+		for _, u := range users {
+			present[u.Name] = true
+		}
+		trimmed := make([]Group, len(groups))
+		for i, gr := range groups {
+			trimmed[i] = gr
+			trimmed[i].Members = nil
+			for _, m := range gr.Members {
+				if present[m] {
+					trimmed[i].Members = append(trimmed[i].Members, m)
 				}
 			}
 		}
-		if gname != "" {
-			gr, _ := src.GroupByName(gname)
-			addGroup(gr, true)
-		}
+		groups = trimmed
 	}
-	for _, n := range o.Users {
-		if u, ok := src.UserByName(n); ok {
-			addUser(u, true)
-			if pg, ok := src.GroupByID(u.GID); ok {
-				addGroup(pg, false)
-			}
-		}
-	}
-	for _, n := range o.Groups {
-		if gr, ok := src.GroupByName(n); ok {
-			addGroup(gr, true)
-		}
-	}
-	for _, id := range sortedInts(o.UIDs) {
-		if u, ok := src.UserByID(id); ok {
-			addUser(u, false)
-		}
-	}
-	for _, id := range sortedInts(o.GIDs) {
-		if gr, ok := src.GroupByID(id); ok {
-			addGroup(gr, false)
-		}
-	}
-	sort.SliceStable(addU, func(i, j int) bool {
-		if addU[i].UID != addU[j].UID {
-			return addU[i].UID < addU[j].UID
-		}
-		return addU[i].Name < addU[j].Name
-	})
-	sort.SliceStable(addG, func(i, j int) bool {
-		if addG[i].GID != addG[j].GID {
-			return addG[i].GID < addG[j].GID
-		}
-		return addG[i].Name < addG[j].Name
-	})
-	users = append(users, addU...)
-	groups = append(groups, addG...)
-	// group members: only accounts that exist in the output
-	present := map[string]bool{}
-	for _, u := range users {
-		present[u.Name] = true
-	}
-	for i := range groups {
-		var ms []string
-		for _, m := range groups[i].Members {
-			if present[m] {
-				ms = append(ms, m)
-			}
-		}
-		groups[i].Members = ms
-	}
+
 	var pw, gr strings.Builder
 	for _, u := range users {
 		pw.WriteString(u.line() + "\n")
@@ -349,24 +354,183 @@ func Generate(src *DB, o Options) (*Result, error) {
 	for _, x := range groups {
 		gr.WriteString(x.line() + "\n")
 	}
-	if res.Home == "" {
+	res.Passwd, res.Group = []byte(pw.String()), []byte(gr.String())
+	if src.Shadow != nil {
+		added := map[string]bool{}
 		for _, u := range users {
-			if u.UID == uid && !nonRootDefault {
-				res.Home = u.Home
-				break
+			if _, ok := src.UserByName(u.Name); !ok {
+				added[u.Name] = true
 			}
 		}
+		res.Shadow = shadowFile(src.Shadow, names(users), added, func(name string) []string {
+			return []string{name, "*", "", "", "", "", "", "", ""}
+		}, nil)
 	}
-	res.Passwd, res.Group = []byte(pw.String()), []byte(gr.String())
+	if src.GShadow != nil {
+		members := map[string][]string{}
+		for _, x := range groups {
+			members[x.Name] = x.Members
+		}
+		var gnames []string
+		added := map[string]bool{}
+		for _, x := range groups {
+			gnames = append(gnames, x.Name)
+			if _, ok := src.GroupByName(x.Name); !ok {
+				added[x.Name] = true
+			}
+		}
+		res.GShadow = shadowFile(src.GShadow, gnames, added, func(name string) []string {
+			return []string{name, "*", "", strings.Join(members[name], ",")}
+		}, func(f []string) {
+			if o.Trim {
+				f[3] = strings.Join(members[f[0]], ",") // only members that exist
+			}
+		})
+	}
+	for _, u := range users {
+		if u.UID == uid {
+			res.Home = u.Home
+			break
+		}
+	}
 	res.Users, res.Groups = users, groups
 	return res, nil
 }
 
+func names(us []User) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.Name
+	}
+	return out
+}
+
+// shadowFile writes shadow-style lines for names in order: the source's
+// entry with its password locked, or for an account added from the baseline
+// the entry fresh gives. Source accounts without a shadow entry get none, as
+// in the source.
+func shadowFile(src map[string][]string, order []string, added map[string]bool, fresh func(string) []string, edit func([]string)) []byte {
+	var b strings.Builder
+	for _, n := range order {
+		f, ok := src[n]
+		switch {
+		case ok:
+			f = append([]string(nil), f...)
+			if edit != nil {
+				edit(f)
+			}
+		case added[n]:
+			f = fresh(n)
+		default:
+			continue
+		}
+		f[1] = lockPassword(f[1])
+		b.WriteString(strings.Join(f, ":") + "\n")
+	}
+	return []byte(b.String())
+}
+
+// withBaseline adds the baseline accounts whose name and id the list lacks:
+// root first, the others after the source's entries.
+func withBaseline(users []User, groups []Group) ([]User, []Group) {
+	uidTaken, unameTaken := map[int]bool{}, map[string]bool{}
+	for _, u := range users {
+		uidTaken[u.UID], unameTaken[u.Name] = true, true
+	}
+	var headU, tailU []User
+	for _, u := range BaselineUsers {
+		if unameTaken[u.Name] || uidTaken[u.UID] {
+			continue
+		}
+		if u.UID == 0 {
+			headU = append(headU, u)
+		} else {
+			tailU = append(tailU, u)
+		}
+	}
+	gidTaken, gnameTaken := map[int]bool{}, map[string]bool{}
+	for _, g := range groups {
+		gidTaken[g.GID], gnameTaken[g.Name] = true, true
+	}
+	var headG, tailG []Group
+	for _, g := range BaselineGroups {
+		if gnameTaken[g.Name] || gidTaken[g.GID] {
+			continue
+		}
+		if g.GID == 0 {
+			headG = append(headG, g)
+		} else {
+			tailG = append(tailG, g)
+		}
+	}
+	users = append(append(headU, users...), tailU...)
+	groups = append(append(headG, groups...), tailG...)
+	return users, groups
+}
+
+// trim returns the source accounts Options.Trim keeps, in source order.
+func (g *gen) trim(o Options, uname, gname string) ([]User, []Group) {
+	keepU := map[string]bool{}
+	for _, u := range BaselineUsers {
+		keepU[u.Name] = true
+	}
+	if uname != "" {
+		keepU[uname] = true
+	}
+	for _, n := range o.Users {
+		keepU[n] = true
+	}
+	uids := map[int]bool{}
+	for _, id := range o.UIDs {
+		uids[id] = true
+	}
+	var users []User
+	seenUID := map[int]bool{}
+	for _, u := range g.src.Users {
+		// an owner uid keeps its first entry, like getpwuid finds it
+		byID := uids[u.UID] && !seenUID[u.UID]
+		seenUID[u.UID] = true
+		if keepU[u.Name] || byID {
+			users = append(users, u)
+		}
+	}
+	keepG := map[string]bool{}
+	for _, x := range BaselineGroups {
+		keepG[x.Name] = true
+	}
+	if gname != "" {
+		keepG[gname] = true
+	}
+	for _, n := range o.Groups {
+		keepG[n] = true
+	}
+	gids := map[int]bool{}
+	for _, id := range o.GIDs {
+		gids[id] = true
+	}
+	kept := map[string]bool{}
+	for _, u := range users {
+		gids[u.GID] = true // primary groups
+		kept[u.Name] = true
+	}
+	var groups []Group
+	seenGID := map[int]bool{}
+	for _, x := range g.src.Groups {
+		byID := gids[x.GID] && !seenGID[x.GID]
+		seenGID[x.GID] = true
+		member := false
+		for _, m := range x.Members {
+			member = member || kept[m] // supplementary groups of kept users
+		}
+		if keepG[x.Name] || byID || member {
+			groups = append(groups, x)
+		}
+	}
+	return users, groups
+}
+
 type gen struct {
-	src            *DB
-	o              Options
-	uids, gids     map[int]bool
-	unames, gnames map[string]bool
+	src *DB
 }
 
 // resolve turns a config User into ids, like Docker does: a name must exist
@@ -420,10 +584,4 @@ func baselineUser(name string) (User, bool) {
 		}
 	}
 	return User{}, false
-}
-
-func sortedInts(in []int) []int {
-	out := append([]int(nil), in...)
-	sort.Ints(out)
-	return out
 }

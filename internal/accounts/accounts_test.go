@@ -41,22 +41,34 @@ ssl-cert:x:101:postgres
 app:x:1002:
 `
 
-const baselinePasswd = `root:x:0:0:root:/root:/sbin/nologin
-nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
-nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
+// shadow holds a real hash for postgres, a locked hash for app and aging
+// fields; www-data has no entry.
+const shadow = `root:*:19000:0:99999:7:::
+daemon:*:19000:0:99999:7:::
+bin:*:19000:0:99999:7:::
+sys:*:19000:0:99999:7:::
+sync:*:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+_apt:*:19000:0:99999:7:::
+postgres:$y$j9T$abc$def:19500:0:99999:7:::
+app:!$6$salt$hash:19501:0:99999:7::20000:
 `
 
-const baselineGroup = `root:x:0:
-nobody:x:65534:
-tty:x:5:
-staff:x:50:
-nonroot:x:65532:
+const gshadow = `root:*::
+postgres:!::
+ssl-cert:!::postgres
+app:$6$x$y:app:
 `
 
 func src(t *testing.T) *accounts.DB {
 	t.Helper()
-	v := rootfs.NewMem().AddFile("/etc/passwd", 0o644, []byte(passwd)).AddFile("/etc/group", 0o644, []byte(group)).View()
-	db, err := accounts.Read(v)
+	return read(t, rootfs.NewMem().AddFile("/etc/passwd", 0o644, []byte(passwd)).AddFile("/etc/group", 0o644, []byte(group)))
+}
+
+func read(t *testing.T, m *rootfs.Mem) *accounts.DB {
+	t.Helper()
+	db, err := accounts.Read(m.View())
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,37 +100,129 @@ func TestRead(t *testing.T) {
 	}
 }
 
-func TestGenerate(t *testing.T) {
+// TestGenerateVerbatim: by default every source entry is written as the
+// source wrote it, login shells, gecos and supplementary groups included,
+// and only the baseline accounts the source lacks are added.
+func TestGenerateVerbatim(t *testing.T) {
+	for _, who := range []string{"", "postgres", "app:ssl-cert"} {
+		r, err := accounts.Generate(src(t), accounts.Options{User: who})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// nobody's group 65534 is Debian's nogroup: no second name for it
+		if d := cmp.Diff(passwd+"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n", string(r.Passwd)); d != "" {
+			t.Errorf("User %q: passwd (-want +got):\n%s", who, d)
+		}
+		if d := cmp.Diff(group+"nonroot:x:65532:\n", string(r.Group)); d != "" {
+			t.Errorf("User %q: group (-want +got):\n%s", who, d)
+		}
+		if r.Shadow != nil || r.GShadow != nil {
+			t.Errorf("User %q: shadow files written for a source without them", who)
+		}
+	}
+	// a source without root, with a hash in passwd and a taken 65532
+	r, err := accounts.Generate(accounts.Parse(
+		[]byte("svc:$1$salt$hash:100:100:Service,,,:/srv:/bin/false:extra\nother:x:65532:100::/:/bin/sh\n"),
+		[]byte("svc:pw:100:svc,other\n")), accounts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantP := "root:x:0:0:root:/root:/sbin/nologin\nsvc:!:100:100:Service,,,:/srv:/bin/false:extra\nother:x:65532:100::/:/bin/sh\n" +
+		"nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+	if d := cmp.Diff(wantP, string(r.Passwd)); d != "" {
+		t.Errorf("passwd (-want +got):\n%s", d)
+	}
+	wantG := "root:x:0:\nsvc:!:100:svc,other\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n"
+	if d := cmp.Diff(wantG, string(r.Group)); d != "" {
+		t.Errorf("group (-want +got):\n%s", d)
+	}
+	if r.User != "65532:65532" || r.Home != "/" {
+		t.Errorf("User, Home = %q, %q; want the source's 65532 entry", r.User, r.Home)
+	}
+}
+
+func TestGenerateShadow(t *testing.T) {
+	m := rootfs.NewMem().AddFile("/etc/passwd", 0o644, []byte(passwd)).AddFile("/etc/group", 0o644, []byte(group)).
+		AddFile("/etc/shadow", 0o640, []byte(shadow)).AddFile("/etc/gshadow", 0o640, []byte(gshadow))
+	r, err := accounts.Generate(read(t, m), accounts.Options{User: "postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `root:*:19000:0:99999:7:::
+daemon:*:19000:0:99999:7:::
+bin:*:19000:0:99999:7:::
+sys:*:19000:0:99999:7:::
+sync:*:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+_apt:*:19000:0:99999:7:::
+postgres:!:19500:0:99999:7:::
+app:!:19501:0:99999:7::20000:
+nonroot:*:::::::
+`
+	if d := cmp.Diff(want, string(r.Shadow)); d != "" {
+		t.Errorf("shadow (-want +got):\n%s", d)
+	}
+	wantG := "root:*::\npostgres:!::\nssl-cert:!::postgres\napp:!:app:\nnonroot:*::\n"
+	if d := cmp.Diff(wantG, string(r.GShadow)); d != "" {
+		t.Errorf("gshadow (-want +got):\n%s", d)
+	}
+	if strings.Contains(string(r.Shadow)+string(r.GShadow), "$") {
+		t.Error("a hash survived")
+	}
+	// trimmed: only the kept accounts' entries
+	r, err = accounts.Generate(read(t, m), accounts.Options{User: "postgres", Trim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\npostgres:!:19500:0:99999:7:::\nnonroot:*:::::::\n"
+	if d := cmp.Diff(want, string(r.Shadow)); d != "" {
+		t.Errorf("trimmed shadow (-want +got):\n%s", d)
+	}
+}
+
+func TestGenerateTrim(t *testing.T) {
+	const (
+		root   = "root:x:0:0:root:/root:/bin/bash\n"
+		nobody = "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+		nonroo = "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+		groot  = "root:x:0:\ntty:x:5:\n"
+		gstaff = "staff:x:50:\n"
+		gnog   = "nogroup:x:65534:\n"
+		gnon   = "nonroot:x:65532:\n"
+	)
 	tests := []struct {
 		name          string
 		opts          accounts.Options
 		user, home    string
-		passwd, group string // lines after the baseline
+		passwd, group string
 	}{
-		{name: "no user: nonroot", user: "65532:65532", home: "/home/nonroot"},
-		{name: "root: nonroot", opts: accounts.Options{User: "root"}, user: "65532:65532", home: "/home/nonroot"},
-		{name: "0:0: nonroot", opts: accounts.Options{User: "0:0"}, user: "65532:65532", home: "/home/nonroot"},
-		{name: "app by name", opts: accounts.Options{User: "app"}, user: "1002:1002", home: "/app",
-			passwd: "app:x:1002:1002::/app:/sbin/nologin\n", group: "app:x:1002:\n"},
-		{name: "postgres by uid, supplementary group, shell not kept", opts: accounts.Options{User: "100"}, user: "100:102", home: "/var/lib/postgresql",
-			passwd: "postgres:x:100:102:PostgreSQL administrator,,,:/var/lib/postgresql:/sbin/nologin\n", group: "ssl-cert:x:101:postgres\npostgres:x:102:\n"},
-		{name: "shell kept", opts: accounts.Options{User: "postgres", ShellKept: func(s string) bool { return s == "/bin/bash" }}, user: "100:102", home: "/var/lib/postgresql",
-			passwd: "postgres:x:100:102:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n", group: "ssl-cert:x:101:postgres\npostgres:x:102:\n"},
+		{name: "no user: nonroot", user: "65532:65532", home: "/home/nonroot",
+			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
+		{name: "root: nonroot", opts: accounts.Options{User: "root"}, user: "65532:65532", home: "/home/nonroot",
+			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
+		{name: "app by name", opts: accounts.Options{User: "app"}, user: "1002", home: "/app",
+			passwd: root + nobody + "app:x:1002:1002::/app:/usr/sbin/nologin\n" + nonroo,
+			group:  groot + gstaff + gnog + "app:x:1002:\n" + gnon},
+		{name: "postgres by uid: supplementary group, shell verbatim", opts: accounts.Options{User: "100"}, user: "100", home: "/var/lib/postgresql",
+			passwd: root + nobody + "postgres:x:100:102:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n" + nonroo,
+			group:  groot + gstaff + gnog + "postgres:x:102:\nssl-cert:x:101:postgres\n" + gnon},
 		{name: "user:group names", opts: accounts.Options{User: "www-data:staff"}, user: "33:50", home: "/var/www",
-			passwd: "www-data:x:33:33:www-data:/var/www:/sbin/nologin\n", group: "www-data:x:33:\n"},
-		{name: "uid without entry", opts: accounts.Options{User: "4242"}, user: "4242"},
-		{name: "uid:gid without entries", opts: accounts.Options{User: "4242:4243"}, user: "4242:4243"},
-		{name: "RunAs root overrides", opts: accounts.Options{User: "app", RunAs: "root"}, user: "0:0", home: "/root"},
-		{name: "RunAs nonroot without source entry", opts: accounts.Options{User: "app", RunAs: "nonroot"}, user: "65532:65532", home: "/home/nonroot"},
-		{name: "file owners and nginx user", opts: accounts.Options{UIDs: []int{1002, 33, 0, 7777}, GIDs: []int{65534, 102, 4}, Users: []string{"www-data"}},
+			passwd: root + "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n" + nobody + nonroo,
+			group:  groot + "www-data:x:33:\n" + gstaff + gnog + gnon},
+		{name: "uid without entry", opts: accounts.Options{User: "4242"}, user: "4242",
+			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
+		{name: "RunAs root overrides", opts: accounts.Options{User: "app", RunAs: "root"}, user: "0", home: "/root",
+			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + gnon},
+		{name: "file owners and a run-time user", opts: accounts.Options{UIDs: []int{1002, 33, 0, 7777}, GIDs: []int{65534, 102, 4}, Users: []string{"www-data"}},
 			user: "65532:65532", home: "/home/nonroot",
-			passwd: "www-data:x:33:33:www-data:/var/www:/sbin/nologin\napp:x:1002:1002::/app:/sbin/nologin\n",
-			group:  "adm:x:4:\nwww-data:x:33:\npostgres:x:102:\n"},
-		{name: "explicit group with a taken gid", opts: accounts.Options{Groups: []string{"nogroup"}}, user: "65532:65532", home: "/home/nonroot",
-			group: "nogroup:x:65534:\n"},
+			passwd: root + "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n" + nobody + "app:x:1002:1002::/app:/usr/sbin/nologin\n" + nonroo,
+			group:  "root:x:0:\nadm:x:4:\ntty:x:5:\nwww-data:x:33:\n" + gstaff + gnog + "postgres:x:102:\napp:x:1002:\n" + gnon},
+		{name: "members of kept groups are only kept users", opts: accounts.Options{Groups: []string{"ssl-cert"}}, user: "65532:65532", home: "/home/nonroot",
+			passwd: root + nobody + nonroo, group: groot + gstaff + gnog + "ssl-cert:x:101:\n" + gnon},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Trim = true
 			r, err := accounts.Generate(src(t), tt.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -126,10 +230,10 @@ func TestGenerate(t *testing.T) {
 			if r.User != tt.user || r.Home != tt.home {
 				t.Errorf("User, Home = %q, %q; want %q, %q", r.User, r.Home, tt.user, tt.home)
 			}
-			if d := cmp.Diff(baselinePasswd+tt.passwd, string(r.Passwd)); d != "" {
+			if d := cmp.Diff(tt.passwd, string(r.Passwd)); d != "" {
 				t.Errorf("passwd (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff(baselineGroup+tt.group, string(r.Group)); d != "" {
+			if d := cmp.Diff(tt.group, string(r.Group)); d != "" {
 				t.Errorf("group (-want +got):\n%s", d)
 			}
 		})
@@ -145,7 +249,7 @@ func TestGenerateErrors(t *testing.T) {
 }
 
 func TestGenerateDeterministic(t *testing.T) {
-	o := accounts.Options{User: "app", UIDs: []int{100, 33, 1}, GIDs: []int{101, 1, 33}}
+	o := accounts.Options{User: "app", Trim: true, UIDs: []int{100, 33, 1}, GIDs: []int{101, 1, 33}}
 	a, _ := accounts.Generate(src(t), o)
 	o.UIDs, o.GIDs = []int{1, 33, 100}, []int{33, 101, 1}
 	b, _ := accounts.Generate(src(t), o)
@@ -182,12 +286,18 @@ func TestMinbase(t *testing.T) {
 	if g, ok := db.GroupByID(65534); !ok || g.Name != "nogroup" {
 		t.Errorf("group 65534 = %+v", g)
 	}
-	// USER nobody (the gostatic fixture): uid and Debian's nogroup gid
-	r, err := accounts.Generate(db, accounts.Options{User: "nobody", GIDs: []int{0}, UIDs: []int{0}})
+	// USER nobody (the gostatic fixture): uid and Debian's nogroup gid;
+	// base-passwd's accounts verbatim, nonroot added
+	r, err := accounts.Generate(db, accounts.Options{User: "nobody"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.User != "65534:65534" || string(r.Passwd) != baselinePasswd || string(r.Group) != baselineGroup {
-		t.Errorf("User %q\npasswd:\n%s\ngroup:\n%s", r.User, r.Passwd, r.Group)
+	src, err := os.ReadFile(filepath.Join(dir, "etc/passwd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.User != "65534" || !strings.HasPrefix(string(r.Passwd), string(src)) ||
+		!strings.Contains(string(r.Passwd), "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n") {
+		t.Errorf("User %q\npasswd:\n%s", r.User, r.Passwd)
 	}
 }

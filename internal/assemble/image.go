@@ -18,12 +18,16 @@ import (
 
 // Options configure Image.
 type Options struct {
-	KeepSetuid bool     // keep setuid/setgid bits of files (dropped by default; directories keep theirs)
-	Users      []string // account names programs switch to at run time
-	Groups     []string
-	User       string // the output user (name or uid[:gid] of the source image); "" picks one
-	CreatedBy  string // history text
-	Layer      []tarlayer.Option
+	KeepSetuid bool // keep setuid/setgid bits of files (dropped by default; directories keep theirs)
+	// TrimAccounts writes only the accounts the image uses (the baseline,
+	// the output user, Users and Groups, owners of kept files) instead of
+	// every source account.
+	TrimAccounts bool
+	Users        []string // account names programs switch to at run time
+	Groups       []string
+	User         string // the output user (name or uid[:gid] of the source image); "" picks one
+	CreatedBy    string // history text
+	Layer        []tarlayer.Option
 }
 
 // Info is what Image decided beyond the kept files.
@@ -46,6 +50,9 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 	var uids, gids []int
 	seenUID, seenGID := map[int]bool{}, map[int]bool{}
 	for _, it := range kept.Items() {
+		// owner and mode as in the source (dpkg statoverride already
+		// applied there): a state directory stays writable by its user, a
+		// key readable through its group
 		e := *it.Entry
 		if !o.KeepSetuid && e.Type != rootfs.TypeDir {
 			// a setgid directory (/var/log/redis 2750) only makes new files
@@ -67,12 +74,16 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the image's accounts: %w", err)
 	}
+	shadows := map[string]*rootfs.Entry{}
+	for _, f := range []string{accounts.ShadowFile, accounts.GShadowFile} {
+		if e, err := v.Stat(f); err == nil && e.Type == rootfs.TypeReg {
+			shadows[f] = e
+			gids = append(gids, e.GID)
+		}
+	}
 	acc, err := accounts.Generate(src, accounts.Options{
-		User: cf.Config.User, RunAs: o.User, UIDs: uids, GIDs: gids, Users: o.Users, Groups: o.Groups,
-		ShellKept: func(shell string) bool {
-			r, err := v.Resolve(shell, true)
-			return err == nil && kept.Has(r.Path)
-		},
+		User: cf.Config.User, RunAs: o.User, Trim: o.TrimAccounts,
+		UIDs: uids, GIDs: gids, Users: o.Users, Groups: o.Groups,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -96,8 +107,16 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 		}
 	}
 	ensureDir("/etc")
-	gen("/etc/passwd", 0o644, 0, 0, acc.Passwd)
-	gen("/etc/group", 0o644, 0, 0, acc.Group)
+	gen(accounts.PasswdFile, 0o644, 0, 0, acc.Passwd)
+	gen(accounts.GroupFile, 0o644, 0, 0, acc.Group)
+	// shadow files replace any kept copy: the source's hashes never pass
+	for f, data := range map[string][]byte{accounts.ShadowFile: acc.Shadow, accounts.GShadowFile: acc.GShadow} {
+		if e := shadows[f]; e != nil && data != nil {
+			gen(f, e.Mode.Perm(), e.UID, e.GID, data)
+		} else {
+			delete(items, f)
+		}
+	}
 	dir("/tmp", fs.ModeSticky|0o777, 0, 0)
 	ensureDir("/home")
 	dir("/home/nonroot", 0o700, NonRootUID, NonRootUID)
@@ -111,8 +130,7 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 				for d := parent(acc.Home); d != "/"; d = parent(d) {
 					ensureDir(d)
 				}
-				uid, gid := splitUser(acc.User)
-				dir(acc.Home, 0o700, uid, gid)
+				dir(acc.Home, 0o700, acc.UID, acc.GID)
 			}
 		}
 	}
@@ -165,14 +183,6 @@ func parent(p string) string {
 		return "/"
 	}
 	return p[:i]
-}
-
-func splitUser(u string) (int, int) {
-	var uid, gid int
-	if n, _ := fmt.Sscanf(u, "%d:%d", &uid, &gid); n == 1 {
-		gid = uid
-	}
-	return uid, gid
 }
 
 func keepsGlibc(kept *keptset.Set) bool {

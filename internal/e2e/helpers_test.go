@@ -349,7 +349,7 @@ func hasProgram(ls map[string]lsEntry, name string) bool {
 // rewritten package database and their parent directories.
 func generated(p, home string) bool {
 	switch p {
-	case "/etc", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/tmp", "/home", "/home/nonroot", "/root",
+	case "/etc", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/nsswitch.conf", "/tmp", "/home", "/home/nonroot", "/root",
 		"/var", "/var/lib", "/var/lib/dpkg", "/var/lib/dpkg/status.d":
 		return true
 	}

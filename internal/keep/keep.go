@@ -100,6 +100,8 @@ type builder struct {
 	// the end.
 	pending []pendingMissing
 	pk      *pkgState // the package-aware closure (packages.go)
+	// namedState is the scan of paths named by the Env and configs (configpaths.go).
+	namedState *namedPaths
 }
 
 type pendingMissing struct {
@@ -255,51 +257,6 @@ func resolvedPath(v *rootfs.View, name string) string {
 		return name
 	}
 	return r.Path
-}
-
-// argumentFiles keeps command-line arguments that name files of the image
-// (an app script, a config file), relative to WorkingDir.
-func (b *builder) argumentFiles(args []string, by string) {
-	for _, a := range args {
-		cand := a
-		if _, val, ok := strings.Cut(a, "="); ok && strings.HasPrefix(a, "-") {
-			cand = val
-		}
-		if cand == "" || strings.HasPrefix(cand, "-") || strings.ContainsAny(cand, "\n$") {
-			continue
-		}
-		if !strings.HasPrefix(cand, "/") {
-			if !strings.Contains(cand, "/") && !strings.Contains(cand, ".") {
-				continue // a bare word: an option value, not a file
-			}
-			cand = path.Join(b.workDir(), cand)
-		}
-		e, err := b.v.Stat(cand)
-		if err != nil {
-			continue
-		}
-		why := keptset.Reason{Kind: keptset.KindEntrypoint, From: by, Detail: "argument " + a}
-		switch e.Type {
-		case rootfs.TypeReg:
-			if b.isELF(e.Path) || b.isScript(e.Path) {
-				if _, err := b.addProgram(cand, why); err != nil {
-					b.warn("argument %s: %v", a, err)
-				}
-				continue
-			}
-			if _, err := b.set.Keep(cand, why); err != nil {
-				b.warn("argument %s: %v", a, err)
-			}
-		case rootfs.TypeDir:
-			if isSystemDir(e.Path) {
-				continue
-			}
-			if _, err := b.AddTree(cand, why); err != nil {
-				b.warn("argument %s: %v", a, err)
-			}
-			_ = b.elfsIn(e.Path, why)
-		}
-	}
 }
 
 func isSystemDir(p string) bool {
@@ -640,6 +597,7 @@ func (b *builder) rules() error {
 	}
 	for round := 0; round < 8; round++ {
 		before := b.set.Len()
+		b.keepNamedPaths()
 		for _, r := range rules {
 			if skip[r.Name()] {
 				continue

@@ -22,6 +22,9 @@ type Options struct {
 	Closure keep.Options
 	// KeepSetuid keeps setuid/setgid bits (dropped by default).
 	KeepSetuid bool
+	// TrimAccounts writes only the accounts the image uses into the output's
+	// /etc/passwd and /etc/group; by default every source account is kept.
+	TrimAccounts bool
 	// User is the output user (name or uid[:gid] of the source image); ""
 	// keeps a non-root source user, else 65532.
 	User string
@@ -53,7 +56,7 @@ func Build(src *source.Image, o Options) (*Result, error) {
 	cf := src.ConfigFile.DeepCopy()
 	cf.Config.Entrypoint, cf.Config.Cmd = imagecfg.Command(cf.Config.Entrypoint, cf.Config.Cmd, opts.Override())
 	img, info, err := assemble.Image(src.View, cf, res.Set, assemble.Options{
-		KeepSetuid: o.KeepSetuid, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
+		KeepSetuid: o.KeepSetuid, TrimAccounts: o.TrimAccounts, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
 		Users: res.Users, Groups: res.Groups,
 	})
 	if err != nil {
