@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pare-dev/pare/internal/testimages"
+	"github.com/pare-dev/pare/pkg/pare"
 )
 
 // run runs pare with args and returns stdout, stderr and the exit code.
@@ -267,7 +268,7 @@ func TestVerify(t *testing.T) {
 		mustRun(t, "build", "docker-daemon:"+img, "docker-daemon:"+pared)
 		defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
 		out, errOut, code := run(t, "verify", "docker-daemon:"+img, "docker-daemon:"+pared, "--run-to-exit", "--output", "json")
-		var res verifyResult
+		var res pare.VerifyResult
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("%s: %v\n%s%s", tc.fixture, err, out, errOut)
 		}
