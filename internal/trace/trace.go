@@ -472,6 +472,9 @@ func (p *runPlan) drive(ctx context.Context, cid string, exec func(context.Conte
 		r.Name = prefix + r.Name
 		if st, err := eng.State(ctx, cid); err == nil && !st.Running {
 			r.Exited = true
+			if r.ExitCode == -1 {
+				r.ExitCode = st.ExitCode
+			}
 		}
 		rr.Probes = append(rr.Probes, r)
 		if opts.OnEvent != nil {

@@ -41,8 +41,7 @@ func Why(src *Source, name string, o BuildOptions) (*WhyAnswer, error) {
 	}
 	ans := &WhyAnswer{Path: target}
 	r, rerr := src.View.Resolve(target, true)
-	switch {
-	case rerr == nil && res.Set.Has(r.Path):
+	if rerr == nil && res.Set.Has(r.Path) {
 		ans.Kept = true
 		ans.Chain = res.Set.Why(r.Path)
 		ans.Reasons = requesters(src.View, res, r.Path)
@@ -50,13 +49,9 @@ func Why(src *Source, name string, o BuildOptions) (*WhyAnswer, error) {
 		if r.Path != target {
 			ans.Text = target + " → " + ans.Text
 		}
-	case rerr != nil:
-		if _, serr := src.View.Lstat(target); serr != nil {
-			ans.Text = fmt.Sprintf("%s does not exist in %s", target, src.Ref)
-			break
-		}
-		fallthrough
-	default:
+	} else if _, serr := src.View.Lstat(target); serr != nil {
+		ans.Text = fmt.Sprintf("%s does not exist in %s", target, src.Ref)
+	} else {
 		ans.Text = fmt.Sprintf("%s is dropped: no program, library, rule or --include of the closure needs it", target)
 	}
 	return ans, nil
