@@ -8,9 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/internal/report"
-	"github.com/pare-dev/pare/internal/sbom"
-	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/pare"
 )
 
@@ -142,10 +139,7 @@ becomes numeric (the original non-root user, else 65532).`,
 				if err != nil {
 					return fmt.Errorf("verifying %s: %w", args[1], err)
 				}
-				rep.Verify = &report.Verify{Same: vr.Same, Probes: len(vr.Pared)}
-				for _, d := range vr.Differences {
-					rep.Verify.Differences = append(rep.Verify.Differences, d.String())
-				}
+				pare.RecordVerify(rep, vr)
 			}
 			if reportFile != "" {
 				if err := writeFileAtomic(reportFile, rep); err != nil {
@@ -163,11 +157,7 @@ becomes numeric (the original non-root user, else 65532).`,
 			}
 			if sbomFile != "" {
 				var buf bytes.Buffer
-				epoch, err := tarlayer.DefaultEpoch()
-				if err != nil {
-					return err
-				}
-				if err := sbom.CycloneDX(&buf, rep, args[1], rep.Digest, epoch); err != nil {
+				if err := pare.WriteSBOM(&buf, rep, args[1], rep.Digest); err != nil {
 					return err
 				}
 				if err := writeBytesAtomic(sbomFile, buf.Bytes()); err != nil {

@@ -45,4 +45,3 @@ func TestVerifyNamesProbe(t *testing.T) {
 		})
 	}
 }
-

@@ -125,7 +125,9 @@ func TestVerifySameServer(t *testing.T) {
 
 // TestVerifyRuns: the --run sets run on both images and are compared each.
 func TestVerifyRuns(t *testing.T) {
-	job := func() *engine.Image { return &engine.Image{Entrypoint: []string{"/job"}, Cmd: []string{"a"}, OS: "linux"} }
+	job := func() *engine.Image {
+		return &engine.Image{Entrypoint: []string{"/job"}, Cmd: []string{"a"}, OS: "linux"}
+	}
 	f := enginetest.NewFake(map[string]*engine.Image{"job": job(), "pared": job()})
 	f.ExitCodes = map[string]int{"job": 0, "pared": 0}
 	o := VerifyOptions{RunOptions: RunOptions{Runs: [][]string{{"b"}, {"c", "d"}}}}
