@@ -61,6 +61,12 @@ func TestUsageAndBadInput(t *testing.T) {
 		{[]string{"ls", "oci:" + dir}, ExitFailure, dir},
 		{[]string{"ls", "dir:" + filepath.Join(dir, "nodir")}, ExitFailure, "nodir"},
 		{[]string{"version", "--output", "yaml"}, ExitUsage, "--output"},
+		// run and probe flags are checked before any image is read
+		{[]string{"verify", "docker-archive:" + garbage, "docker-archive:x", "--run", "[bad"}, ExitUsage, "--run"},
+		{[]string{"verify", "docker-archive:" + garbage, "docker-archive:x", "--http-probe", "nopath"}, ExitUsage, "--http-probe"},
+		{[]string{"verify", "docker-archive:" + garbage, "docker-archive:x", "--network", "bogus"}, ExitUsage, "--network"},
+		{[]string{"verify", "docker-archive:" + garbage, "nosuch:x"}, ExitUsage, "transport"},
+		{[]string{"build", "docker-archive:" + garbage, "docker-archive:x", "--verify", "--tcp-probe", "0"}, ExitUsage, "--tcp-probe"},
 	} {
 		_, errOut, code := run(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
