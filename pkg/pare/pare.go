@@ -8,8 +8,11 @@
 // The library is silent: warnings and missing libraries come back as data
 // (Warning, MissingLibrary), progress as events given to a callback.
 //
-// Options are plain structs (BuildOptions, TraceOptions, VerifyOptions);
-// their zero values are pare's defaults.
+// Options are plain structs (BuildOptions, TraceOptions, VerifyOptions,
+// sharing RunOptions); their zero values are pare's defaults. Records that
+// a mechanism defines (Report, ProbeResult, Difference, Observations,
+// Writes, Reason, Step) are type aliases: callers name them through this
+// package, the mechanisms stay internal.
 package pare
 
 import (
