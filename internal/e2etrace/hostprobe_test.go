@@ -1,6 +1,7 @@
 package e2etrace
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,42 @@ func TestTracedTCPServerNoFlags(t *testing.T) {
 	}
 	if !strings.Contains(out, `"kind": "tcp"`) {
 		t.Errorf("the default probe did not take redis for a TCP server:\n%s", out)
+	}
+}
+
+// TestExecUserAndWorkingDir: --exec runs like docker exec, as the image's
+// user in its WorkingDir, under the tracer (relative paths work, and what
+// the command reads is recorded).
+func TestExecUserAndWorkingDir(t *testing.T) {
+	orig := testimages.Require(t, "node")
+	out, errOut := mustPare(t, "trace", "docker-daemon:"+orig, "--sensor", sensor(t), "--exec", "cat server.js >/dev/null && id -u && pwd", "--output", "json")
+	var res struct {
+		Probes []struct {
+			Name string `json:"name"`
+			OK   bool   `json:"ok"`
+			Head string `json:"head"`
+		} `json:"probes"`
+		Observations struct {
+			Files []struct {
+				Path string `json:"path"`
+				Exe  string `json:"exe"`
+				OK   bool   `json:"ok"`
+			} `json:"files"`
+		} `json:"observations"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, tail(errOut, 10))
+	}
+	if len(res.Probes) != 1 || !res.Probes[0].OK || res.Probes[0].Head != "1002\n/app\n" {
+		t.Fatalf("exec probe: %+v", res.Probes)
+	}
+	read := false
+	for _, f := range res.Observations.Files {
+		if f.Path == "/app/server.js" && f.OK && strings.HasSuffix(f.Exe, "/cat") {
+			read = true
+		}
+	}
+	if !read {
+		t.Error("the exec's read of server.js (a relative path) was not recorded")
 	}
 }
