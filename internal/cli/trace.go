@@ -65,9 +65,6 @@ func (f *traceFlags) runOptions(g *globals, b pare.BuildOptions) (pare.RunOption
 		Entrypoint: b.Entrypoint, Cmd: b.Cmd, RunToExit: f.runToExit, Duration: f.duration,
 		StartTimeout: f.startTimeout, Network: f.network, TempDir: g.tempDir, OnEvent: g.renderEvent,
 	}
-	if b.Entrypoint != nil && b.Cmd == nil {
-		o.Cmd = []string{} // docker run --entrypoint clears the image's Cmd
-	}
 	switch f.network {
 	case "", pare.NetworkHost, pare.NetworkNone, pare.NetworkBridge:
 	default:

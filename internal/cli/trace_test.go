@@ -27,7 +27,7 @@ func TestRunOptions(t *testing.T) {
 	if diff := cmp.Diff([]string{"tcp 5432", "exec ls data", "http GET:/health:8080=200,204"}, names); diff != "" {
 		t.Errorf("probes in command-line order (-want +got):\n%s", diff)
 	}
-	if o.Cmd == nil || len(o.Cmd) != 0 {
-		t.Errorf("--entrypoint must clear the image's Cmd like docker run: %q", o.Cmd)
+	if len(o.Entrypoint) != 1 || o.Cmd != nil {
+		t.Errorf("entrypoint %q cmd %q: the build's overrides are passed as they are", o.Entrypoint, o.Cmd)
 	}
 }
