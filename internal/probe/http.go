@@ -273,6 +273,7 @@ func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
 // early when the container has stopped.
 func WaitPort(ctx context.Context, addr string, state func(context.Context) (engine.State, error)) error {
 	delay := 20 * time.Millisecond
+	var last error // the last dial error not caused by ctx ending
 	for {
 		conn, err := dialLoopback(ctx, "tcp", addr)
 		if err == nil {
@@ -281,6 +282,9 @@ func WaitPort(ctx context.Context, addr string, state func(context.Context) (eng
 		}
 		if strings.HasPrefix(err.Error(), "refusing") {
 			return err
+		}
+		if ctx.Err() == nil || last == nil {
+			last = err
 		}
 		if state != nil {
 			if st, serr := state(ctx); serr == nil && !st.Running {
@@ -291,7 +295,7 @@ func WaitPort(ctx context.Context, addr string, state func(context.Context) (eng
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("waiting for %s: %w (last: %w)", addr, ctx.Err(), err)
+			return fmt.Errorf("waiting for %s: %w (last: %w)", addr, ctx.Err(), last)
 		case <-timer.C:
 		}
 		delay = min(delay*2, time.Second)

@@ -89,7 +89,7 @@ func TestWaitOutcomes(t *testing.T) {
 	l.Close()
 	var running atomic.Bool
 	running.Store(true)
-	tg := &Target{State: state(&running, 0), StartTimeout: 300 * time.Millisecond}
+	tg := &Target{State: state(&running, 0), StartTimeout: 2 * time.Second}
 	for _, p := range []Probe{&HTTP{Path: "/", Port: closed}, &TCP{Port: closed}, &Port{Port: closed}} {
 		r := p.Run(t.Context(), tg)
 		if r.OK || r.Outcome != OutcomeRefused {
