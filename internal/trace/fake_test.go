@@ -281,7 +281,9 @@ func TestRunFakeExecUserAndDir(t *testing.T) {
 		}
 		if untraced {
 			f.OnStart = nil
-			onExec = func(engine.ContainerSpec, engine.ExecSpec) (*engine.ExecResult, error) { return &engine.ExecResult{}, nil }
+			onExec = func(engine.ContainerSpec, engine.ExecSpec) (*engine.ExecResult, error) {
+				return &engine.ExecResult{}, nil
+			}
 		}
 		_, err := trace.Run(t.Context(), f, "app", trace.Options{SensorBinary: sensorBin(t), TempDir: t.TempDir(),
 			Untraced: untraced, Network: engine.NetworkNone, Probes: []probe.Probe{&probe.Exec{Argv: []string{"ls", "data"}}}})

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/pkg/elfread"
@@ -41,14 +42,10 @@ var (
 func New(v *rootfs.View, env ...string) *Keeper {
 	c := &Keeper{
 		Set:     keptset.NewSet(v),
-		Env:     map[string]string{},
+		Env:     imagecfg.EnvMap(env),
 		LibDirs: []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"},
 		objs:    map[string]keptset.Object{},
 		v:       v,
-	}
-	for _, kv := range env {
-		k, val, _ := strings.Cut(kv, "=")
-		c.Env[k] = val
 	}
 	return c
 }
