@@ -8,10 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/internal/keep"
-	"github.com/pare-dev/pare/internal/report"
-	"github.com/pare-dev/pare/internal/sbom"
-	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/pare"
 )
 
@@ -52,21 +48,26 @@ func splitCommand(flag, s string) ([]string, error) {
 	return strings.Fields(s), nil
 }
 
-func (f *buildFlags) options(cmd *cobra.Command) (keep.Options, error) {
-	o := keep.Options{
+func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
+	o := pare.BuildOptions{
 		Includes: f.includes, IncludeExes: f.includeExes, Excludes: f.excludes, AllowMissing: f.allowMissing,
+		KeepSetuid: f.keepSetuid, User: f.user,
 	}
 	var err error
 	if cmd.Flags().Changed("entrypoint") {
-		o.EntrypointSet = true
 		if o.Entrypoint, err = splitCommand("entrypoint", f.entrypoint); err != nil {
 			return o, err
 		}
+		if o.Entrypoint == nil {
+			o.Entrypoint = []string{}
+		}
 	}
 	if cmd.Flags().Changed("cmd") {
-		o.CmdSet = true
 		if o.Cmd, err = splitCommand("cmd", f.cmd); err != nil {
 			return o, err
+		}
+		if o.Cmd == nil {
+			o.Cmd = []string{}
 		}
 	}
 	if f.noTzdata {
@@ -99,22 +100,27 @@ becomes numeric (the original non-root user, else 65532).`,
 			if err != nil {
 				return err
 			}
+			if verify {
+				if _, err := tf.runOptions(g, opts); err != nil {
+					return err // usage errors before any work
+				}
+			}
 			img, err := g.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			defer img.Close()
-			po := pare.Options{Closure: opts, KeepSetuid: f.keepSetuid, User: f.user}
 			if traced {
-				po.Trace, err = g.runTrace(cmd.Context(), img, &tf, entrypointOverride(opts), cmdOverride(opts))
-				if err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
+				if opts.Trace, err = g.runTrace(cmd, img, &tf, opts); err != nil {
+					return err
 				}
-				if !po.Trace.ProbesOK() {
-					g.warnf("some probes failed while tracing; the closure may miss what they would have used")
+				for _, w := range opts.Trace.Warnings {
+					if w.Kind == pare.WarningProbe {
+						g.warnf("%s", w.Message)
+					}
 				}
 			}
-			res, err := pare.Build(img, po)
+			res, err := pare.Build(img, opts)
 			if err != nil {
 				return err
 			}
@@ -126,19 +132,14 @@ becomes numeric (the original non-root user, else 65532).`,
 			if dg, err := res.Image.Digest(); err == nil {
 				rep.Digest = dg.String()
 			}
+			var vr *pare.VerifyResult
 			if verify {
-				vo, err := tf.options(entrypointOverride(opts), cmdOverride(opts))
-				if err != nil {
-					return err
-				}
-				vr, err := g.compare(cmd.Context(), args[0], args[1], vo, false)
+				ro, _ := tf.runOptions(g, opts)
+				vr, err = pare.Verify(cmd.Context(), args[0], args[1], pare.VerifyOptions{RunOptions: ro, Open: g.openOptions()})
 				if err != nil {
 					return fmt.Errorf("verifying %s: %w", args[1], err)
 				}
-				rep.Verify = &report.Verify{Same: vr.Same, Probes: len(vr.Pared)}
-				for _, d := range vr.Differences {
-					rep.Verify.Differences = append(rep.Verify.Differences, d.String())
-				}
+				pare.RecordVerify(rep, vr)
 			}
 			if reportFile != "" {
 				if err := writeFileAtomic(reportFile, rep); err != nil {
@@ -156,11 +157,7 @@ becomes numeric (the original non-root user, else 65532).`,
 			}
 			if sbomFile != "" {
 				var buf bytes.Buffer
-				epoch, err := tarlayer.DefaultEpoch()
-				if err != nil {
-					return err
-				}
-				if err := sbom.CycloneDX(&buf, rep, args[1], rep.Digest, epoch); err != nil {
+				if err := pare.WriteSBOM(&buf, rep, args[1], rep.Digest); err != nil {
 					return err
 				}
 				if err := writeBytesAtomic(sbomFile, buf.Bytes()); err != nil {
@@ -172,8 +169,8 @@ becomes numeric (the original non-root user, else 65532).`,
 			} else {
 				err = rep.WriteText(g.stdout)
 			}
-			if err == nil && rep.Verify != nil && !rep.Verify.Same {
-				err = errDiffers
+			if err == nil && vr != nil && !vr.Same {
+				err = differsError(vr)
 			}
 			return err
 		},

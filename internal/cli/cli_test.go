@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pare-dev/pare/internal/testimages"
+	"github.com/pare-dev/pare/pkg/pare"
 )
 
 // run runs pare with args and returns stdout, stderr and the exit code.
@@ -60,6 +61,12 @@ func TestUsageAndBadInput(t *testing.T) {
 		{[]string{"ls", "oci:" + dir}, ExitFailure, dir},
 		{[]string{"ls", "dir:" + filepath.Join(dir, "nodir")}, ExitFailure, "nodir"},
 		{[]string{"version", "--output", "yaml"}, ExitUsage, "--output"},
+		// run and probe flags are checked before any image is read
+		{[]string{"verify", "docker-archive:" + garbage, "docker-archive:x", "--run", "[bad"}, ExitUsage, "--run"},
+		{[]string{"verify", "docker-archive:" + garbage, "docker-archive:x", "--http-probe", "nopath"}, ExitUsage, "--http-probe"},
+		{[]string{"verify", "docker-archive:" + garbage, "docker-archive:x", "--network", "bogus"}, ExitUsage, "--network"},
+		{[]string{"verify", "docker-archive:" + garbage, "nosuch:x"}, ExitUsage, "transport"},
+		{[]string{"build", "docker-archive:" + garbage, "docker-archive:x", "--verify", "--tcp-probe", "0"}, ExitUsage, "--tcp-probe"},
 	} {
 		_, errOut, code := run(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
@@ -268,7 +275,7 @@ func TestVerify(t *testing.T) {
 		mustRun(t, append([]string{"build", "docker-daemon:" + img, "docker-daemon:" + pared}, tc.flags...)...)
 		defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
 		out, errOut, code := run(t, "verify", "docker-daemon:"+img, "docker-daemon:"+pared, "--run-to-exit", "--output", "json")
-		var res verifyResult
+		var res pare.VerifyResult
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("%s: %v\n%s%s", tc.fixture, err, out, errOut)
 		}

@@ -13,7 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/internal/source"
+	"github.com/pare-dev/pare/pkg/pare"
 	"github.com/pare-dev/pare/pkg/rootfs"
 	"github.com/pare-dev/pare/pkg/transport"
 )
@@ -155,21 +155,29 @@ func (g *globals) transportOptions(p *progress) ([]transport.Option, error) {
 }
 
 // open opens a source image with progress reporting.
-func (g *globals) open(ctx context.Context, ref string) (*source.Image, error) {
-	p := g.progress()
-	defer p.wait()
-	topts, err := g.transportOptions(nil)
-	if err != nil {
-		return nil, err
-	}
-	ropts := []rootfs.Option{rootfs.WithProgress(p.layer)}
-	if g.tempDir != "" {
-		ropts = append(ropts, rootfs.WithTempDir(g.tempDir))
-	}
+func (g *globals) open(ctx context.Context, ref string) (*pare.Source, error) {
 	if _, err := transport.Parse(ref); err != nil {
 		return nil, usageError{err}
 	}
-	return source.Open(ctx, ref, source.Options{Transport: topts, Rootfs: ropts})
+	if _, err := g.transportOptions(nil); err != nil {
+		return nil, err
+	}
+	p := g.progress()
+	defer p.wait()
+	o := g.openOptions()
+	o.Rootfs = append(o.Rootfs, rootfs.WithProgress(p.layer))
+	return pare.Open(ctx, ref, o)
+}
+
+// openOptions are the transport and rootfs options of the global flags
+// (an invalid --platform is ignored here; open reports it).
+func (g *globals) openOptions() pare.OpenOptions {
+	topts, _ := g.transportOptions(nil)
+	var ropts []rootfs.Option
+	if g.tempDir != "" {
+		ropts = append(ropts, rootfs.WithTempDir(g.tempDir))
+	}
+	return pare.OpenOptions{Transport: topts, Rootfs: ropts}
 }
 
 // write writes img to the sink dst with progress reporting.

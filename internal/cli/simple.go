@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/internal/assemble"
+	"github.com/pare-dev/pare/pkg/pare"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -188,7 +188,7 @@ ExposedPorts, Volumes, Labels, StopSignal) is carried over.`,
 				return err
 			}
 			defer img.Close()
-			out, err := assemble.Flatten(img.View, img.ConfigFile, "pare flatten "+args[0])
+			out, err := pare.Flatten(img)
 			if err != nil {
 				return fmt.Errorf("flattening %s: %w", args[0], err)
 			}

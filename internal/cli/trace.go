@@ -1,36 +1,28 @@
 package cli
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path"
 	"strings"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/pare-dev/pare/internal/engine"
-	"github.com/pare-dev/pare/internal/imagecfg"
-	"github.com/pare-dev/pare/internal/keep"
-	"github.com/pare-dev/pare/internal/probe"
-	"github.com/pare-dev/pare/internal/source"
-	"github.com/pare-dev/pare/internal/trace"
-	"github.com/pare-dev/pare/pkg/transport"
+	"github.com/pare-dev/pare/pkg/pare"
 )
 
-// traceFlags drive a traced run: probes, how long, which network.
+// traceFlags drive a run of the image: probes, runs, how long, which network.
 type traceFlags struct {
-	probes     probeSpecs
-	runToExit  bool
-	duration   time.Duration
-	network    string
-	sensor     string
-	seccompOut string
+	probes       probeSpecs
+	runs         []string
+	runToExit    bool
+	duration     time.Duration
+	startTimeout time.Duration
+	network      string
+	sensor       string
+	seccompOut   string
 }
 
 // probeSpec is one probe flag, kept in command-line order.
@@ -54,128 +46,90 @@ func (p probeFlag) Set(v string) error {
 }
 
 func (f *traceFlags) register(fl *pflag.FlagSet) {
-	fl.Var(probeFlag{"http-probe", &f.probes}, "http-probe", "HTTP probe [METHOD:]PATH[:PORT][=CODES] on 127.0.0.1 (repeatable; default GET / on each exposed port)")
-	fl.Var(probeFlag{"tcp-probe", &f.probes}, "tcp-probe", "wait until 127.0.0.1:PORT accepts connections (repeatable)")
-	fl.Var(probeFlag{"exec", &f.probes}, "exec", `command run inside the container under the tracer: a shell line or a JSON argv (repeatable)`)
-	fl.Var(probeFlag{"probe-script", &f.probes}, "probe-script", "script run on the host with PARE_TARGET_HOST/PARE_TARGET_PORT(S)/PARE_CONTAINER_ID set (repeatable)")
-	fl.BoolVar(&f.runToExit, "run-to-exit", false, "batch image: let the command run to completion")
-	fl.DurationVar(&f.duration, "duration", 0, "keep a server running this long after the probes (with --run-to-exit: the timeout)")
-	fl.StringVar(&f.network, "network", "", "network of the container: host, none or bridge (default: host with HTTP/TCP probes, else none)")
+	fl.Var(probeFlag{"http-probe", &f.probes}, "http-probe", "HTTP probe [METHOD:]PATH[:PORT][=CODES] on 127.0.0.1; any answer counts unless CODES are given (repeatable; default: a probe on each exposed port)")
+	fl.Var(probeFlag{"tcp-probe", &f.probes}, "tcp-probe", "wait until 127.0.0.1:PORT accepts connections; the container must still run afterwards (repeatable)")
+	fl.Var(probeFlag{"exec", &f.probes}, "exec", `command run inside the container as the image's user in its WorkingDir: a shell line or a JSON argv (repeatable)`)
+	fl.Var(probeFlag{"probe-script", &f.probes}, "probe-script", "script run on the host once the exposed ports accept connections, with PARE_TARGET_HOST/PARE_TARGET_PORT(S)/PARE_CONTAINER_ID set (repeatable)")
+	fl.StringArrayVar(&f.runs, "run", nil, `one more run of the image with ARGS replacing its Cmd, like docker run IMAGE ARGS (a shell-style line or a JSON array; repeatable); the output's CMD is unchanged`)
+	fl.BoolVar(&f.runToExit, "run-to-exit", false, "let the command run to completion even if the image exposes ports (implied when it exposes none and no host probe is given)")
+	fl.DurationVar(&f.duration, "duration", 0, "keep a server running this long after the probes; bounds a program that runs to completion (default 2m)")
+	fl.DurationVar(&f.startTimeout, "start-timeout", 0, "how long host probes wait for the ports to accept connections (default 1m)")
+	fl.StringVar(&f.network, "network", "", "network of the container: host, none or bridge (default: host with HTTP/TCP/script probes or exposed ports, else none)")
 	fl.StringVar(&f.sensor, "sensor", "", "path of a static pare-sensor binary (default: next to pare, else built from source)")
 	fl.StringVar(&f.seccompOut, "seccomp-out", "", "write a Docker seccomp profile of the system calls seen to FILE")
 }
 
-// options turns the flags into trace options; probes run in the order given.
-func (f *traceFlags) options(entrypoint, cmd []string) (trace.Options, error) {
-	o := trace.Options{
-		SensorBinary: f.sensor, RunToExit: f.runToExit, Duration: f.duration, Network: f.network,
-		Entrypoint: entrypoint, Cmd: cmd,
+// runOptions turns the flags into run options; probes run in the order given.
+func (f *traceFlags) runOptions(g *globals, b pare.BuildOptions) (pare.RunOptions, error) {
+	o := pare.RunOptions{
+		Entrypoint: b.Entrypoint, Cmd: b.Cmd, RunToExit: f.runToExit, Duration: f.duration,
+		StartTimeout: f.startTimeout, Network: f.network, TempDir: g.tempDir, OnEvent: g.renderEvent,
 	}
 	switch f.network {
-	case "", engine.NetworkHost, engine.NetworkNone, "bridge":
+	case "", pare.NetworkHost, pare.NetworkNone, pare.NetworkBridge:
 	default:
 		return o, usageError{fmt.Errorf("--network must be host, none or bridge, not %q", f.network)}
 	}
+	for _, r := range f.runs {
+		args, err := splitCommand("run", r)
+		if err != nil {
+			return o, err
+		}
+		o.Runs = append(o.Runs, args)
+	}
 	for _, ps := range f.probes {
-		var p probe.Probe
+		var p pare.Probe
 		var err error
 		switch ps.flag {
 		case "http-probe":
-			p, err = probe.ParseHTTP(ps.spec)
+			p, err = pare.HTTPProbe(ps.spec)
 		case "tcp-probe":
 			spec := ps.spec
 			if !strings.HasPrefix(spec, "tcp:") {
 				spec = "tcp:" + spec
 			}
-			p, err = probe.ParseTCP(spec)
+			p, err = pare.TCPProbe(spec)
 		case "exec":
-			p, err = probe.ParseExec(ps.spec)
+			p, err = pare.ExecProbe(ps.spec)
 		case "probe-script":
-			p, err = probe.ParseScript(ps.spec)
+			p, err = pare.ScriptProbe(ps.spec)
 		}
 		if err != nil {
 			return o, usageError{fmt.Errorf("--%s %q: %w", ps.flag, ps.spec, err)}
 		}
 		o.Probes = append(o.Probes, p)
 	}
-	if f.runToExit && o.Probes == nil {
-		o.NoDefaultProbes = true
-	}
 	return o, nil
 }
 
-// inDaemon makes img available to the Docker engine: a docker-daemon source
-// is used as it is, any other is loaded under a temporary tag that the
-// returned cleanup removes.
-func (g *globals) inDaemon(ctx context.Context, img *source.Image) (string, func(), error) {
-	if img.Ref.Kind == transport.DockerDaemon {
-		return img.Ref.Name, func() {}, nil
+// renderEvent prints the progress of a run on stderr.
+func (g *globals) renderEvent(ev pare.Event) {
+	if g.quiet {
+		return
 	}
-	if img.Image == nil {
-		return "", nil, usageError{fmt.Errorf("%s: a dir: source cannot be traced: load it into Docker first", img.Ref)}
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	tag := "pare-trace/tmp-" + hex.EncodeToString(b[:]) + ":latest"
-	ref := transport.Reference{Kind: transport.DockerDaemon, Name: tag}
-	if err := transport.Write(ctx, ref, img.Image); err != nil {
-		return "", nil, fmt.Errorf("loading %s into Docker for tracing: %w", img.Ref, err)
-	}
-	cleanup := func() {
-		c, err := client.New(client.FromEnv)
-		if err != nil {
-			return
+	if ev.Probe != nil {
+		status := "ok"
+		if !ev.Probe.OK {
+			status = "FAILED (" + ev.Probe.Outcome + "): " + ev.Probe.Err
 		}
-		defer c.Close()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_, _ = c.ImageRemove(rctx, tag, client.ImageRemoveOptions{Force: true})
+		fmt.Fprintf(g.stderr, "trace: probe %s: %s\n", ev.Probe.Name, status)
+		return
 	}
-	return tag, cleanup, nil
+	fmt.Fprintf(g.stderr, "trace: %s\n", ev.Message)
 }
 
-// runTrace runs img under the sensor with the probes of f.
-func (g *globals) runTrace(ctx context.Context, img *source.Image, f *traceFlags, entrypoint, cmd []string) (*trace.Result, error) {
-	opts, err := f.options(entrypoint, cmd)
+// runTrace traces img with the flags of f and writes --seccomp-out.
+func (g *globals) runTrace(cmd *cobra.Command, img *pare.Source, f *traceFlags, b pare.BuildOptions) (*pare.TraceResult, error) {
+	ro, err := f.runOptions(g, b)
 	if err != nil {
 		return nil, err
 	}
-	opts.TempDir = g.tempDir
-	eng, err := engine.NewDocker(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer eng.Close()
-	ref, cleanup, err := g.inDaemon(ctx, img)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
-	opts.OnEvent = func(ev trace.Event) {
-		if g.quiet {
-			return
-		}
-		if ev.Probe != nil {
-			status := "ok"
-			if !ev.Probe.OK {
-				status = "FAILED: " + ev.Probe.Err
-			}
-			fmt.Fprintf(g.stderr, "trace: probe %s: %s\n", ev.Probe.Name, status)
-			return
-		}
-		fmt.Fprintf(g.stderr, "trace: %s\n", ev.Message)
-	}
-	if img.View != nil {
-		v := img.View
-		opts.ResolveUser = trace.FileUserResolver(func(p string) ([]byte, error) { return v.ReadFile(p, 16<<20) })
-	}
-	defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence; Run removes its containers itself
-	res, err := trace.Run(ctx, eng, ref, opts)
+	res, err := pare.Trace(cmd.Context(), img, pare.TraceOptions{RunOptions: ro, SensorBinary: f.sensor})
 	if err != nil {
 		return nil, err
 	}
 	if f.seccompOut != "" {
-		prof, err := trace.SeccompProfile(res.Observations)
+		prof, err := res.SeccompProfile()
 		if err != nil {
 			return nil, err
 		}
@@ -196,10 +150,11 @@ func newTraceCmd(g *globals) *cobra.Command {
 		Long: `Run SRC in the Docker engine with pare-sensor as the entrypoint wrapper: it starts the
 image's Entrypoint+Cmd as the image's user, follows every process and thread, and records
 each path opened, executed, stat-ed or mapped, and every system call. Probes drive the
-program (default: GET / on each exposed port); then it is stopped with its StopSignal.
-The container is always removed, also on Ctrl-C.`,
+program (default: a probe on each exposed port); then it is stopped with its StopSignal.
+An image that exposes no port, with no host probe, runs to completion. Each --run is
+one more run with other arguments. The containers are always removed, also on Ctrl-C.`,
 		Example: `  pare trace docker-daemon:myapp --http-probe /healthz:8080 --seccomp-out seccomp.json
-  pare trace docker-archive:job.tar --run-to-exit --output json`,
+  pare trace docker-archive:job.tar --run 'convert b.txt' --output json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bo, err := bf.options(cmd)
@@ -211,41 +166,51 @@ The container is always removed, also on Ctrl-C.`,
 				return err
 			}
 			defer img.Close()
-			res, err := g.runTrace(cmd.Context(), img, &f, entrypointOverride(bo), cmdOverride(bo))
+			res, err := g.runTrace(cmd, img, &f, bo)
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+				return err
 			}
 			if obsOut != "" {
 				if err := writeFileAtomic(obsOut, res.Observations); err != nil {
 					return err
 				}
 			}
-			writes := trace.WrittenPaths(res.Observations)
 			if g.output == "json" {
-				return g.printJSON(map[string]any{"command": res.Command, "exitCode": res.ExitCode, "probes": res.Probes,
-					"observations": res.Observations, "writes": writes, "warnings": res.Warnings})
+				return g.printJSON(map[string]any{"command": res.Command, "exitCode": res.ExitCode, "runs": res.Runs, "probes": res.Probes,
+					"observations": res.Observations, "writes": res.Writes, "warnings": res.Warnings})
 			}
-			obs := keep.FromObservations(res.Observations)
-			execs := 0
-			for _, o := range obs {
-				if o.Exec {
+			paths, execs := map[string]bool{}, 0
+			for _, fa := range res.Observations.Files {
+				if fa.OK && !fa.Write && path.IsAbs(fa.Path) {
+					paths[fa.Path] = true
+				}
+			}
+			for _, e := range res.Observations.Execs {
+				if e.OK {
 					execs++
 				}
 			}
 			fmt.Fprintf(g.stdout, "traced %s: %s (exit %d)\n", args[0], strings.Join(res.Command, " "), res.ExitCode)
-			fmt.Fprintf(g.stdout, "  used     %d paths of the image, %d programs executed, %d system calls\n", len(obs), execs, len(res.Observations.Syscalls))
+			for _, r := range res.Runs[1:] {
+				fmt.Fprintf(g.stdout, "  run      %s (exit %d)\n", strings.Join(r.Command, " "), r.ExitCode)
+			}
+			fmt.Fprintf(g.stdout, "  used     %d paths, %d programs executed, %d system calls\n", len(paths), execs, len(res.Observations.Syscalls))
 			for _, p := range res.Probes {
 				st := "ok"
 				if !p.OK {
-					st = "FAILED " + p.Err
+					st = "FAILED (" + p.Outcome + ") " + p.Err
 				}
 				fmt.Fprintf(g.stdout, "  probe    %s: %s\n", p.Name, st)
 			}
-			for _, m := range writes.Mounts {
-				fmt.Fprintf(g.stdout, "  writes   %s (%d paths): mount a tmpfs/emptyDir there for a read-only root filesystem\n", m.Path, len(m.Paths))
+			if res.Writes != nil {
+				for _, m := range res.Writes.Mounts {
+					fmt.Fprintf(g.stdout, "  writes   %s (%d paths): mount a tmpfs/emptyDir there for a read-only root filesystem\n", m.Path, len(m.Paths))
+				}
 			}
 			for _, w := range res.Warnings {
-				fmt.Fprintf(g.stdout, "  warning  %s\n", w)
+				if w.Kind == pare.WarningTrace {
+					fmt.Fprintf(g.stdout, "  warning  %s\n", w.Message)
+				}
 			}
 			return nil
 		},
@@ -255,24 +220,6 @@ The container is always removed, also on Ctrl-C.`,
 	cmd.Flags().StringVar(&bf.cmd, "cmd", "", "override the image Cmd (JSON array or a plain command line)")
 	cmd.Flags().StringVar(&obsOut, "observations-out", "", "write the raw observations as JSON to FILE")
 	return cmd
-}
-
-// entrypointOverride and cmdOverride give the overrides of o as trace
-// and verify take them: nil keeps the image's, empty clears it.
-func entrypointOverride(o keep.Options) []string {
-	if !o.EntrypointSet {
-		return nil
-	}
-	ep, _ := imagecfg.Command(nil, nil, o.Override())
-	return append([]string{}, ep...)
-}
-
-func cmdOverride(o keep.Options) []string {
-	if !o.EntrypointSet && !o.CmdSet {
-		return nil
-	}
-	_, c := imagecfg.Command(nil, nil, o.Override()) // a new entrypoint clears the image's Cmd
-	return append([]string{}, c...)
 }
 
 // writeBytesAtomic writes data to a temporary name beside file, then renames it.

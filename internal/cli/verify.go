@@ -1,26 +1,19 @@
 package cli
 
 import (
-	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pare-dev/pare/internal/engine"
-	"github.com/pare-dev/pare/internal/probe"
-	"github.com/pare-dev/pare/internal/trace"
+	"github.com/pare-dev/pare/pkg/pare"
 	"github.com/pare-dev/pare/pkg/transport"
 )
 
-// errDiffers is returned when the pared image behaves differently.
-var errDiffers = fmt.Errorf("the images behave differently")
-
-// verifyResult is pare verify's result.
-type verifyResult struct {
-	Original    []probe.Result     `json:"original"`
-	Pared       []probe.Result     `json:"pared"`
-	Differences []probe.Difference `json:"differences"`
-	Same        bool               `json:"same"`
+// differsError is returned when the pared image behaves differently; it
+// names the probes that differed.
+func differsError(v *pare.VerifyResult) error {
+	return fmt.Errorf("the pared image behaves differently under %s", strings.Join(v.DifferingProbes(), ", "))
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -30,23 +23,30 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify ORIGINAL PARED",
 		Short: "Run the original and the pared image under the same probes and compare",
-		Long: `Run both images, one after the other, in the Docker engine with the same probes
-(HTTP status and body digest, exec output and exit code, the program's own exit code) and
-report every difference. A pared image that behaves differently is a bug: the exit code is
-1 when anything differs.`,
+		Long: `Run both images, one after the other, in the Docker engine with the same probes and
+runs, and compare how each probe ended: its outcome (ok, refused, timeout, exited,
+status, exit-code), HTTP status and body digest, exec output and exit code, the
+program's own exit code, and whether the container was still running. A pared image
+that behaves differently is a bug: the exit code is 1 when anything differs, and the
+error names the probes that differed.`,
 		Example: `  pare verify docker-daemon:app docker-daemon:app:pared --http-probe /healthz:8080
-  pare verify docker-daemon:job docker-daemon:job:pared --run-to-exit`,
+  pare verify docker-daemon:job docker-daemon:job:pared --run 'convert b.txt'`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bo, err := bf.options(cmd)
 			if err != nil {
 				return err
 			}
-			opts, err := f.options(entrypointOverride(bo), cmdOverride(bo))
+			ro, err := f.runOptions(g, bo)
 			if err != nil {
 				return err
 			}
-			out, err := g.compare(cmd.Context(), args[0], args[1], opts, ignoreBodies)
+			for _, a := range args {
+				if _, err := transport.Parse(a); err != nil {
+					return usageError{err}
+				}
+			}
+			out, err := pare.Verify(cmd.Context(), args[0], args[1], pare.VerifyOptions{RunOptions: ro, IgnoreBodies: ignoreBodies, Open: g.openOptions()})
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ report every difference. A pared image that behaves differently is a bug: the ex
 				for _, r := range out.Pared {
 					st := "ok"
 					if !r.OK {
-						st = "failed: " + r.Err
+						st = "failed (" + r.Outcome + "): " + r.Err
 					}
 					fmt.Fprintf(g.stdout, "probe %s: %s\n", r.Name, st)
 				}
@@ -70,7 +70,7 @@ report every difference. A pared image that behaves differently is a bug: the ex
 				}
 			}
 			if !out.Same {
-				return errDiffers
+				return differsError(out)
 			}
 			return nil
 		},
@@ -80,65 +80,4 @@ report every difference. A pared image that behaves differently is a bug: the ex
 	cmd.Flags().StringVar(&bf.cmd, "cmd", "", "override the Cmd of both images (JSON array or a plain command line)")
 	cmd.Flags().BoolVar(&ignoreBodies, "ignore-bodies", false, "compare statuses and exit codes only, not body digests (for pages that embed dates)")
 	return cmd
-}
-
-// compare runs the original and the pared image untraced under the same
-// probes, one after the other, and diffs the results.
-func (g *globals) compare(ctx context.Context, original, pared string, opts trace.Options, ignoreBodies bool) (verifyResult, error) {
-	opts.Untraced = true
-	opts.TempDir = g.tempDir
-	var out verifyResult
-	eng, err := engine.NewDocker(ctx)
-	if err != nil {
-		return out, err
-	}
-	defer eng.Close()
-	defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence
-	var results [2][]probe.Result
-	for i, ref := range []string{original, pared} {
-		r, err := g.verifyRun(ctx, eng, ref, opts)
-		if err != nil {
-			return out, err
-		}
-		results[i] = r
-	}
-	diffs := probe.Compare(results[0], results[1])
-	if ignoreBodies {
-		kept := diffs[:0]
-		for _, d := range diffs {
-			if d.Field != "digest" {
-				kept = append(kept, d)
-			}
-		}
-		diffs = kept
-	}
-	return verifyResult{Original: results[0], Pared: results[1], Differences: diffs, Same: len(diffs) == 0}, nil
-}
-
-// verifyRun runs one image untraced under the probes.
-func (g *globals) verifyRun(ctx context.Context, eng engine.Engine, ref string, opts trace.Options) ([]probe.Result, error) {
-	r, err := transport.Parse(ref)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	name := r.Name
-	if r.Kind != transport.DockerDaemon {
-		// anything else is read and loaded into the engine under a temporary tag
-		img, err := g.open(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		defer img.Close()
-		var cleanup func()
-		name, cleanup, err = g.inDaemon(ctx, img)
-		if err != nil {
-			return nil, err
-		}
-		defer cleanup()
-	}
-	res, err := trace.Run(ctx, eng, name, opts)
-	if err != nil {
-		return nil, fmt.Errorf("running %s: %w", ref, err)
-	}
-	return res.Probes, nil
 }

@@ -79,14 +79,13 @@ func psqlArgv() []string {
 	return argv
 }
 
-// postgresScript is the host probe script of the postgres trace: it waits
-// until the server accepts queries, then runs the queries with the fixture's
-// psql through docker exec (as the image user). An --exec probe cannot be
-// used: pare runs exec probes before script probes whatever the flag order,
-// an exec probe does not wait for the server, and pare trace has no TCP
-// probe flag, so the queries would race the server's start. The server's
-// backends are traced either way (they are children of the traced
-// postmaster); psql itself is not, so it stays out of the traced image.
+// postgresScript is the host probe script of the postgres trace: pare
+// starts it once port 5432 accepts connections, and it waits on until the
+// server accepts queries (postgres answers "starting up" for a while), then
+// runs the queries with the fixture's psql through docker exec (as the
+// image user). The server's backends are traced (they are children of the
+// traced postmaster); psql itself, run by docker exec outside the sensor,
+// is not, so it stays out of the traced image.
 func postgresScript() string {
 	q := func(argv []string) string {
 		var b strings.Builder

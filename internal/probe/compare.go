@@ -8,7 +8,10 @@ import (
 // Fields compared by Compare, as found in Difference.Field.
 const (
 	FieldMissing  = "missing"  // a result exists on one side only
+	FieldKind     = "kind"     // what the port spoke (Port probes: http or tcp)
+	FieldOutcome  = "outcome"  // how the probe ended (refused, exited, timeout, ...)
 	FieldOK       = "ok"       // success differs
+	FieldExited   = "exited"   // the container had exited after the probe on one side only
 	FieldStatus   = "status"   // HTTP status differs
 	FieldExitCode = "exitCode" // exit code differs
 	FieldDigest   = "digest"   // body or stdout differs
@@ -27,9 +30,12 @@ func (d Difference) String() string {
 }
 
 // Compare matches results by Name and reports where b differs from a in the
-// deterministic fields: presence, OK, Status, ExitCode and Digest (in that
-// order for each probe, probes in the order of a, then those only in b).
-// Duration, Head and Err text are not compared. Callers that expect
+// deterministic fields: presence, Kind, Outcome, OK, Status, ExitCode,
+// Exited and Digest (in that order for each probe, probes in the order of
+// a, then those only in b). So two runs that both fail a probe differ
+// when they failed differently: a refused connection and a container that
+// died at start are not the same behaviour. Duration, Head and Err text
+// are not compared. Callers that expect
 // varying bodies (dates, ids) can drop FieldDigest differences.
 func Compare(a, b []Result) []Difference {
 	bi := make(map[string]int, len(b))
@@ -56,9 +62,12 @@ func Compare(a, b []Result) []Difference {
 				diffs = append(diffs, Difference{ra.Name, field, x, y})
 			}
 		}
+		add(FieldKind, ra.Kind, rb.Kind)
+		add(FieldOutcome, ra.Outcome, rb.Outcome)
 		add(FieldOK, strconv.FormatBool(ra.OK), strconv.FormatBool(rb.OK))
 		add(FieldStatus, strconv.Itoa(ra.Status), strconv.Itoa(rb.Status))
 		add(FieldExitCode, strconv.Itoa(ra.ExitCode), strconv.Itoa(rb.ExitCode))
+		add(FieldExited, strconv.FormatBool(ra.Exited), strconv.FormatBool(rb.Exited))
 		add(FieldDigest, ra.Digest, rb.Digest)
 	}
 	for _, rb := range b {

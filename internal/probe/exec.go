@@ -81,9 +81,10 @@ func (e *Exec) Run(ctx context.Context, t *Target) (r Result) {
 	r.ExitCode = res.ExitCode
 	r.setBody(res.Stdout, int64(len(res.Stdout)))
 	r.StderrHead = head(res.Stderr)
-	r.OK = res.ExitCode == e.ExpectCode
-	if !r.OK {
-		r.Err = fmt.Sprintf("exit code %d, want %d", res.ExitCode, e.ExpectCode)
+	if res.ExitCode != e.ExpectCode {
+		r.failAs(OutcomeExitCode, fmt.Sprintf("exit code %d, want %d", res.ExitCode, e.ExpectCode))
+		return r
 	}
+	r.succeed()
 	return r
 }

@@ -33,7 +33,7 @@ func (e *Exit) Run(ctx context.Context, t *Target) (r Result) {
 	code, err := t.Wait(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("program did not exit within %s", e.Timeout)
+			err = fmt.Errorf("program did not exit within %s: %w", e.Timeout, ctx.Err())
 		}
 		r.fail(err)
 		return r
@@ -48,10 +48,11 @@ func (e *Exit) Run(ctx context.Context, t *Target) (r Result) {
 		r.setBody(stdout, int64(len(stdout)))
 		r.StderrHead = head(stderr)
 	}
-	r.OK = code == e.ExpectCode
-	if !r.OK {
-		r.Err = fmt.Sprintf("exit code %d, want %d", code, e.ExpectCode)
+	if code != e.ExpectCode {
+		r.failAs(OutcomeExitCode, fmt.Sprintf("exit code %d, want %d", code, e.ExpectCode))
+		return r
 	}
+	r.succeed()
 	return r
 }
 
@@ -95,10 +96,10 @@ func (d *Duration) Run(ctx context.Context, t *Target) (r Result) {
 		}
 		if !st.Running {
 			r.ExitCode = st.ExitCode
-			r.fail(fmt.Errorf("container exited with code %d", st.ExitCode))
+			r.fail(fmt.Errorf("%w with code %d", ErrExited, st.ExitCode))
 			return r
 		}
 	}
-	r.OK = true
+	r.succeed()
 	return r
 }

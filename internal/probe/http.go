@@ -169,23 +169,17 @@ func (h *HTTP) method() string {
 // Accepts reports whether status meets the probe's expectation.
 func (h *HTTP) Accepts(status int) bool {
 	if len(h.Expect) == 0 {
-		return status >= 200 && status < 400
+		return status >= 100 && status < 600
 	}
 	return slices.Contains(h.Expect, status) || slices.Contains(h.Expect, status/100)
 }
 
-// Run implements Probe.
+// Run implements Probe: it waits for the port, sends the request, and
+// checks the status and that the container still runs afterwards.
 func (h *HTTP) Run(ctx context.Context, t *Target) (r Result) {
 	r = Result{Name: h.Name(), Kind: KindHTTP, ExitCode: -1}
 	start := time.Now()
 	defer func() { r.Duration = time.Since(start) }()
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = DefaultHTTPTimeout
-	}
-	ctx, cancel := withTimeout(ctx, timeout)
-	defer cancel()
-
 	port := h.Port
 	if port == 0 {
 		if len(t.Ports) == 0 {
@@ -194,35 +188,60 @@ func (h *HTTP) Run(ctx context.Context, t *Target) (r Result) {
 		}
 		port = t.Ports[0]
 	}
-	addr := net.JoinHostPort(TargetHost, strconv.Itoa(port))
-	if err := WaitPort(ctx, addr, t.State); err != nil {
+	if err := t.waitPorts(ctx, []int{port}); err != nil {
 		r.fail(err)
 		return r
 	}
-	req, err := http.NewRequestWithContext(ctx, h.method(), "http://"+addr+h.Path, nil)
+	status, body, err := h.do(ctx, port)
+	r.Status = status
+	r.setBody(body, int64(len(body)))
 	if err != nil {
 		r.fail(err)
 		return r
+	}
+	if !h.Accepts(status) {
+		r.failAs(OutcomeStatus, fmt.Sprintf("status %d not accepted", status))
+		return r
+	}
+	checkRunning(ctx, t, &r)
+	return r
+}
+
+// do sends the probe's request to port and reads the answer.
+func (h *HTTP) do(ctx context.Context, port int) (int, []byte, error) {
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHTTPTimeout
+	}
+	ctx, cancel := withTimeout(ctx, timeout)
+	defer cancel()
+	addr := net.JoinHostPort(TargetHost, strconv.Itoa(port))
+	req, err := http.NewRequestWithContext(ctx, h.method(), "http://"+addr+h.Path, nil)
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("User-Agent", "pare-probe")
 	resp, err := loopbackClient.Do(req)
 	if err != nil {
-		r.fail(err)
-		return r
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	r.Status = resp.StatusCode
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
-	r.setBody(body, int64(len(body)))
 	if err != nil {
-		r.fail(fmt.Errorf("reading body: %w", err))
-		return r
+		return resp.StatusCode, body, fmt.Errorf("reading body: %w", err)
 	}
-	r.OK = h.Accepts(resp.StatusCode)
-	if !r.OK {
-		r.Err = fmt.Sprintf("status %d not accepted", resp.StatusCode)
+	return resp.StatusCode, body, nil
+}
+
+// checkRunning fails r when the container is no longer running: a server
+// probe expects the server to survive it.
+func checkRunning(ctx context.Context, t *Target, r *Result) {
+	if ok, code := t.running(ctx); !ok {
+		r.ExitCode = code
+		r.fail(fmt.Errorf("%w with code %d after the probe", ErrExited, code))
+		return
 	}
-	return r
+	r.succeed()
 }
 
 // loopbackClient only ever connects to 127.0.0.1, never follows redirects
@@ -254,6 +273,7 @@ func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
 // early when the container has stopped.
 func WaitPort(ctx context.Context, addr string, state func(context.Context) (engine.State, error)) error {
 	delay := 20 * time.Millisecond
+	var last error // the last dial error not caused by ctx ending
 	for {
 		conn, err := dialLoopback(ctx, "tcp", addr)
 		if err == nil {
@@ -263,16 +283,19 @@ func WaitPort(ctx context.Context, addr string, state func(context.Context) (eng
 		if strings.HasPrefix(err.Error(), "refusing") {
 			return err
 		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		if state != nil {
 			if st, serr := state(ctx); serr == nil && !st.Running {
-				return fmt.Errorf("waiting for %s: container exited with code %d", addr, st.ExitCode)
+				return fmt.Errorf("waiting for %s: %w with code %d", addr, ErrExited, st.ExitCode)
 			}
 		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("waiting for %s: %w (last: %v)", addr, ctx.Err(), err)
+			return fmt.Errorf("waiting for %s: %w (last: %w)", addr, ctx.Err(), last)
 		case <-timer.C:
 		}
 		delay = min(delay*2, time.Second)

@@ -12,7 +12,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/pare-dev/pare/internal/engine"
@@ -26,7 +30,29 @@ const (
 	KindScript   = "script"
 	KindExit     = "exit"
 	KindDuration = "duration"
+	KindPort     = "port" // a default probe that has not yet told HTTP from TCP
 )
+
+// Outcomes say how a probe ended, as found in Result.Outcome. Verification
+// compares them: a server that refuses connections and one that has died
+// both fail an HTTP probe, but they did not fail the same way.
+const (
+	OutcomeOK       = "ok"        // the expectation held
+	OutcomeRefused  = "refused"   // the port never accepted a connection
+	OutcomeTimeout  = "timeout"   // the probe ran out of time
+	OutcomeExited   = "exited"    // the container exited before or during the probe
+	OutcomeStatus   = "status"    // an HTTP status outside the expected codes
+	OutcomeExitCode = "exit-code" // a command, script or program exited with another code
+	OutcomeError    = "error"     // anything else (protocol error, reset, engine error)
+)
+
+// DefaultStartTimeout bounds how long a probe waits for the container's
+// ports to accept connections before it acts.
+const DefaultStartTimeout = 60 * time.Second
+
+// ErrExited is wrapped by the errors of probes that found the container
+// no longer running.
+var ErrExited = errors.New("container exited")
 
 // TargetHost is the only address probes connect to: containers run with
 // host networking and servers are expected on the loopback interface.
@@ -66,6 +92,41 @@ type Target struct {
 	Logs func(ctx context.Context) (stdout, stderr []byte, err error)
 	// State reports whether the container still runs.
 	State func(ctx context.Context) (engine.State, error)
+	// StartTimeout bounds the wait for a port to accept connections before
+	// a host-side probe acts; 0 means DefaultStartTimeout.
+	StartTimeout time.Duration
+}
+
+func (t *Target) startTimeout() time.Duration {
+	if t.StartTimeout > 0 {
+		return t.StartTimeout
+	}
+	return DefaultStartTimeout
+}
+
+// running reports whether the container still runs (true when unknown).
+func (t *Target) running(ctx context.Context) (bool, int) {
+	if t.State == nil {
+		return true, 0
+	}
+	st, err := t.State(ctx)
+	if err != nil {
+		return true, 0
+	}
+	return st.Running, st.ExitCode
+}
+
+// waitPorts waits, bounded by the start timeout, until each port accepts
+// connections.
+func (t *Target) waitPorts(ctx context.Context, ports []int) error {
+	ctx, cancel := context.WithTimeout(ctx, t.startTimeout())
+	defer cancel()
+	for _, p := range ports {
+		if err := WaitPort(ctx, net.JoinHostPort(TargetHost, strconv.Itoa(p)), t.State); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Result is what one probe observed.
@@ -95,12 +156,48 @@ type Result struct {
 	Duration time.Duration `json:"duration"`
 	// Err says what went wrong, if anything.
 	Err string `json:"error,omitempty"`
+	// Outcome is how the probe ended (one of the Outcome* constants).
+	Outcome string `json:"outcome"`
+	// Exited says the container was no longer running when the probe
+	// ended (set by the orchestrator after each probe).
+	Exited bool `json:"exited,omitempty"`
 }
 
-// fail reports a result as a failure with the given error.
+// fail reports a result as a failure with the given error; its outcome is
+// derived from the error.
 func (r *Result) fail(err error) {
 	r.OK = false
 	r.Err = err.Error()
+	r.Outcome = OutcomeOf(err)
+}
+
+// failAs reports a failure with an explicit outcome.
+func (r *Result) failAs(outcome, msg string) {
+	r.OK = false
+	r.Err = msg
+	r.Outcome = outcome
+}
+
+// succeed marks the result as a success.
+func (r *Result) succeed() {
+	r.OK = true
+	r.Outcome = OutcomeOK
+}
+
+// OutcomeOf classifies the error a probe ended with.
+func OutcomeOf(err error) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrExited):
+		return OutcomeExited
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return OutcomeRefused
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return OutcomeTimeout
+	}
+	return OutcomeError
 }
 
 // setBody fills Digest, Size and Head from data.
@@ -128,7 +225,7 @@ func RunAll(ctx context.Context, t *Target, probes []Probe) []Result {
 	results := make([]Result, 0, len(probes))
 	for _, p := range probes {
 		if err := ctx.Err(); err != nil {
-			results = append(results, Result{Name: p.Name(), Kind: kindOf(p), ExitCode: -1, Err: fmt.Sprintf("not run: %v", err)})
+			results = append(results, Result{Name: p.Name(), Kind: kindOf(p), ExitCode: -1, Err: fmt.Sprintf("not run: %v", err), Outcome: OutcomeOf(err)})
 			continue
 		}
 		results = append(results, p.Run(ctx, t))
@@ -150,6 +247,8 @@ func kindOf(p Probe) string {
 		return KindExit
 	case *Duration:
 		return KindDuration
+	case *Port:
+		return KindPort
 	}
 	return ""
 }
@@ -162,16 +261,27 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
-// Defaults returns the probes used when the user gives none: GET / on each
-// exposed TCP port.
+// Defaults returns the probes used when the user gives none: a Port probe
+// on each exposed TCP port (GET / when the port speaks HTTP, a connection
+// otherwise; the container must still run afterwards).
 func Defaults(ports []engine.Port) []Probe {
 	var ps []Probe
 	for _, p := range ports {
 		if p.Proto == "tcp" {
-			ps = append(ps, &HTTP{Method: "GET", Path: "/", Port: p.Number})
+			ps = append(ps, &Port{Port: p.Number})
 		}
 	}
 	return ps
+}
+
+// HostSide reports whether p acts from the host and so needs the
+// container on the host network (HTTP, TCP, Port and Script probes).
+func HostSide(p Probe) bool {
+	switch p.(type) {
+	case *HTTP, *TCP, *Port, *Script:
+		return true
+	}
+	return false
 }
 
 // TCPPorts returns the numbers of the TCP ports among ports.

@@ -62,7 +62,8 @@ func TestParseHTTP(t *testing.T) {
 
 func TestHTTPAccepts(t *testing.T) {
 	def := &HTTP{}
-	for code, want := range map[int]bool{200: true, 204: true, 302: true, 399: true, 404: false, 500: false, 101: false} {
+	// any HTTP answer counts unless codes are given
+	for code, want := range map[int]bool{200: true, 204: true, 302: true, 399: true, 404: true, 500: true, 101: true, 0: false, 600: false} {
 		if got := def.Accepts(code); got != want {
 			t.Errorf("default Accepts(%d) = %v", code, got)
 		}
@@ -117,8 +118,12 @@ func TestHTTPProbe(t *testing.T) {
 		t.Errorf("redirect (must not be followed) = %+v", r)
 	}
 	r = (&HTTP{Path: "/nope", Port: port}).Run(t.Context(), target)
-	if r.OK || r.Status != 404 || r.Err == "" {
-		t.Errorf("404 with default expectation = %+v", r)
+	if !r.OK || r.Status != 404 || r.Outcome != OutcomeOK {
+		t.Errorf("404 with default expectation (any answer counts) = %+v", r)
+	}
+	r = (&HTTP{Path: "/nope", Port: port, Expect: []int{2}}).Run(t.Context(), target)
+	if r.OK || r.Status != 404 || r.Outcome != OutcomeStatus || r.Err == "" {
+		t.Errorf("404 with 2xx expected = %+v", r)
 	}
 	r = (&HTTP{Path: "/nope", Port: port, Expect: []int{404}}).Run(t.Context(), target)
 	if !r.OK || r.Status != 404 {
@@ -247,7 +252,17 @@ func TestScriptProbe(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "probe.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\necho \"$PARE_TARGET_HOST $PARE_TARGET_PORT [$PARE_TARGET_PORTS] $PARE_CONTAINER_ID\"\necho warn >&2\nexit ${1:-0}\n"), 0o755)
-	target := &Target{ContainerID: "abc123", Ports: []int{8080, 9090}}
+	var ports []int
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	p0, p1 := strconv.Itoa(ports[0]), strconv.Itoa(ports[1])
+	target := &Target{ContainerID: "abc123", Ports: ports}
 	sp, err := ParseScript(script + "  ")
 	if err != nil || !slices.Equal(sp.Argv, []string{script}) {
 		t.Fatalf("ParseScript = %+v, %v", sp, err)
@@ -256,7 +271,7 @@ func TestScriptProbe(t *testing.T) {
 		t.Error("empty script accepted")
 	}
 	r := sp.Run(t.Context(), target)
-	if !r.OK || r.ExitCode != 0 || r.Head != "127.0.0.1 8080 [8080 9090] abc123\n" || r.StderrHead != "warn\n" {
+	if !r.OK || r.ExitCode != 0 || r.Head != "127.0.0.1 "+p0+" ["+p0+" "+p1+"] abc123\n" || r.StderrHead != "warn\n" {
 		t.Errorf("script = %+v", r)
 	}
 	r = (&Script{Argv: []string{script, "3"}}).Run(t.Context(), target)
@@ -313,13 +328,13 @@ func TestDefaultsAndRunAll(t *testing.T) {
 	for _, p := range ps {
 		names = append(names, p.Name())
 	}
-	if diff := cmp.Diff([]string{"http GET:/:80", "http GET:/:8080"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"port 80", "port 8080"}, names); diff != "" {
 		t.Error(diff)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	rs := RunAll(ctx, &Target{}, ps)
-	if len(rs) != 2 || rs[0].OK || rs[0].Kind != KindHTTP || !strings.Contains(rs[0].Err, "not run") {
+	if len(rs) != 2 || rs[0].OK || rs[0].Kind != KindPort || !strings.Contains(rs[0].Err, "not run") {
 		t.Errorf("RunAll cancelled = %+v", rs)
 	}
 }
@@ -327,15 +342,16 @@ func TestDefaultsAndRunAll(t *testing.T) {
 func TestCompare(t *testing.T) {
 	a := []Result{
 		{Name: "http GET:/", Kind: KindHTTP, OK: true, Status: 200, ExitCode: -1, Digest: "sha256:aa", Head: "x", Duration: 5},
-		{Name: "exec true", Kind: KindExec, OK: true, Digest: "sha256:bb"},
+		{Name: "exec true", Kind: KindExec, OK: true, Digest: "sha256:bb", Outcome: OutcomeOK},
 		{Name: "only-a", OK: true},
 	}
 	b := []Result{
-		{Name: "exec true", Kind: KindExec, OK: false, ExitCode: 127, Err: "exit code 127"},
+		{Name: "exec true", Kind: KindExec, OK: false, ExitCode: 127, Err: "exit code 127", Outcome: OutcomeExitCode},
 		{Name: "http GET:/", Kind: KindHTTP, OK: true, Status: 200, ExitCode: -1, Digest: "sha256:aa", Head: "y", Duration: 9},
 		{Name: "only-b"},
 	}
 	want := []Difference{
+		{"exec true", FieldOutcome, OutcomeOK, OutcomeExitCode},
 		{"exec true", FieldOK, "true", "false"},
 		{"exec true", FieldExitCode, "0", "127"},
 		{"exec true", FieldDigest, "sha256:bb", ""},

@@ -22,8 +22,10 @@ import (
 //	PARE_TARGET_PORTS=<ports, space-separated>
 //	PARE_CONTAINER_ID=<container id>
 //
-// It succeeds when it exits 0. On timeout or cancellation its whole process
-// group is killed.
+// Before it runs, it waits (bounded by the target's StartTimeout) until
+// the target's ports accept connections, so that it does not race the
+// server's start. It succeeds when it exits 0. On timeout or cancellation
+// its whole process group is killed.
 type Script struct {
 	// Argv is the program and its arguments; Argv[0] is looked up in PATH
 	// if it has no slash.
@@ -69,6 +71,10 @@ func (s *Script) Run(ctx context.Context, t *Target) (r Result) {
 		r.fail(errors.New("empty command"))
 		return r
 	}
+	if err := t.waitPorts(ctx, t.Ports); err != nil {
+		r.fail(err)
+		return r
+	}
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = DefaultExecTimeout
@@ -99,10 +105,11 @@ func (s *Script) Run(ctx context.Context, t *Target) (r Result) {
 		r.fail(err)
 		return r
 	}
-	r.OK = r.ExitCode == 0
-	if !r.OK {
-		r.Err = fmt.Sprintf("exit code %d", r.ExitCode)
+	if r.ExitCode != 0 {
+		r.failAs(OutcomeExitCode, fmt.Sprintf("exit code %d", r.ExitCode))
+		return r
 	}
+	r.succeed()
 	return r
 }
 

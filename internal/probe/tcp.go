@@ -10,12 +10,20 @@ import (
 	"time"
 )
 
+// BannerWait is how long TCP and Port probes wait for a server to speak
+// first (SMTP, FTP, SSH, MySQL greet the client) after connecting.
+const BannerWait = 300 * time.Millisecond
+
 // TCP checks that a port on 127.0.0.1 accepts connections (for servers
-// that do not speak HTTP: databases, caches), waiting for it like HTTP does.
+// that do not speak HTTP: databases, caches), waiting for it like HTTP
+// does. It reads a banner if the server sends one (kept in Result.Head, not
+// compared: banners carry dates and host names) and fails when the
+// container is no longer running afterwards.
 type TCP struct {
 	// Port is the TCP port; 0 means the target's first port.
 	Port int
-	// Timeout bounds the wait; 0 means DefaultHTTPTimeout.
+	// Timeout is unused since the wait for the port is bounded by the
+	// target's StartTimeout; kept for callers that set it.
 	Timeout time.Duration
 }
 
@@ -42,12 +50,6 @@ func (p *TCP) Run(ctx context.Context, t *Target) (r Result) {
 	r = Result{Name: p.Name(), Kind: KindTCP, ExitCode: -1}
 	start := time.Now()
 	defer func() { r.Duration = time.Since(start) }()
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultHTTPTimeout
-	}
-	ctx, cancel := withTimeout(ctx, timeout)
-	defer cancel()
 	port := p.Port
 	if port == 0 {
 		if len(t.Ports) == 0 {
@@ -56,10 +58,32 @@ func (p *TCP) Run(ctx context.Context, t *Target) (r Result) {
 		}
 		port = t.Ports[0]
 	}
-	if err := WaitPort(ctx, net.JoinHostPort(TargetHost, strconv.Itoa(port)), t.State); err != nil {
+	if err := t.waitPorts(ctx, []int{port}); err != nil {
 		r.fail(err)
 		return r
 	}
-	r.OK = true
+	banner, err := readBanner(ctx, port)
+	if err != nil {
+		r.fail(err)
+		return r
+	}
+	r.Head = head(banner)
+	checkRunning(ctx, t, &r)
 	return r
+}
+
+// readBanner connects to port and returns what the server sends within
+// BannerWait (nothing for servers that wait for the client).
+func readBanner(ctx context.Context, port int) ([]byte, error) {
+	conn, err := dialLoopback(ctx, "tcp", net.JoinHostPort(TargetHost, strconv.Itoa(port)))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if err := conn.SetReadDeadline(time.Now().Add(BannerWait)); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, HeadSize)
+	n, _ := conn.Read(buf) // a timeout or EOF just means no banner
+	return buf[:n], nil
 }

@@ -296,7 +296,7 @@ func TestRunNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	noLeftovers(t, eng)
-	if len(res.Probes) != 1 || !res.Probes[0].OK || res.Probes[0].Name != "http GET:/:8080" {
+	if len(res.Probes) != 1 || !res.Probes[0].OK || res.Probes[0].Name != "port 8080" {
 		t.Errorf("default probe: %+v (stderr %s)", res.Probes, res.Stderr)
 	}
 	if !res.Stopped || res.ExitCode != 0 || len(res.Warnings) != 0 {

@@ -190,3 +190,115 @@ func TestRunFakeUntraced(t *testing.T) {
 		t.Errorf("containers left: %v", l)
 	}
 }
+
+// batchFake is an image that exposes no port and exits 0 at start, writing
+// one observed path per argument of its command.
+func batchFake() *enginetest.Fake {
+	f := newFake()
+	f.Images["job"] = &engine.Image{Entrypoint: []string{"/job"}, Cmd: []string{"a.txt"}, User: "app",
+		WorkingDir: "/work", OS: "linux", Architecture: "amd64"}
+	zero := 0
+	f.ExitOnStart = &zero
+	f.OnStart = func(spec engine.ContainerSpec) error {
+		argv := spec.Entrypoint[slices.Index(spec.Entrypoint, "--")+1:]
+		var files []sensor.FileAccess
+		for _, a := range argv[1:] {
+			files = append(files, sensor.FileAccess{Path: "/work/" + a, Op: "open", OK: true, Count: 1})
+		}
+		return sensor.WriteObservations(filepath.Join(outMount(spec), sensor.ObservationsFile), &sensor.Observations{
+			Version: sensor.FormatVersion, Command: argv, Complete: true, Arch: "amd64",
+			Files: files, Execs: []sensor.Exec{{Path: argv[0], OK: true}},
+		})
+	}
+	return f
+}
+
+// TestRunFakeBatch: an image with no exposed port and no host probe runs
+// to completion instead of being stopped at once.
+func TestRunFakeBatch(t *testing.T) {
+	f := batchFake()
+	res, err := trace.Run(t.Context(), f, "job", trace.Options{SensorBinary: sensorBin(t), TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Probes) != 1 || res.Probes[0].Kind != probe.KindExit || !res.Probes[0].OK || !res.Probes[0].Exited {
+		t.Errorf("probes: %+v", res.Probes)
+	}
+	if res.Stopped || res.ExitCode != 0 || len(f.Signals) != 0 || res.Network != engine.NetworkNone {
+		t.Errorf("stopped %v exit %d signals %v network %s", res.Stopped, res.ExitCode, f.Signals, res.Network)
+	}
+}
+
+// TestRunFakeRuns: each --run is a container of its own whose arguments
+// replace Cmd; results are named by run, observations united.
+func TestRunFakeRuns(t *testing.T) {
+	f := batchFake()
+	res, err := trace.Run(t.Context(), f, "job", trace.Options{SensorBinary: sensorBin(t), TempDir: t.TempDir(),
+		Runs: [][]string{{"b.txt", "c.txt"}, {"d.txt"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var traced [][]string
+	for _, spec := range f.Created {
+		if spec.Labels[trace.RoleLabel] == "trace" {
+			traced = append(traced, spec.Entrypoint[slices.Index(spec.Entrypoint, "--")+1:])
+		}
+	}
+	want := [][]string{{"/job", "a.txt"}, {"/job", "b.txt", "c.txt"}, {"/job", "d.txt"}}
+	if diff := cmp.Diff(want, traced); diff != "" {
+		t.Errorf("traced commands (-want +got):\n%s", diff)
+	}
+	var names []string
+	for _, p := range res.Probes {
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{"exit", "run b.txt c.txt: exit", "run d.txt: exit"}, names); diff != "" {
+		t.Errorf("probe names (-want +got):\n%s", diff)
+	}
+	var paths []string
+	for _, fa := range res.Observations.Files {
+		paths = append(paths, fa.Path)
+	}
+	if diff := cmp.Diff([]string{"/work/a.txt", "/work/b.txt", "/work/c.txt", "/work/d.txt"}, paths); diff != "" {
+		t.Errorf("observed (-want +got):\n%s", diff)
+	}
+	if len(res.Runs) != 3 || !slices.Equal(res.Runs[2].Command, []string{"/job", "d.txt"}) {
+		t.Errorf("runs: %+v", res.Runs)
+	}
+}
+
+// TestRunFakeExecUserAndDir: --exec runs like docker exec, as the image's
+// user in its WorkingDir (through the sensor when traced).
+func TestRunFakeExecUserAndDir(t *testing.T) {
+	for _, untraced := range []bool{false, true} {
+		f := newFake()
+		f.Images["app"].WorkingDir = "/srv/app"
+		var got []engine.ExecSpec
+		onExec := f.OnExec
+		f.OnExec = func(spec engine.ContainerSpec, e engine.ExecSpec) (*engine.ExecResult, error) {
+			got = append(got, e)
+			return onExec(spec, e)
+		}
+		if untraced {
+			f.OnStart = nil
+			onExec = func(engine.ContainerSpec, engine.ExecSpec) (*engine.ExecResult, error) {
+				return &engine.ExecResult{}, nil
+			}
+		}
+		_, err := trace.Run(t.Context(), f, "app", trace.Options{SensorBinary: sensorBin(t), TempDir: t.TempDir(),
+			Untraced: untraced, Network: engine.NetworkNone, Probes: []probe.Probe{&probe.Exec{Argv: []string{"ls", "data"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].WorkingDir != "/srv/app" {
+			t.Fatalf("untraced %v: execs %+v", untraced, got)
+		}
+		if untraced && got[0].User != "app" {
+			t.Errorf("untraced exec user %q, want the image's", got[0].User)
+		}
+		if !untraced && (got[0].User != "0:0" || !slices.Contains(got[0].Env, "HOME=/home/app") ||
+			!slices.Equal(got[0].Argv[len(got[0].Argv)-2:], []string{"ls", "data"}) || !slices.Contains(got[0].Argv, "1000")) {
+			t.Errorf("traced exec: %+v", got[0])
+		}
+	}
+}

@@ -107,6 +107,10 @@ func TestPickNetwork(t *testing.T) {
 		{"container:x", nil, "", true},
 		{"", []probe.Probe{&probe.TCP{Port: 5432}}, "host", false},
 		{"none", []probe.Probe{&probe.TCP{Port: 5432}}, "", true},
+		// a host script implies host networking, unless a network is given
+		{"", []probe.Probe{&probe.Script{Argv: []string{"t.sh"}}}, "host", false},
+		{"none", []probe.Probe{&probe.Script{Argv: []string{"t.sh"}}}, "none", false},
+		{"", []probe.Probe{&probe.Port{Port: 80}}, "host", false},
 	}
 	for _, tt := range tests {
 		got, err := pickNetwork(tt.mode, tt.probes)

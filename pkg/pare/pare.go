@@ -1,6 +1,18 @@
-// Package pare is the library behind the pare command: it turns an opened
-// source image into a minimal FROM-scratch image and the report that
-// explains it. The command line is a thin layer over this package.
+// Package pare is pare as a library: open an image (Open), compute and
+// write its minimal FROM-scratch image with the report that explains it
+// (Build), run it under pare's tracer and probes (Trace), compare how the
+// original and the pared image behave (Verify), and explain why a path is
+// kept (Why). The pare command is a thin layer over this package: it
+// parses flags, calls these functions and renders their results.
+//
+// The library is silent: warnings and missing libraries come back as data
+// (Warning, MissingLibrary), progress as events given to a callback.
+//
+// Options are plain structs (BuildOptions, TraceOptions, VerifyOptions,
+// sharing RunOptions); their zero values are pare's defaults. Records that
+// a mechanism defines (Report, ProbeResult, Difference, Observations,
+// Writes, Reason, Step) are type aliases: callers name them through this
+// package, the mechanisms stay internal.
 package pare
 
 import (
@@ -12,14 +24,58 @@ import (
 	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keep"
 	"github.com/pare-dev/pare/internal/report"
-	"github.com/pare-dev/pare/internal/source"
 	"github.com/pare-dev/pare/internal/trace"
 )
 
-// Options configure Build.
-type Options struct {
-	// Closure says what to keep beyond what the config names.
-	Closure keep.Options
+// Report is the description of a pared image that pare build writes as
+// JSON, text, HTML and SBOM: every kept path with its reasons, sizes,
+// packages, and the trace and verify summaries.
+type Report = report.Report
+
+// Warning kinds.
+const (
+	WarningClosure = "closure" // computing what is kept
+	WarningImage   = "image"   // assembling the pared image
+	WarningTrace   = "trace"   // the traced run (incomplete observations, a program that never started)
+	WarningProbe   = "probe"   // a probe failed while tracing: the closure may miss what it would have used
+)
+
+// Warning is a non-fatal problem found while building or tracing.
+type Warning struct {
+	Kind string `json:"kind"`
+	// Path is the path in the image the warning is about, when there is one.
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+func (w Warning) String() string { return w.Message }
+
+// MissingLibrary is a shared library no search of the loader found.
+type MissingLibrary struct {
+	Name     string `json:"name"`     // the DT_NEEDED or dlopen name
+	NeededBy string `json:"neededBy"` // the object that needs it
+}
+
+func (m MissingLibrary) String() string { return fmt.Sprintf("%s (needed by %s)", m.Name, m.NeededBy) }
+
+// BuildOptions configure Build (and Why, which recomputes the same closure).
+type BuildOptions struct {
+	// Entrypoint, when not nil, replaces the image's Entrypoint and clears
+	// its Cmd, like docker run --entrypoint; an empty non-nil slice clears it.
+	Entrypoint []string
+	// Cmd, when not nil, replaces the image's Cmd.
+	Cmd []string
+	// Includes are paths or globs kept with their whole trees.
+	Includes []string
+	// IncludeExes are programs (found through the image PATH) kept with
+	// their closure.
+	IncludeExes []string
+	// Excludes are globs of paths dropped at the end.
+	Excludes []string
+	// AllowMissing turns a library that cannot be found into a warning.
+	AllowMissing bool
+	// SkipRules names runtime rules to leave out ("tzdata").
+	SkipRules []string
 	// KeepSetuid keeps setuid/setgid bits (dropped by default).
 	KeepSetuid bool
 	// TrimAccounts writes only the accounts the image uses into the output's
@@ -28,27 +84,46 @@ type Options struct {
 	// User is the output user (name or uid[:gid] of the source image); ""
 	// keeps a non-root source user, else 65532.
 	User string
-	// Trace, when set, is a traced run of the source image: what it used
+	// Trace, when set, is a traced run of the source (Trace): what it used
 	// joins the closure and replaces the whole-tree keep of interpreters.
-	Trace *trace.Result
+	Trace *TraceResult
 }
 
-// Result is a pared image and what is known about it.
-type Result struct {
-	Image   v1.Image
-	Closure *keep.Result
-	Report  *report.Report
-}
-
-// Build computes the closure of src and assembles the pared image. The
-// report's Destination and Digest are left for the caller, who knows where
-// the image is written.
-func Build(src *source.Image, o Options) (*Result, error) {
-	opts := o.Closure
-	if o.Trace != nil {
-		opts.Observed = append(opts.Observed, keep.FromObservations(o.Trace.Observations)...)
-		opts.SkipRules = append(opts.SkipRules, keep.InterpreterTreeRules...)
+func (o *BuildOptions) keepOptions() keep.Options {
+	k := keep.Options{
+		Includes: o.Includes, IncludeExes: o.IncludeExes, Excludes: o.Excludes,
+		AllowMissing: o.AllowMissing, SkipRules: append([]string(nil), o.SkipRules...),
 	}
+	if o.Entrypoint != nil {
+		k.EntrypointSet, k.Entrypoint = true, o.Entrypoint
+	}
+	if o.Cmd != nil {
+		k.CmdSet, k.Cmd = true, o.Cmd
+	}
+	if o.Trace != nil && o.Trace.raw != nil {
+		k.Observed = append(k.Observed, keep.FromObservations(o.Trace.raw.Observations)...)
+		k.SkipRules = append(k.SkipRules, keep.InterpreterTreeRules...)
+	}
+	return k
+}
+
+// BuildResult is a pared image and what is known about it.
+type BuildResult struct {
+	Image v1.Image
+	// Report describes the image; its Destination and Digest are left for
+	// the caller, who knows where the image is written.
+	Report *Report
+	// Warnings and Missing are the report's warnings and missing libraries
+	// as records.
+	Warnings []Warning
+	Missing  []MissingLibrary
+	// Kept is the number of paths kept.
+	Kept int
+}
+
+// Build computes what src keeps and assembles the pared image.
+func Build(src *Source, o BuildOptions) (*BuildResult, error) {
+	opts := o.keepOptions()
 	res, err := keep.Compute(src.View, src.ConfigFile.Config, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
@@ -62,29 +137,47 @@ func Build(src *source.Image, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
-	rep := &report.Report{
-		Source: src.Ref.String(), Command: res.Args, Warnings: res.Warnings, Notes: res.Notes,
+	out := &BuildResult{Image: img, Kept: res.Set.Len()}
+	for _, w := range res.Warnings {
+		out.Warnings = append(out.Warnings, Warning{Kind: WarningClosure, Message: w})
+	}
+	for _, w := range info.Warnings {
+		out.Warnings = append(out.Warnings, Warning{Kind: WarningImage, Message: w})
+	}
+	for _, m := range res.Missing {
+		out.Missing = append(out.Missing, MissingLibrary{Name: m.Name, NeededBy: m.By})
+	}
+	rep := &Report{
+		Source: src.Ref.String(), Command: res.Args, Notes: res.Notes,
 		User: info.User, OS: info.OS, Packages: info.Packages,
 	}
-	rep.Warnings = append(rep.Warnings, info.Warnings...)
-	for _, m := range res.Missing {
-		rep.Missing = append(rep.Missing, fmt.Sprintf("%s (needed by %s)", m.Name, m.By))
+	for _, w := range out.Warnings {
+		rep.Warnings = append(rep.Warnings, w.Message)
+	}
+	for _, m := range out.Missing {
+		rep.Missing = append(rep.Missing, m.String())
 	}
 	if err := report.Describe(rep, src.View, res.Set, o.KeepSetuid); err != nil {
 		return nil, err
 	}
-	if o.Trace != nil {
+	if o.Trace != nil && o.Trace.raw != nil {
 		rep.Trace = traceSummary(o.Trace)
 	}
-	return &Result{Image: img, Closure: res, Report: rep}, nil
+	out.Report = rep
+	return out, nil
 }
 
-func traceSummary(t *trace.Result) *report.Trace {
-	rt := &report.Trace{Command: t.Command, ExitCode: t.ExitCode, Warnings: t.Warnings}
+func traceSummary(t *TraceResult) *report.Trace {
+	rt := &report.Trace{Command: t.Command, ExitCode: t.ExitCode}
+	for _, w := range t.Warnings {
+		if w.Kind == WarningTrace {
+			rt.Warnings = append(rt.Warnings, w.Message)
+		}
+	}
 	for _, p := range t.Probes {
 		rt.Probes = append(rt.Probes, report.ProbeResult{Name: p.Name, OK: p.OK, Err: p.Err})
 	}
-	if w := trace.WrittenPaths(t.Observations); w != nil {
+	if w := trace.WrittenPaths(t.raw.Observations); w != nil {
 		rt.Written = w.Paths
 		for _, m := range w.Mounts {
 			rt.TmpfsMounts = append(rt.TmpfsMounts, m.Path)

@@ -31,6 +31,10 @@ type Fake struct {
 	// ExitOnStart makes containers exit right after Start with this code
 	// (a batch program); nil keeps them running until killed.
 	ExitOnStart *int
+	// ExitCodes, by image reference, make that image's containers exit
+	// right after Start with the code (a program that dies at start, or
+	// a batch program), overriding ExitOnStart.
+	ExitCodes map[string]int
 	// Stdout and Stderr are returned by Logs.
 	Stdout, Stderr []byte
 	// CreateErr fails Create.
@@ -131,7 +135,10 @@ func (f *Fake) Start(ctx context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c.started, c.running = true, true
-	if f.ExitOnStart != nil {
+	if code, ok := f.ExitCodes[c.spec.Image]; ok {
+		c.running, c.code = false, code
+		close(c.exited)
+	} else if f.ExitOnStart != nil {
 		c.running, c.code = false, *f.ExitOnStart
 		close(c.exited)
 	}

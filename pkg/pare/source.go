@@ -1,6 +1,4 @@
-// Package source opens an image reference as the two things pare's analysis
-// needs: its config and a read-only view of its merged filesystem.
-package source
+package pare
 
 import (
 	"context"
@@ -14,8 +12,14 @@ import (
 	"github.com/pare-dev/pare/pkg/transport"
 )
 
-// Image is an opened source image.
-type Image struct {
+// Source is an opened source image: its config and a read-only view of its
+// merged filesystem, which is all pare's analysis reads.
+//
+// Source lives here rather than in a package of its own so that every
+// signature of the facade (Open, Build, Trace, Why) uses only pare's own
+// types and those of the public packages it builds on (transport, rootfs,
+// go-containerregistry's v1): a caller needs no internal type to drive pare.
+type Source struct {
 	Ref transport.Reference
 	// Image is the image as read; nil for a dir: source, which is analysed
 	// in place.
@@ -24,20 +28,21 @@ type Image struct {
 	View       *rootfs.View
 }
 
-// Options configure Open.
-type Options struct {
+// OpenOptions configure Open.
+type OpenOptions struct {
 	Transport []transport.Option
 	Rootfs    []rootfs.Option
 }
 
 // Open reads the image named by ref (a transport reference such as
-// "docker-archive:app.tar") and builds its filesystem view.
-func Open(ctx context.Context, ref string, o Options) (*Image, error) {
+// "docker-archive:app.tar") and builds its filesystem view. Close the
+// Source when done.
+func Open(ctx context.Context, ref string, o OpenOptions) (*Source, error) {
 	r, err := transport.Parse(ref)
 	if err != nil {
 		return nil, err
 	}
-	out := &Image{Ref: r}
+	out := &Source{Ref: r}
 	if r.Kind == transport.Dir {
 		v, err := rootfs.FromDir(r.Path, o.Rootfs...)
 		if err != nil {
@@ -67,9 +72,9 @@ func Open(ctx context.Context, ref string, o Options) (*Image, error) {
 }
 
 // Close releases the view's temporary files.
-func (i *Image) Close() error {
-	if i.View == nil {
+func (s *Source) Close() error {
+	if s.View == nil {
 		return nil
 	}
-	return i.View.Close()
+	return s.View.Close()
 }
