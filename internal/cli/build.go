@@ -21,6 +21,7 @@ type buildFlags struct {
 	allowMissing bool
 	noTzdata     bool
 	keepSetuid   bool
+	trimAccounts bool
 	user         string
 }
 
@@ -51,7 +52,7 @@ func splitCommand(flag, s string) ([]string, error) {
 func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 	o := pare.BuildOptions{
 		Includes: f.includes, IncludeExes: f.includeExes, Excludes: f.excludes, AllowMissing: f.allowMissing,
-		KeepSetuid: f.keepSetuid, User: f.user,
+		KeepSetuid: f.keepSetuid, TrimAccounts: f.trimAccounts, User: f.user,
 	}
 	var err error
 	if cmd.Flags().Changed("entrypoint") {
@@ -177,6 +178,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
+	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
 	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
