@@ -111,6 +111,13 @@ func (b *builder) shellCommand(src, by, what string) *ShellScan {
 			sc.ArgPrograms = append(sc.ArgPrograms, inner.ArgPrograms...)
 		}
 	}
+	for _, f := range sc.Paths {
+		b.keepNamed(namedRef{
+			path:  f,
+			why:   keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "named in " + what},
+			state: keptset.Reason{Kind: keptset.KindState, From: by, Detail: "writable directory of " + f + ", named in " + what},
+		})
+	}
 	var absent []string
 	for _, name := range sc.Commands {
 		if fns[name] {

@@ -94,7 +94,8 @@ du -sh`, want: ShellScan{Commands: []string{"ls", "cat", "grep", "du"}}},
 				t.Errorf("Dynamic = %q, want %d notes", got.Dynamic, tc.dyn)
 			}
 			got.Dynamic = nil
-			if d := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); d != "" {
+			// (argument paths have their own test below)
+			if d := cmp.Diff(tc.want, got, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(ShellScan{}, "Paths")); d != "" {
 				t.Errorf("scanShell(%q) (-want +got):\n%s", tc.src, d)
 			}
 		})
@@ -290,5 +291,34 @@ func TestSourcedFilesAreFoundLikeTheShellDoes(t *testing.T) {
 	}
 	if !strings.Contains(notes, "nowhere.sh") || strings.Contains(notes, "helper_fn") {
 		t.Errorf("notes = %s, want the missing sourced file and not the sourced function", notes)
+	}
+}
+
+func TestScanShellArgumentPaths(t *testing.T) {
+	src := "cat /opt/app/hello.txt /data/new.txt | tr a b >/tmp/out\n" +
+		"app --config=/etc/app.conf -c/etc/b.conf key=/var/lib/app/db \"$HOME/x\" /\n" +
+		"if [ -f /etc/flag ]; then rm -f /run/app.pid; fi\nf() { cp /srv/a \"$1\"; }\n"
+	want := []string{"/opt/app/hello.txt", "/data/new.txt", "/tmp/out", "/etc/app.conf", "/etc/b.conf", "/var/lib/app/db", "/etc/flag", "/run/app.pid", "/srv/a"}
+	if d := cmp.Diff(want, scanShell(src).Paths); d != "" {
+		t.Errorf("Paths (-want +got):\n%s", d)
+	}
+}
+
+// A file a shell command line names by absolute path is kept (and the
+// directory of one it creates, as writable state).
+func TestShellCommandKeepsNamedFiles(t *testing.T) {
+	m := entrypointImage()
+	m.AddFile("/data/replaced/new.txt", 0o644, []byte("new\n"))
+	m.AddFile("/usr/bin/cat", 0o755, []byte("#!/bin/sh\n"))
+	m.Add(rootfs.Entry{Path: "/var/lib/app", Type: rootfs.TypeDir, Mode: 0o750, UID: 7, GID: 7}, nil)
+	c := cfg("/bin/sh", "-c", "cat /data/replaced/new.txt > /var/lib/app/copy.txt")
+	res := computeOn(t, m, c, Options{})
+	for _, p := range []string{"/data/replaced/new.txt", "/var/lib/app"} {
+		if !res.Set.Has(p) {
+			t.Errorf("%s not kept", p)
+		}
+	}
+	if r := res.Set.Item("/data/replaced/new.txt").Reasons[0]; r.Kind != keptset.KindShell {
+		t.Errorf("reason = %+v, want shell", r)
 	}
 }

@@ -36,7 +36,11 @@ type ShellScan struct {
 	Functions   []string // functions the script defines (a file that sources it may call them)
 	// Users are the accounts wrappers switch to (gosu USER, runuser -u
 	// USER, chpst -u USER:GROUP), as written.
-	Users     []string
+	Users []string
+	// Paths are the literal absolute paths among the arguments of commands
+	// (cat /data/in.txt, --config=/etc/app.conf): files the script reads or
+	// writes, in order, no duplicates.
+	Paths     []string
 	Truncated bool // the input was longer than the scanner reads
 }
 
@@ -57,7 +61,7 @@ type ShellSource struct {
 // script's own functions are not programs; command words built from
 // expansions are noted in Dynamic instead of guessed.
 func scanShell(src string) ShellScan {
-	out := &scanOut{seen: map[string]bool{}, optSeen: map[string]bool{}, fns: map[string]bool{}, vars: map[string]shVar{}, srcSeen: map[ShellSource]bool{}}
+	out := &scanOut{seen: map[string]bool{}, optSeen: map[string]bool{}, fns: map[string]bool{}, vars: map[string]shVar{}, srcSeen: map[ShellSource]bool{}, pathSeen: map[string]bool{}}
 	if len(src) > maxShellSource {
 		src = src[:maxShellSource]
 		out.sc.Truncated = true
@@ -91,14 +95,15 @@ func scanShell(src string) ShellScan {
 }
 
 type scanOut struct {
-	sc      ShellScan
-	cmds    []foundCmd
-	seen    map[string]bool
-	optSeen map[string]bool
-	fns     map[string]bool  // functions the script defines
-	vars    map[string]shVar // variables with a value known statically
-	srcSeen map[ShellSource]bool
-	dropped int // dynamic notes beyond maxShellNotes
+	sc       ShellScan
+	cmds     []foundCmd
+	seen     map[string]bool
+	optSeen  map[string]bool
+	fns      map[string]bool  // functions the script defines
+	vars     map[string]shVar // variables with a value known statically
+	srcSeen  map[ShellSource]bool
+	pathSeen map[string]bool
+	dropped  int // dynamic notes beyond maxShellNotes
 }
 
 type foundCmd struct {
@@ -422,6 +427,8 @@ func (p *parser) op(op string, term byte) bool {
 				d.delim = s
 			}
 			p.pending = append(p.pending, d)
+		} else if !strings.HasPrefix(op, "<<") && !strings.HasSuffix(op, "&") {
+			p.paths([]word{t.w}) // > /var/log/app.log: a file read or written
 		}
 	}
 	return false
@@ -598,6 +605,26 @@ func isRedirection(op string) bool {
 	return strings.HasPrefix(op, "<") || strings.HasPrefix(op, ">") || strings.HasPrefix(op, "&>")
 }
 
+// maxShellPaths bounds the argument paths one script reports.
+const maxShellPaths = 1000
+
+// paths records the literal absolute paths among a command's arguments,
+// plain or as an option's value (--config=/x, -c/x, key=/x).
+func (p *parser) paths(args []word) {
+	for _, a := range args {
+		s, ok := a.literal()
+		if !ok || len(p.out.sc.Paths) >= maxShellPaths {
+			continue
+		}
+		for _, c := range argCandidates(s) {
+			if strings.HasPrefix(c, "/") && len(c) > 1 && !p.out.pathSeen[c] {
+				p.out.pathSeen[c] = true
+				p.out.sc.Paths = append(p.out.sc.Paths, c)
+			}
+		}
+	}
+}
+
 func (p *parser) addCmd(name string, bypass bool) {
 	if name == "" || shellBuiltins[name] {
 		return
@@ -666,6 +693,7 @@ func (p *parser) command(ws []word, bypass bool) {
 		return
 	}
 	p.hops++
+	p.paths(ws[1:])
 	w := ws[0]
 	if w.allArgs() {
 		p.out.sc.RunsArgs = true
