@@ -36,6 +36,7 @@ type Options struct {
 	Rules         []knowledge.Rule
 	SkipRules     []string // rule names to leave out (e.g. "tzdata")
 	Observed      []Observation
+	Traced        bool // Observed is a traced run: it stands for trace-replaceable runtime trees
 }
 
 // Observation is a path a traced run used.
@@ -97,6 +98,7 @@ type builder struct {
 	// libjvm.so before the libraries that need it), so they are judged at
 	// the end.
 	pending []pendingMissing
+	configs map[string]bool // kept configuration files, see KeepConfig
 }
 
 type pendingMissing struct {
@@ -727,25 +729,7 @@ func (b *builder) rules() error {
 	if rules == nil {
 		rules = knowledge.Default()
 	}
-	skip := map[string]bool{}
-	for _, s := range b.opts.SkipRules {
-		skip[s] = true
-	}
-	for round := 0; round < 8; round++ {
-		before := b.set.Len()
-		for _, r := range rules {
-			if skip[r.Name()] {
-				continue
-			}
-			if err := r.Apply(b); err != nil {
-				return fmt.Errorf("rule %s: %w", r.Name(), err)
-			}
-		}
-		if b.set.Len() == before {
-			return nil
-		}
-	}
-	return nil
+	return knowledge.Run(b, b.set.Len, knowledge.Without(rules, b.opts.SkipRules...)...)
 }
 
 // dropOrphanBytecode drops Python bytecode whose source is not kept:

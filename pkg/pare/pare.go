@@ -43,7 +43,7 @@ func Build(src *source.Image, o Options) (*Result, error) {
 	opts := o.Closure
 	if o.Trace != nil {
 		opts.Observed = append(opts.Observed, keep.FromObservations(o.Trace.Observations)...)
-		opts.SkipRules = append(opts.SkipRules, keep.InterpreterTreeRules...)
+		opts.Traced = true
 	}
 	res, err := keep.Compute(src.View, src.ConfigFile.Config, opts)
 	if err != nil {
