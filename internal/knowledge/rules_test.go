@@ -465,3 +465,47 @@ func TestMIMETypes(t *testing.T) {
 	c = run(t, m.View(), []keptset.Object{glibcObj()}, nil, knowledge.MIMETypes{})
 	wantDropped(t, c, "/etc/mime.types")
 }
+
+func TestLocaleSettings(t *testing.T) {
+	got := knowledge.LocaleSettings([]byte(`# LANG=fr_FR.UTF-8 is a comment
+LANG=de_DE.UTF-8
+export LC_ALL="en_US.UTF-8"
+lc_messages = 'C.UTF-8'   # trailing comment
+lc_time = 'C'
+LANGUAGE=en_US:en
+locale = sv_SE.ISO-8859-1
+Locale=en
+datestyle = 'iso, mdy'
+lc_numeric = '$(whoami)'
+`))
+	want := []knowledge.Setting{
+		{Key: "LANG", Value: "de_DE.UTF-8"}, {Key: "LC_ALL", Value: "en_US.UTF-8"},
+		{Key: "lc_messages", Value: "C.UTF-8"}, {Key: "locale", Value: "sv_SE.ISO-8859-1"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("LocaleSettings (-want +got):\n%s", d)
+	}
+	if s := knowledge.LocaleSettings([]byte("LANG=de_DE.UTF-8\x00\x01")); s != nil {
+		t.Errorf("binary data gave %v", s)
+	}
+}
+
+func TestLocaleFromKeptEtcFile(t *testing.T) {
+	m := localeTree()
+	m.AddFile("/etc/default/locale", 0o644, []byte("LANG=de_DE.UTF-8\n"))
+	m.AddFile("/etc/unkept.conf", 0o644, []byte("LANG=fr_FR.UTF-8\n"))
+	m.AddFile("/usr/lib/locale/fr_FR.utf8/LC_CTYPE", 0o644, []byte("fr"))
+	c := knowledgetest.New(m.View())
+	c.AddObject(glibcObj())
+	if _, err := c.AddPath("/etc/default/locale", keptset.Reason{Kind: keptset.KindInclude}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(knowledge.Locale{}); err != nil {
+		t.Fatal(err)
+	}
+	wantKept(t, c, "/usr/lib/locale/de_DE.utf8/LC_CTYPE", "/usr/lib/locale/locale-archive")
+	wantDropped(t, c, "/usr/lib/locale/fr_FR.utf8/LC_CTYPE", "/usr/lib/locale/C.utf8/LC_CTYPE")
+	if r := c.Reasons("/usr/lib/locale/de_DE.utf8"); len(r) == 0 || r[0].From != "/etc/default/locale" {
+		t.Errorf("reasons = %+v, want one from /etc/default/locale", r)
+	}
+}

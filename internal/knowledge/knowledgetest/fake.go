@@ -272,9 +272,15 @@ func (c *Keeper) dlopen(phys string, why keptset.Reason) error {
 		return nil
 	}
 	for _, o := range objs {
+		if o.Path == phys {
+			continue // kept by AddExecutable with its own reason
+		}
 		if err := c.keepObject(o, keptset.Reason{Kind: keptset.KindNeeded, From: o.By, Detail: string(o.How)}); err != nil {
 			return err
 		}
+	}
+	if _, ok := c.objs[phys]; !ok {
+		c.objs[phys] = keptset.Object{Path: phys, Libc: isLibc(phys)}
 	}
 	return nil
 }
