@@ -95,10 +95,6 @@ type goldenImage struct {
 func parseGolden(t *testing.T, g *goldenImage, text string) {
 	t.Helper()
 	head, sections := splitSections(text)
-	type pending struct {
-		path string
-		mode fs.FileMode
-	}
 	files := map[string]fs.FileMode{}
 	sc := bufio.NewScanner(strings.NewReader(head))
 	for n := 1; sc.Scan(); n++ {
