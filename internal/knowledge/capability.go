@@ -63,7 +63,7 @@ func hasCapability(o Object, cp Capability) bool {
 		}
 	}
 	for _, r := range Runtimes {
-		if r.Programs.MatchString(base) {
+		if r.Programs != nil && r.Programs.MatchString(base) || r.Launchers != nil && r.Launchers.MatchString(base) {
 			for _, u := range r.Uses {
 				if u == cp {
 					return true

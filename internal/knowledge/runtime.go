@@ -38,6 +38,14 @@ type Runtime struct {
 	// Programs matches the base name of a kept ELF object that is this
 	// runtime: its program or the library that embeds it (libpython).
 	Programs *regexp.Regexp
+	// Launchers matches the base name of a kept script that starts this
+	// runtime (erl, elixir, R): such scripts exec the runtime through
+	// variables ("$BINDIR/erlexec") that static reading of the shell
+	// cannot follow, so the script itself stands for the runtime.
+	Launchers *regexp.Regexp
+	// Runs are programs a launcher execs, found through PATH (elixir runs
+	// erl).
+	Runs []string
 	// Version, when set, captures the version (group 1) from the object's
 	// physical path.
 	Version *regexp.Regexp
@@ -154,7 +162,11 @@ func (r *Runtime) Name() string { return r.ID }
 
 // Apply implements Rule.
 func (r *Runtime) Apply(c Keeper) error {
-	objs := matching(c, r.Programs)
+	var objs []Object
+	if r.Programs != nil {
+		objs = matching(c, r.Programs)
+	}
+	objs = append(objs, launchers(c, r.Launchers)...)
 	if len(objs) == 0 {
 		return nil
 	}
@@ -182,6 +194,11 @@ func (r *Runtime) Apply(c Keeper) error {
 		}
 	}
 	from := objs[0].Path
+	for _, name := range r.Runs {
+		if _, err := c.AddExecutable(name, because(r.ID, from, "run by "+path.Base(from))); err != nil {
+			return err
+		}
+	}
 	if err := a.env(from); err != nil {
 		return err
 	}
@@ -192,6 +209,25 @@ func (r *Runtime) Apply(c Keeper) error {
 		return err
 	}
 	return keepAppTrees(c, r.ID, a.opts, r.AppFiles...)
+}
+
+// launchers returns the kept regular files whose base name re matches, as
+// objects sorted by path; none for a nil re or a Keeper that cannot list
+// its paths.
+func launchers(c Keeper, re *regexp.Regexp) []Object {
+	l, ok := c.(PathLister)
+	if re == nil || !ok {
+		return nil
+	}
+	var out []Object
+	for _, p := range l.Paths() {
+		if re.MatchString(path.Base(p)) {
+			if e, err := c.View().Lstat(p); err == nil && e.Type == rootfs.TypeReg {
+				out = append(out, Object{Path: p})
+			}
+		}
+	}
+	return out
 }
 
 // vars returns the template variables of object o, one set per prefix.

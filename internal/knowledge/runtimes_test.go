@@ -1,6 +1,7 @@
 package knowledge_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -221,4 +222,23 @@ func TestKeepTreeLinkLoop(t *testing.T) {
 	m.AddFile("/opt/other/data.py", 0o644, []byte("d"))
 	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/python3.11"}}, nil, knowledge.Python)
 	wantKept(t, c, "/usr/lib/python3.11/loop", "/opt/other/data.py", "/opt/other/back")
+}
+
+func TestLauncherRuns(t *testing.T) {
+	// a launcher script that execs its VM through a variable: the script
+	// stands for the runtime, and the program it runs is found in PATH
+	toy := &knowledge.Runtime{
+		ID: "toy", What: "toy runtime", Launchers: regexp.MustCompile(`^toy$`), Runs: []string{"toyvm"},
+		Prefix: knowledge.Prefix{Landmarks: []string{"lib/toy"}}, Trees: []string{"{prefix}/lib/toy"},
+	}
+	m := bookworm()
+	m.AddFile("/usr/bin/toy", 0o755, []byte("#!/bin/sh\nexec \"$VM\" \"$@\"\n"))
+	m.AddFile("/usr/bin/toyvm", 0o755, program("libc.so.6"))
+	m.AddFile("/usr/lib/toy/core.toy", 0o644, []byte("core"))
+	m.AddFile("/usr/lib/other/x", 0o644, []byte("x"))
+	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/toy"}}, []string{"PATH=/usr/bin"}, toy)
+	wantKept(t, c, "/usr/bin/toyvm", libc, "/usr/lib/toy/core.toy")
+	wantDropped(t, c, "/usr/lib/other/x")
+	c = run(t, m.View(), []keptset.Object{{Path: "/usr/bin/ls"}}, []string{"PATH=/usr/bin"}, toy)
+	wantDropped(t, c, "/usr/bin/toyvm", "/usr/lib/toy/core.toy")
 }

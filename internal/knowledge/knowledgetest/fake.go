@@ -200,11 +200,25 @@ func (c *Keeper) AddTree(name string, why keptset.Reason) (bool, error) {
 	return true, nil
 }
 
-// AddExecutable implements knowledge.Keeper: it keeps name and, for an ELF
-// program, its interpreter and libraries as pkg/loader finds them in a new
-// process. A shared object without an interpreter (a module found in a
-// tree) is loaded into the process of why.From, else into the first one.
+// AddExecutable implements knowledge.Keeper: it keeps name (a name without
+// '/' is looked up in PATH) and, for an ELF program, its interpreter and
+// libraries as pkg/loader finds them in a new process. A shared object
+// without an interpreter (a module found in a tree) is loaded into the
+// process of why.From, else into the first one.
 func (c *Keeper) AddExecutable(name string, why keptset.Reason) (bool, error) {
+	if !strings.Contains(name, "/") {
+		found := ""
+		for _, d := range strings.Split(c.Env["PATH"], ":") {
+			if e, err := c.v.Stat(path.Join(d, name)); d != "" && err == nil && e.Type == rootfs.TypeReg && e.Mode&0o111 != 0 {
+				found = path.Join(d, name)
+				break
+			}
+		}
+		if found == "" {
+			return false, nil
+		}
+		name = found
+	}
 	ok, err := c.AddPath(name, why)
 	if err != nil || !ok {
 		return ok, err
