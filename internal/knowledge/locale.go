@@ -15,8 +15,10 @@ import (
 // by LANG, LC_ALL and LC_* in the image config, and by settings in kept
 // configuration files (PostgreSQL's lc_messages = 'C.UTF-8', LANG=de_DE.UTF-8
 // in an env file). The files scanned are the kept regular text files under
-// /etc and those a ConfigKeeper reports (arguments, files rules keep as a
-// program's configuration); a setting is a line "KEY = VALUE" or
+// /etc, the kept files named like configuration anywhere (*.conf, *.ini,
+// *.env, ...: an application's own report.conf), and those a ConfigKeeper
+// reports (arguments, files rules keep as a program's configuration); a
+// setting is a line "KEY = VALUE" or
 // "KEY=VALUE" whose key is LANG, LC_ALL, an LC_* category or "locale"
 // (any case, after an optional "export"), and whose value has the shape of
 // a locale name. C.UTF-8 reads /usr/lib/locale/C.utf8; other locales read
@@ -121,8 +123,12 @@ func (r Locale) Apply(c Keeper) error {
 // maxScanned caps the size of a kept file scanned for settings.
 const maxScanned = 1 << 20
 
+// configSuffixes are the file name endings of configuration files.
+var configSuffixes = []string{".conf", ".cnf", ".cfg", ".ini", ".env", ".properties", ".toml", ".yaml", ".yml"}
+
 // configFiles returns the kept files to scan for settings: regular files
-// under /etc that look like text, and the configuration files c reports.
+// under /etc or named like configuration, and the configuration files c
+// reports.
 func configFiles(c Keeper) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -142,6 +148,13 @@ func configFiles(c Keeper) []string {
 		for _, p := range l.Paths() {
 			if strings.HasPrefix(p, "/etc/") {
 				add(p)
+				continue
+			}
+			for _, x := range configSuffixes {
+				if strings.HasSuffix(p, x) {
+					add(p)
+					break
+				}
 			}
 		}
 	}

@@ -494,17 +494,25 @@ func TestLocaleFromKeptEtcFile(t *testing.T) {
 	m := localeTree()
 	m.AddFile("/etc/default/locale", 0o644, []byte("LANG=de_DE.UTF-8\n"))
 	m.AddFile("/etc/unkept.conf", 0o644, []byte("LANG=fr_FR.UTF-8\n"))
+	m.AddFile("/opt/report/report.conf", 0o644, []byte("locale = sv_SE.UTF-8\n"))
+	m.AddFile("/opt/report/notes.txt", 0o644, []byte("LANG=ja_JP.UTF-8\n"))
+	m.AddFile("/usr/lib/locale/sv_SE.utf8/LC_CTYPE", 0o644, []byte("sv"))
+	m.AddFile("/usr/lib/locale/ja_JP.utf8/LC_CTYPE", 0o644, []byte("ja"))
 	m.AddFile("/usr/lib/locale/fr_FR.utf8/LC_CTYPE", 0o644, []byte("fr"))
 	c := knowledgetest.New(m.View())
 	c.AddObject(glibcObj())
-	if _, err := c.AddPath("/etc/default/locale", keptset.Reason{Kind: keptset.KindInclude}); err != nil {
-		t.Fatal(err)
+	for _, p := range []string{"/etc/default/locale", "/opt/report/report.conf", "/opt/report/notes.txt"} {
+		if _, err := c.AddPath(p, keptset.Reason{Kind: keptset.KindInclude}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.Run(knowledge.Locale{}); err != nil {
 		t.Fatal(err)
 	}
-	wantKept(t, c, "/usr/lib/locale/de_DE.utf8/LC_CTYPE", "/usr/lib/locale/locale-archive")
-	wantDropped(t, c, "/usr/lib/locale/fr_FR.utf8/LC_CTYPE", "/usr/lib/locale/C.utf8/LC_CTYPE")
+	// /etc files and files named like configuration are scanned; other
+	// files are not
+	wantKept(t, c, "/usr/lib/locale/de_DE.utf8/LC_CTYPE", "/usr/lib/locale/locale-archive", "/usr/lib/locale/sv_SE.utf8/LC_CTYPE")
+	wantDropped(t, c, "/usr/lib/locale/fr_FR.utf8/LC_CTYPE", "/usr/lib/locale/C.utf8/LC_CTYPE", "/usr/lib/locale/ja_JP.utf8/LC_CTYPE")
 	if r := c.Reasons("/usr/lib/locale/de_DE.utf8"); len(r) == 0 || r[0].From != "/etc/default/locale" {
 		t.Errorf("reasons = %+v, want one from /etc/default/locale", r)
 	}
