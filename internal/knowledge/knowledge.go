@@ -164,3 +164,16 @@ func Run(c Keeper, size func() int, rules ...Rule) error {
 	}
 	return nil
 }
+
+// RuleFunc makes a Rule of a function: a step of the Keeper's own that must
+// run every round with the rules (the package-aware closure), so that Run
+// settles over both.
+func RuleFunc(name string, apply func(Keeper) error) Rule { return funcRule{name, apply} }
+
+type funcRule struct {
+	name  string
+	apply func(Keeper) error
+}
+
+func (r funcRule) Name() string         { return r.name }
+func (r funcRule) Apply(c Keeper) error { return r.apply(c) }

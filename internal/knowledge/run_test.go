@@ -61,3 +61,19 @@ func TestRunNamesRulesThatDoNotSettle(t *testing.T) {
 		t.Fatalf("err = %v, want one naming the rule chain", err)
 	}
 }
+
+func TestRuleFuncRunsEveryRound(t *testing.T) {
+	// a step that keeps /f/N+1 for each kept /f/N, with a rule that
+	// needs the step's output: Run settles over both
+	m := rootfs.NewMem()
+	for i := 0; i <= 5; i++ {
+		m.AddFile(fmt.Sprintf("/f/%d", i), 0o644, nil)
+	}
+	c := knowledgetest.New(m.View())
+	c.AddObject(keptset.Object{Path: "/f/0"})
+	ch := &chain{n: 5}
+	if err := c.Run(knowledge.RuleFunc("step", ch.Apply)); err != nil {
+		t.Fatal(err)
+	}
+	wantKept(t, c, "/f/5")
+}
