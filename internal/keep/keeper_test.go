@@ -1,9 +1,9 @@
 package keep
 
 import (
-	"github.com/pare-dev/pare/internal/elftest"
 	"testing"
 
+	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/internal/knowledge"
 )
 
