@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pare-dev/pare/internal/engine"
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keep"
 	"github.com/pare-dev/pare/internal/probe"
 	"github.com/pare-dev/pare/internal/source"
@@ -256,27 +257,22 @@ The container is always removed, also on Ctrl-C.`,
 	return cmd
 }
 
+// entrypointOverride and cmdOverride give the overrides of o as trace
+// and verify take them: nil keeps the image's, empty clears it.
 func entrypointOverride(o keep.Options) []string {
-	if o.EntrypointSet {
-		if o.Entrypoint == nil {
-			return []string{}
-		}
-		return o.Entrypoint
+	if !o.EntrypointSet {
+		return nil
 	}
-	return nil
+	ep, _ := imagecfg.Command(nil, nil, o.Override())
+	return append([]string{}, ep...)
 }
 
 func cmdOverride(o keep.Options) []string {
-	if o.CmdSet {
-		if o.Cmd == nil {
-			return []string{}
-		}
-		return o.Cmd
+	if !o.EntrypointSet && !o.CmdSet {
+		return nil
 	}
-	if o.EntrypointSet {
-		return []string{} // docker run --entrypoint clears the image's Cmd
-	}
-	return nil
+	_, c := imagecfg.Command(nil, nil, o.Override()) // a new entrypoint clears the image's Cmd
+	return append([]string{}, c...)
 }
 
 // writeBytesAtomic writes data to a temporary name beside file, then renames it.

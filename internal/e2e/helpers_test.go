@@ -19,6 +19,7 @@ import (
 	"github.com/pare-dev/pare/internal/cli"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/report"
+	"github.com/pare-dev/pare/internal/shells"
 	"github.com/pare-dev/pare/internal/testimages"
 )
 
@@ -244,7 +245,7 @@ type checks struct {
 var numericUser = regexp.MustCompile(`^[0-9]+(:[0-9]+)?$`)
 
 // shellNames are the programs no pared image should hold unless needed.
-var shellNames = []string{"sh", "bash", "dash", "rbash", "ash", "zsh", "ksh", "busybox"}
+var shellNames = shells.Names()
 
 // checkPared asserts what holds for every pared image: numeric non-root user, /tmp
 // 1777, nonroot in /etc/passwd, no shell unless needed, smaller than the

@@ -20,6 +20,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/pare-dev/pare/internal/imagecfg"
 )
 
 // OwnerLabel is set on every container pare creates; its value is the process
@@ -90,8 +92,7 @@ type Image struct {
 
 // Argv is the image's Entrypoint followed by its Cmd, as the engine would run it.
 func (im *Image) Argv() []string {
-	argv := append([]string(nil), im.Entrypoint...)
-	return append(argv, im.Cmd...)
+	return imagecfg.Argv(im.Entrypoint, im.Cmd, imagecfg.Override{})
 }
 
 // Port is an exposed port.

@@ -16,8 +16,10 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
+	"github.com/pare-dev/pare/internal/shells"
 	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/loader"
 	"github.com/pare-dev/pare/pkg/rootfs"
@@ -88,7 +90,7 @@ type builder struct {
 	opts     Options
 	done     map[string]bool // programs already expanded, by physical path
 	libDone  map[string]bool
-	scripted map[string]bool
+	scripted map[string]*ShellScan // shell scripts scanned, by physical path
 	// resolvers are the loader states of the programs kept, by physical
 	// path; dlopen-ed objects are loaded into the process of a program.
 	resolvers map[string]*loader.Resolver
@@ -110,8 +112,8 @@ type pendingMissing struct {
 // what the runtime rules and the observations add.
 func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	b := &builder{
-		v: v, cfg: cfg, env: envMap(cfg.Env), set: keptset.NewSet(v), opts: opts,
-		done: map[string]bool{}, libDone: map[string]bool{}, scripted: map[string]bool{},
+		v: v, cfg: cfg, env: imagecfg.EnvMap(cfg.Env), set: keptset.NewSet(v), opts: opts,
+		done: map[string]bool{}, libDone: map[string]bool{}, scripted: map[string]*ShellScan{},
 		resolvers: map[string]*loader.Resolver{},
 	}
 	b.res = &Result{Set: b.set, Objects: map[string]keptset.Object{}}
@@ -135,29 +137,15 @@ func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	return b.res, nil
 }
 
-func envMap(env []string) map[string]string {
-	m := map[string]string{}
-	for _, kv := range env {
-		k, val, _ := strings.Cut(kv, "=")
-		m[k] = val
-	}
-	return m
-}
-
 // Args returns the effective command: Entrypoint followed by Cmd, with
 // Docker's rule that a new entrypoint clears the image's Cmd.
 func Args(cfg v1.Config, opts Options) []string {
-	ep, cmd := cfg.Entrypoint, cfg.Cmd
-	if opts.EntrypointSet {
-		ep = opts.Entrypoint
-		if !opts.CmdSet {
-			cmd = nil
-		}
-	}
-	if opts.CmdSet {
-		cmd = opts.Cmd
-	}
-	return append(append([]string{}, ep...), cmd...)
+	return imagecfg.Argv(cfg.Entrypoint, cfg.Cmd, opts.Override())
+}
+
+// Override is the command-line replacement of Entrypoint and Cmd.
+func (o Options) Override() imagecfg.Override {
+	return imagecfg.Override{Entrypoint: o.Entrypoint, EntrypointSet: o.EntrypointSet, Cmd: o.Cmd, CmdSet: o.CmdSet}
 }
 
 func (b *builder) workDir() string {
@@ -184,22 +172,7 @@ func (b *builder) roots() error {
 			return fmt.Errorf("entrypoint %q: %w", args[0], err)
 		}
 		b.res.Roots = append(b.res.Roots, p)
-		if isShell(p, args[0]) && len(args) >= 3 && args[1] == "-c" {
-			before := b.set.Len()
-			b.shellCommand(args[2], p, "the shell command line")
-			b.note("shell form: kept %s and the programs its command line names (%d paths); check the notes below for anything it runs that static reading cannot see", p, b.set.Len()-before)
-		} else {
-			b.argumentFiles(args[1:], p)
-			if len(args) > 1 && b.isScript(p) {
-				// the docker-entrypoint.sh pattern: a script that ends in
-				// exec "$@" runs its first argument as a program
-				if _, err := b.lookPath(args[1]); err == nil && !strings.HasPrefix(args[1], "-") {
-					if _, err := b.addProgram(args[1], keptset.Reason{Kind: keptset.KindEntrypoint, From: p, Detail: "argument " + args[1] + " of a script entrypoint"}); err != nil {
-						b.warn("argument %s: %v", args[1], err)
-					}
-				}
-			}
-		}
+		b.commandArgs(args, p)
 	}
 	for _, name := range b.opts.IncludeExes {
 		p, err := b.addProgram(name, keptset.Reason{Kind: keptset.KindInclude, Detail: "--include-exe " + name})
@@ -339,70 +312,19 @@ func isSystemDir(p string) bool {
 	return false
 }
 
-func isShell(physical, name string) bool {
-	switch path.Base(physical) {
-	case "sh", "bash", "dash", "ash", "ksh", "zsh", "mksh", "busybox":
-		return true
-	}
-	switch path.Base(name) {
-	case "sh", "bash", "dash", "ash", "ksh", "zsh":
-		return true
-	}
-	return false
-}
+// isShell tells whether a program, by its physical path or the name it was
+// run by, is a shell whose scripts pare scans.
+func isShell(physical, name string) bool { return shells.IsPOSIX(physical) || shells.IsPOSIX(name) }
 
-// shellCommand keeps the programs a shell command line or script names.
-func (b *builder) shellCommand(src, by, what string) {
-	sc := scanShell(src)
-	for _, name := range sc.Commands {
-		if _, err := b.addProgram(name, keptset.Reason{Kind: keptset.KindShell, From: by}); err != nil {
-			if isNotExist(err) || errors.Is(err, errNotFoundInPath) {
-				b.note("%s of %s names %q, which is not a program in the image (a builtin or function?)", what, by, name)
-				continue
-			}
-			b.warn("%s of %s: %s: %v", what, by, name, err)
-		}
-	}
-	for _, f := range sc.Sourced {
-		p := f
-		if !strings.HasPrefix(p, "/") {
-			p = path.Join(b.workDir(), p)
-		}
-		if phys, err := b.set.Keep(p, keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "sourced"}); err == nil {
-			b.scanScript(phys)
-		}
-	}
-	if sc.Dynamic {
-		b.note("%s of %s runs commands built at run time ($VAR or `...`); static mode cannot see them: use --include-exe or --trace", what, by)
-	}
-}
-
-var errNotFoundInPath = errors.New("not found in the image PATH")
+var errNotFoundInPath = imagecfg.ErrNotFound
 
 // lookPath finds a program name the way execvp would inside the image.
 func (b *builder) lookPath(name string) (string, error) {
-	if strings.Contains(name, "/") {
-		if !strings.HasPrefix(name, "/") {
-			name = path.Join(b.workDir(), name)
-		}
-		return name, nil
-	}
-	pathEnv, ok := b.env["PATH"]
-	if !ok {
-		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	for _, dir := range strings.Split(pathEnv, ":") {
-		if dir == "" {
-			dir = b.workDir()
-		}
-		cand := path.Join(dir, name)
-		e, err := b.v.Stat(cand)
-		if err == nil && e.Type == rootfs.TypeReg && e.Mode&0o111 != 0 {
-			return cand, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, errNotFoundInPath)
+	return imagecfg.LookPath(b.v, b.pathEnv(), b.workDir(), name)
 }
+
+// pathEnv is the image's PATH, or the engine's default.
+func (b *builder) pathEnv() string { return imagecfg.Path(b.cfg.Env) }
 
 // addProgram keeps a program (found through PATH) and its closure: ELF
 // loader closure, or the shebang interpreter chain of a script.
@@ -429,7 +351,7 @@ func (b *builder) addProgramDepth(name string, why keptset.Reason, depth int) (s
 	}
 	h := b.head(phys, 256) // read once: magic number and #! line
 	switch {
-	case elfMagic(h):
+	case elfread.IsELF(h):
 		return phys, b.elfClosure(phys, full, why)
 	case shebangMagic(h):
 		if depth >= 5 {
@@ -467,20 +389,6 @@ func (b *builder) addProgramDepth(name string, why keptset.Reason, depth int) (s
 	return phys, nil
 }
 
-// scanScript keeps the programs a shell script runs.
-func (b *builder) scanScript(phys string) {
-	if b.scripted[phys] {
-		return
-	}
-	b.scripted[phys] = true
-	src, err := b.v.ReadFile(phys, 4<<20)
-	if err != nil {
-		b.warn("reading script %s: %v", phys, err)
-		return
-	}
-	b.shellCommand(string(src), phys, "the script")
-}
-
 func (b *builder) head(p string, n int) []byte {
 	f, err := b.v.Open(p)
 	if err != nil {
@@ -492,11 +400,9 @@ func (b *builder) head(p string, n int) []byte {
 	return buf[:k]
 }
 
-func (b *builder) isELF(p string) bool { return elfMagic(b.head(p, 4)) }
+func (b *builder) isELF(p string) bool { return elfread.IsELF(b.head(p, 4)) }
 
 func (b *builder) isScript(p string) bool { return shebangMagic(b.head(p, 2)) }
-
-func elfMagic(h []byte) bool { return len(h) >= 4 && string(h[:4]) == "\x7fELF" }
 
 func shebangMagic(h []byte) bool { return len(h) >= 2 && string(h[:2]) == "#!" }
 

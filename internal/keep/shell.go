@@ -1,124 +1,15 @@
 package keep
 
 import (
+	"errors"
+	"path"
 	"strings"
+
+	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
-// shellKeywords are words at a command position that are not programs.
-var shellKeywords = map[string]bool{
-	"if": true, "then": true, "else": true, "elif": true, "fi": true, "case": true, "esac": true,
-	"for": true, "while": true, "until": true, "do": true, "done": true, "in": true, "function": true,
-	"select": true, "time": true, "!": true, "{": true, "}": true, "[[": true, "]]": true,
-	// builtins common to sh and bash that have no need of a program
-	"cd": true, "echo": true, "printf": true, "export": true, "set": true, "unset": true, "shift": true,
-	"exit": true, "return": true, "local": true, "read": true, "trap": true, "wait": true, "eval": true,
-	"true": true, "false": true, ":": true, "test": true, "[": true, "readonly": true, "declare": true,
-	"typeset": true, "let": true, "source": true, ".": true, "break": true, "continue": true,
-	"getopts": true, "umask": true, "ulimit": true, "alias": true, "type": true, "hash": true, "pwd": true,
-	"mapfile": true, "readarray": true, "shopt": true, "builtin": true,
-}
-
-// prefixWords run the word after them as a program (after their own options).
-var prefixWords = map[string]bool{
-	"exec": true, "command": true, "nohup": true, "env": true, "xargs": true, "nice": true,
-	"sudo": true, "gosu": true, "su-exec": true, "tini": true, "dumb-init": true, "timeout": true,
-	"stdbuf": true, "chroot": false,
-}
-
-// ShellScan is what a static reading of a shell command line or script finds.
-type ShellScan struct {
-	Commands []string // program names at command positions, in order, no duplicates
-	Sourced  []string // files read with "." or "source"
-	Dynamic  bool     // a command position held an expansion ($x, `...`): not every program is known
-}
-
-// scanShell finds the programs a shell script or `sh -c` string would run,
-// where that is unambiguous: the first word of each simple command (after
-// variable assignments and redirections), words after exec/env/xargs-like
-// prefixes, and the bodies of $(...) and `...`. Words built from expansions
-// set Dynamic instead.
-func scanShell(src string) ShellScan {
-	var sc ShellScan
-	seen := map[string]bool{}
-	addCmd := func(w string) {
-		if w == "" || shellKeywords[w] || seen[w] {
-			return
-		}
-		seen[w] = true
-		sc.Commands = append(sc.Commands, w)
-	}
-	words, seps, subs := lexShell(src)
-	for _, sub := range subs {
-		inner := scanShell(sub)
-		for _, c := range inner.Commands {
-			addCmd(c)
-		}
-		sc.Sourced = append(sc.Sourced, inner.Sourced...)
-		sc.Dynamic = sc.Dynamic || inner.Dynamic
-	}
-	atCmd := true
-	afterPrefix := false
-	sourcing := false
-	for i, w := range words {
-		sep := seps[i]
-		if sep {
-			atCmd = true
-			afterPrefix = false
-			sourcing = false
-			continue
-		}
-		if sourcing {
-			if !strings.ContainsAny(w, "$`") {
-				sc.Sourced = append(sc.Sourced, w)
-			}
-			sourcing = false
-			continue
-		}
-		if !atCmd {
-			continue
-		}
-		switch {
-		case isAssignment(w):
-			continue
-		case isRedirection(w):
-			continue
-		case afterPrefix && strings.HasPrefix(w, "-"):
-			continue
-		case afterPrefix && isNumberish(w):
-			continue // timeout 5 cmd, nice -n 5 cmd
-		}
-		if strings.ContainsAny(w, "$`*?") {
-			sc.Dynamic = true
-			atCmd = false
-			continue
-		}
-		if w == "." || w == "source" {
-			sourcing = true
-			atCmd = false
-			continue
-		}
-		if shellKeywords[w] && w != "test" && w != "[" {
-			// "if cmd", "then cmd", "do cmd", "! cmd": the next word is a command
-			if w == "if" || w == "then" || w == "else" || w == "elif" || w == "do" || w == "while" ||
-				w == "until" || w == "!" || w == "{" || w == "time" {
-				continue
-			}
-			atCmd = false
-			continue
-		}
-		if w != "exec" && w != "command" {
-			addCmd(w) // exec and command are builtins; the next word is the program
-		}
-		if prefixWords[w] {
-			afterPrefix = true
-			continue
-		}
-		atCmd = false
-		afterPrefix = false
-	}
-	return sc
-}
-
+// isAssignment tells whether w is a NAME=value word.
 func isAssignment(w string) bool {
 	eq := strings.IndexByte(w, '=')
 	if eq <= 0 {
@@ -132,159 +23,186 @@ func isAssignment(w string) bool {
 	return true
 }
 
-func isRedirection(w string) bool {
-	w = strings.TrimLeft(w, "0123456789&")
-	return strings.HasPrefix(w, ">") || strings.HasPrefix(w, "<")
+// maxHops bounds how many wrappers and hand-offs an exec-form command is
+// followed through.
+const maxHops = 8
+
+// commandArgs follows the arguments of an exec-form command whose program
+// args[0] is kept at p: the shell form (sh -c STRING), the program a wrapper
+// runs (tini -- prog, gosu USER prog), the program a script hands its
+// arguments to (exec "$@", exec gosu USER "$@"), and otherwise the files
+// the arguments name.
+func (b *builder) commandArgs(args []string, p string) {
+	for hop := 0; hop < maxHops; hop++ {
+		if isShell(p, args[0]) && len(args) >= 3 && args[1] == "-c" {
+			before := b.set.Len()
+			b.shellCommand(args[2], p, "the shell command line")
+			b.note("shell form: kept %s and the programs its command line names (%d paths); check the notes below for anything it runs that static reading cannot see", p, b.set.Len()-before)
+			return
+		}
+		next := -1
+		why := keptset.Reason{Kind: keptset.KindEntrypoint, From: p}
+		if i := wrappedCommand(args); i > 0 {
+			next = i
+			why.Detail = "run by " + path.Base(args[0])
+		} else if sc := b.scripted[p]; sc != nil && sc.RunsArgs {
+			if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+				// the script runs it: the chain goes through the script
+				next = 1
+				why = keptset.Reason{Kind: keptset.KindShell, From: p, Detail: `its argument ` + args[1] + `, run by exec "$@"`}
+			}
+			defer b.argPrograms(sc, p)
+		}
+		if next < 0 {
+			b.argumentFiles(args[1:], p)
+			return
+		}
+		q, err := b.addProgram(args[next], why)
+		if err != nil {
+			b.warn("%s %s: %v", why.Detail, args[next], err)
+			b.argumentFiles(args[next:], p)
+			return
+		}
+		args, p = args[next:], q
+	}
+	b.argumentFiles(args[1:], p)
 }
 
-func isNumberish(w string) bool {
-	if w == "" {
-		return false
-	}
-	for _, c := range w {
-		if !(c >= '0' && c <= '9' || c == '.' || c == 's' || c == 'm' || c == 'h') {
-			return false
+// argPrograms keeps the programs a script puts before its arguments with
+// set -- PROG "$@" (when the first argument is an option).
+func (b *builder) argPrograms(sc *ShellScan, script string) {
+	for _, prog := range sc.ArgPrograms {
+		r := keptset.Reason{Kind: keptset.KindShell, From: script, Detail: `set -- ` + prog + ` "$@"`}
+		if _, err := b.addProgram(prog, r); err != nil {
+			b.note("the script %s hands its arguments to %s, which is not a program in the image: %v", script, prog, err)
 		}
 	}
-	return w[0] >= '0' && w[0] <= '9'
 }
 
-// lexShell splits shell source into words, with seps[i] true where the token
-// is a command separator (newline, ;, &, |, &&, ||, (, ), $( and backquote
-// boundaries). Quotes are honoured; comments are dropped. Quoted words keep
-// their content without the quotes. A word that came from an expansion keeps
-// its "$" so callers can see it is dynamic.
-func lexShell(src string) (words []string, seps []bool, subs []string) {
-	var cur strings.Builder
-	inWord := false
-	flush := func() {
-		if inWord {
-			words = append(words, cur.String())
-			seps = append(seps, false)
-			cur.Reset()
-			inWord = false
+// shellCommand keeps the programs a shell command line or script names,
+// the programs it probes for when present, and the files it sources; it
+// returns what the scan found, hand-offs of sourced files included.
+func (b *builder) shellCommand(src, by, what string) *ShellScan {
+	sc := scanShell(src)
+	if sc.Truncated {
+		b.warn("%s of %s is longer than %d bytes: the rest was not read", what, by, maxShellSource)
+	}
+	fns := map[string]bool{}
+	for _, s := range sc.Sourced {
+		p, ok := b.sourcedPath(s, by)
+		if !ok {
+			b.note("%s of %s reads %s, which is not in the image", what, by, s.Path)
+			continue
+		}
+		phys, err := b.set.Keep(p, keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "sourced"})
+		if err != nil {
+			b.note("%s of %s reads %s: %v", what, by, p, err)
+			continue
+		}
+		inner := b.scanScript(phys)
+		if inner == nil {
+			continue
+		}
+		for _, f := range inner.Functions {
+			fns[f] = true
+		}
+		if inner.RunsArgs {
+			sc.RunsArgs = true
+			sc.ArgPrograms = append(sc.ArgPrograms, inner.ArgPrograms...)
 		}
 	}
-	sep := func() {
-		flush()
-		words = append(words, ";")
-		seps = append(seps, true)
-	}
-	r := []rune(src)
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		switch {
-		case c == '\\' && i+1 < len(r):
-			if r[i+1] == '\n' {
-				i++
+	var absent []string
+	for _, name := range sc.Commands {
+		if fns[name] {
+			continue // a function of a sourced file
+		}
+		if _, err := b.addProgram(name, keptset.Reason{Kind: keptset.KindShell, From: by}); err != nil {
+			if isNotExist(err) || errors.Is(err, errNotFoundInPath) {
+				absent = append(absent, name)
 				continue
 			}
-			cur.WriteRune(r[i+1])
-			inWord = true
-			i++
-		case c == '#' && !inWord:
-			for i < len(r) && r[i] != '\n' {
-				i++
-			}
-			sep()
-		case c == '\'':
-			inWord = true
-			for i++; i < len(r) && r[i] != '\''; i++ {
-				cur.WriteRune(r[i])
-			}
-		case c == '"':
-			inWord = true
-			for i++; i < len(r) && r[i] != '"'; i++ {
-				if r[i] == '\\' && i+1 < len(r) {
-					i++
-				} else if r[i] == '$' && i+1 < len(r) && r[i+1] == '(' {
-					end := matchParen(r, i+1)
-					subs = append(subs, string(r[i+2:end]))
-					cur.WriteString("$")
-					i = end
-					continue
-				}
-				cur.WriteRune(r[i])
-			}
-		case c == '<' && i+1 < len(r) && r[i+1] == '<' && !(i+2 < len(r) && r[i+2] == '<'):
-			flush()
-			i = skipHeredoc(r, i+2)
-			sep()
-		case c == '$' && i+1 < len(r) && r[i+1] == '(' && !(i+2 < len(r) && r[i+2] == '('):
-			// command substitution: its body holds commands
-			cur.WriteString("$")
-			inWord = true
-			flush()
-			sep()
-			i++
-		case c == '`':
-			cur.WriteString("$")
-			inWord = true
-			flush()
-			sep()
-		case c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')':
-			sep()
-		case c == ' ' || c == '\t' || c == '\r':
-			flush()
-		default:
-			cur.WriteRune(c)
-			inWord = true
+			b.warn("%s of %s: %s: %v", what, by, name, err)
 		}
 	}
-	flush()
-	return words, seps, subs
+	if len(absent) > 0 {
+		b.note("%s of %s names %s, not programs in the image (builtins, or functions defined elsewhere?)", what, by, quoteList(absent))
+	}
+	for _, name := range sc.Optional {
+		why := keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "probed for (command -v, type, [ -x ]): kept because present"}
+		if _, err := b.addProgram(name, why); err != nil && !isNotExist(err) && !errors.Is(err, errNotFoundInPath) {
+			b.warn("%s of %s: %s: %v", what, by, name, err)
+		}
+	}
+	for _, u := range sc.Users {
+		user, group, _ := strings.Cut(u, ":")
+		if allDigits(user) {
+			user = ""
+		}
+		if allDigits(group) {
+			group = ""
+		}
+		b.NeedAccount(user, group, keptset.Reason{Kind: keptset.KindShell, From: by, Detail: "switches to " + u})
+	}
+	if len(sc.Dynamic) > 0 {
+		b.note("%s of %s runs commands built at run time (%s); static mode cannot see them: use --include-exe or --trace", what, by, strings.Join(sc.Dynamic, "; "))
+	}
+	return &sc
 }
 
-// matchParen returns the index of the ")" closing the "(" at open, or the end.
-func matchParen(r []rune, open int) int {
-	depth := 0
-	for i := open; i < len(r); i++ {
-		switch r[i] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = `"` + n + `"`
 	}
-	return len(r) - 1
+	return strings.Join(q, ", ")
 }
 
-// skipHeredoc skips a here-document whose "<<" ended just before i: the
-// delimiter word, the rest of that line, and the body up to the delimiter
-// line. It returns the index of the last rune consumed.
-func skipHeredoc(r []rune, i int) int {
-	stripTabs := i < len(r) && r[i] == '-'
-	if stripTabs {
-		i++
+// sourcedPath finds a file read by "." or "source" the way the shell
+// does: relative to the script's directory when the path says so, through
+// PATH for a bare name (then the working directory, as bash does), else
+// relative to the working directory.
+func (b *builder) sourcedPath(s ShellSource, by string) (string, bool) {
+	exists := func(p string) bool {
+		e, err := b.v.Stat(p)
+		return err == nil && e.Type == rootfs.TypeReg
 	}
-	for i < len(r) && (r[i] == ' ' || r[i] == '\t') {
-		i++
+	var cands []string
+	switch {
+	case s.ScriptDir:
+		cands = []string{path.Join(path.Dir(by), s.Path)}
+	case strings.HasPrefix(s.Path, "/"):
+		cands = []string{s.Path}
+	case s.Search:
+		for _, dir := range strings.Split(b.pathEnv(), ":") {
+			if dir == "" {
+				dir = b.workDir()
+			}
+			cands = append(cands, path.Join(dir, s.Path))
+		}
+		cands = append(cands, path.Join(b.workDir(), s.Path))
+	default:
+		cands = []string{path.Join(b.workDir(), s.Path)}
 	}
-	var delim strings.Builder
-	for ; i < len(r) && r[i] != ' ' && r[i] != '\t' && r[i] != '\n' && r[i] != ';' && r[i] != '|' && r[i] != '&'; i++ {
-		if r[i] != '\'' && r[i] != '"' && r[i] != '\\' {
-			delim.WriteRune(r[i])
+	for _, c := range cands {
+		if exists(c) {
+			return c, true
 		}
 	}
-	for i < len(r) && r[i] != '\n' {
-		i++
+	return "", false
+}
+
+// scanScript keeps the programs a shell script runs and returns its scan.
+func (b *builder) scanScript(phys string) *ShellScan {
+	if sc, ok := b.scripted[phys]; ok {
+		return sc
 	}
-	lines := strings.Split(string(r[i:]), "\n")
-	pos := i
-	for n, line := range lines {
-		if n > 0 {
-			check := line
-			if stripTabs {
-				check = strings.TrimLeft(check, "\t")
-			}
-			if check == delim.String() {
-				return pos + len([]rune(line))
-			}
-		}
-		pos += len([]rune(line)) + 1
+	b.scripted[phys] = nil // a script sourcing itself
+	src, err := b.v.ReadFile(phys, maxShellSource)
+	if err != nil {
+		b.warn("reading script %s: %v", phys, err)
+		return nil
 	}
-	return len(r) - 1
+	sc := b.shellCommand(string(src), phys, "the script")
+	b.scripted[phys] = sc
+	return sc
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/internal/knowledge/knowledgetest"
@@ -29,8 +30,7 @@ func issue7Fixture(t *testing.T, name string) *knowledgetest.Keeper {
 // runFixture keeps exes and applies every default rule, traced or not.
 func runFixture(t *testing.T, c *knowledgetest.Keeper, workdir string, traced bool, env []string, exes ...string) {
 	t.Helper()
-	for _, kv := range env {
-		k, v, _ := cutEnv(kv)
+	for k, v := range imagecfg.EnvMap(env) {
 		c.Env[k] = v
 	}
 	c.WorkDir, c.Trace = workdir, traced
@@ -42,15 +42,6 @@ func runFixture(t *testing.T, c *knowledgetest.Keeper, workdir string, traced bo
 	if err := c.Run(knowledge.Default()...); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }
 
 // TestVenvFixture: the venv's site-packages (bottle installed by the

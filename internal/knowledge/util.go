@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -93,7 +94,7 @@ func isELF(v *rootfs.View, e *rootfs.Entry) bool {
 	if _, err := io.ReadFull(f, b[:]); err != nil {
 		return false
 	}
-	return string(b[:]) == "\x7fELF"
+	return elfread.IsELF(b[:])
 }
 
 // mayBeELF reports whether e is worth checking for the ELF magic: shared

@@ -49,7 +49,7 @@ type Probe interface {
 }
 
 // Target is the running container probes act on. The functions are supplied
-// by the orchestrator (pkg/trace or verification); a nil function makes the
+// by the orchestrator (internal/trace or verification); a nil function makes the
 // probes that need it fail with an error.
 type Target struct {
 	// ContainerID is passed to scripts as PARE_CONTAINER_ID.

@@ -14,6 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/shells"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -101,7 +102,6 @@ type Package struct {
 }
 
 var (
-	shells   = set("sh", "bash", "dash", "ash", "zsh", "ksh", "ksh93", "mksh", "csh", "tcsh", "fish", "busybox", "rbash")
 	pkgMgrs  = set("apt", "apt-get", "apt-cache", "apt-config", "apt-mark", "aptitude", "dpkg", "dpkg-deb", "dpkg-query", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "pacman", "pip", "pip3", "gem", "npm", "yarn")
 	netTools = set("curl", "wget", "nc", "netcat", "ncat", "nc.openbsd", "nc.traditional", "socat", "ssh", "scp", "sftp", "telnet", "ftp", "tftp", "ping", "ip", "ifconfig", "nslookup", "dig", "host", "openssl", "rsync", "nmap", "tcpdump")
 	binDirs  = []string{"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"}
@@ -186,7 +186,7 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 			name := path.Base(e.Path)
 			kind := ""
 			switch {
-			case shells[name]:
+			case shells.Is(name):
 				kind = "shell"
 			case pkgMgrs[name]:
 				kind = "pkg"

@@ -9,12 +9,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/pkg/rootfs"
 	"github.com/pare-dev/pare/pkg/transport"
 )
-
-// DefaultPath is the PATH given to a plain directory, which has no config.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Image is an opened source image.
 type Image struct {
@@ -48,7 +46,7 @@ func Open(ctx context.Context, ref string, o Options) (*Image, error) {
 		out.View = v
 		out.ConfigFile = &v1.ConfigFile{
 			OS: "linux", Architecture: runtime.GOARCH,
-			Config: v1.Config{Env: []string{"PATH=" + DefaultPath}},
+			Config: v1.Config{Env: []string{"PATH=" + imagecfg.DefaultPath}},
 		}
 		return out, nil
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/pare-dev/pare/internal/engine"
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/probe"
 	"github.com/pare-dev/pare/internal/sensor"
 )
@@ -474,14 +475,8 @@ func lastLine(b []byte) string {
 // runArgv is what the engine would run: entrypoint and cmd overrides follow
 // docker run (a new entrypoint drops the image's Cmd).
 func runArgv(im *engine.Image, entrypoint, cmd []string) []string {
-	ep, c := im.Entrypoint, im.Cmd
-	if entrypoint != nil {
-		ep, c = entrypoint, nil
-	}
-	if cmd != nil {
-		c = cmd
-	}
-	return append(slices.Clone(ep), c...)
+	o := imagecfg.Override{Entrypoint: entrypoint, EntrypointSet: entrypoint != nil, Cmd: cmd, CmdSet: cmd != nil}
+	return imagecfg.Argv(im.Entrypoint, im.Cmd, o)
 }
 
 func pickNetwork(network string, probes []probe.Probe) (string, error) {

@@ -2,16 +2,16 @@ package trace
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/pare-dev/pare/internal/accounts"
 	"github.com/pare-dev/pare/internal/engine"
 )
 
@@ -43,21 +43,15 @@ func ResolveUser(user string, passwd, group []byte) (Identity, error) {
 		user = "0"
 	}
 	uname, gname, hasGroup := strings.Cut(user, ":")
-	users := parseColon(passwd, 7)
-	groups := parseColon(group, 4)
+	db := accounts.Parse(passwd, group)
 
 	uid, uerr := strconv.Atoi(uname)
 	numericUID := uerr == nil && uid >= 0
 	found := false
-	for _, f := range users {
-		fuid, err := strconv.Atoi(f[2])
-		if err != nil {
-			continue
-		}
-		if (numericUID && fuid == uid) || (!numericUID && f[0] == uname) {
-			gid, _ := strconv.Atoi(f[3])
-			id.UID, id.GID, id.Home = fuid, gid, f[5]
-			uname = f[0]
+	for _, u := range db.Users {
+		if (numericUID && u.UID == uid) || (!numericUID && u.Name == uname) {
+			id.UID, id.GID, id.Home = u.UID, u.GID, u.Home
+			uname = u.Name
 			found = true
 			break
 		}
@@ -74,15 +68,8 @@ func ResolveUser(user string, passwd, group []byte) (Identity, error) {
 	if hasGroup {
 		gid, err := strconv.Atoi(gname)
 		if err != nil || gid < 0 {
-			gfound := false
-			for _, f := range groups {
-				if f[0] == gname {
-					if gid, err = strconv.Atoi(f[2]); err == nil {
-						gfound = true
-						break
-					}
-				}
-			}
+			g, gfound := db.GroupByName(gname)
+			gid = g.GID
 			if !gfound {
 				return Identity{}, fmt.Errorf("user %q: no group %q in /etc/group", user, gname)
 			}
@@ -91,16 +78,9 @@ func ResolveUser(user string, passwd, group []byte) (Identity, error) {
 		return id, nil
 	}
 	if found {
-		for _, f := range groups {
-			gid, err := strconv.Atoi(f[2])
-			if err != nil {
-				continue
-			}
-			for _, m := range strings.Split(f[3], ",") {
-				if m == uname && gid != id.GID {
-					id.Groups = append(id.Groups, gid)
-					break
-				}
+		for _, g := range db.Groups {
+			if g.GID != id.GID && slices.Contains(g.Members, uname) {
+				id.Groups = append(id.Groups, g.GID)
 			}
 		}
 	}
@@ -122,25 +102,6 @@ func FileUserResolver(readFile func(path string) ([]byte, error)) UserResolver {
 		}
 		return ResolveUser(user, files[0], files[1])
 	}
-}
-
-// parseColon splits the lines of a colon-separated account file into
-// records of exactly n fields, skipping comments and malformed lines.
-func parseColon(data []byte, n int) [][]string {
-	var recs [][]string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		f := strings.Split(line, ":")
-		if len(f) < n {
-			continue
-		}
-		recs = append(recs, f[:n])
-	}
-	return recs
 }
 
 // readImageFile reads one regular file from a (created, not necessarily

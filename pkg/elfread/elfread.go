@@ -180,6 +180,10 @@ func ReadHeader(r io.ReaderAt, size int64) (h *Header, err error) {
 	return readHeader(reader{r, size})
 }
 
+// IsELF tells whether header, the first bytes of a file, starts with the
+// ELF magic number.
+func IsELF(header []byte) bool { return len(header) >= 4 && string(header[:4]) == elf.ELFMAG }
+
 func readHeader(rd reader) (*Header, error) {
 	if rd.size < 4 {
 		return nil, ErrTruncated
@@ -188,7 +192,7 @@ func readHeader(rd reader) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	if string(magic) != elf.ELFMAG {
+	if !IsELF(magic) {
 		return nil, ErrNotELF
 	}
 	ident, err := rd.read(0, elf.EI_NIDENT)

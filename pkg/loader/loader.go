@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/ldcache"
 	"github.com/pare-dev/pare/pkg/rootfs"
@@ -236,7 +237,7 @@ func NewResolver(v *rootfs.View, exe string, opts Options) (*Resolver, error) {
 	r := &Resolver{
 		v:      v,
 		opts:   opts,
-		env:    envMap(opts.Env),
+		env:    imagecfg.EnvMap(opts.Env),
 		wd:     opts.WorkingDir,
 		res:    &Result{},
 		byPhys: map[string]*lmap{},
@@ -312,16 +313,6 @@ func (r *Resolver) Result() *Result {
 	out.ConfigFiles = append([]string(nil), r.res.ConfigFiles...)
 	out.Builtin = append([]string(nil), r.res.Builtin...)
 	return &out
-}
-
-func envMap(env []string) map[string]string {
-	m := map[string]string{}
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // abs makes p absolute against the working directory without cleaning it:

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/internal/ldcachetest"
+	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/ldcache"
 	"github.com/pare-dev/pare/pkg/loader"
 	"github.com/pare-dev/pare/pkg/rootfs"
@@ -833,7 +834,7 @@ func TestRpathElementNotDir(t *testing.T) {
 // Rule 3: the host's /bin/ls with its section headers zeroed, read as data.
 func TestStrippedSectionHeaders(t *testing.T) {
 	b, err := os.ReadFile("/bin/ls")
-	if err != nil || len(b) < 64 || string(b[:4]) != "\x7fELF" || b[elf.EI_CLASS] != byte(elf.ELFCLASS64) || b[elf.EI_DATA] != byte(elf.ELFDATA2LSB) {
+	if err != nil || len(b) < 64 || !elfread.IsELF(b) || b[elf.EI_CLASS] != byte(elf.ELFCLASS64) || b[elf.EI_DATA] != byte(elf.ELFDATA2LSB) {
 		t.Skip("no 64-bit little-endian /bin/ls on the host")
 	}
 	b = bytes.Clone(b)
@@ -862,7 +863,7 @@ func TestGoDetection(t *testing.T) {
 		t.Skip(err)
 	}
 	b, err := os.ReadFile(self)
-	if err != nil || string(b[:4]) != "\x7fELF" {
+	if err != nil || !elfread.IsELF(b) {
 		t.Skip("test binary is not ELF")
 	}
 	m := bookworm()

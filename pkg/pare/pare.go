@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pare-dev/pare/internal/assemble"
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keep"
 	"github.com/pare-dev/pare/internal/report"
 	"github.com/pare-dev/pare/internal/source"
@@ -50,13 +51,7 @@ func Build(src *source.Image, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
 	cf := src.ConfigFile.DeepCopy()
-	if opts.EntrypointSet {
-		cf.Config.Entrypoint = opts.Entrypoint
-		cf.Config.Cmd = nil
-	}
-	if opts.CmdSet {
-		cf.Config.Cmd = opts.Cmd
-	}
+	cf.Config.Entrypoint, cf.Config.Cmd = imagecfg.Command(cf.Config.Entrypoint, cf.Config.Cmd, opts.Override())
 	img, info, err := assemble.Image(src.View, cf, res.Set, assemble.Options{
 		KeepSetuid: o.KeepSetuid, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
 		Users: res.Users, Groups: res.Groups,

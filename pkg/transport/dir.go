@@ -19,12 +19,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
 // DefaultPath is the PATH of images read from dir: references.
-const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = "PATH=" + imagecfg.DefaultPath
 
 // readDir returns a single-layer image of the directory tree at root. The
 // layer is a tar streamed from the directory each time it is read; nothing

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/pkg/elfread"
@@ -50,19 +51,14 @@ var (
 
 // New returns an empty keeper over v with env given as "KEY=value".
 func New(v *rootfs.View, env ...string) *Keeper {
-	c := &Keeper{
+	return &Keeper{
 		Set:     keptset.NewSet(v),
-		Env:     map[string]string{},
+		Env:     imagecfg.EnvMap(env),
 		objs:    map[string]keptset.Object{},
 		procs:   map[string]*loader.Resolver{},
 		configs: map[string]bool{},
 		v:       v,
 	}
-	for _, kv := range env {
-		k, val, _ := strings.Cut(kv, "=")
-		c.Env[k] = val
-	}
-	return c
 }
 
 // View implements knowledge.Keeper.
@@ -171,7 +167,7 @@ func (c *Keeper) isELF(name string) bool {
 	defer f.Close()
 	b := make([]byte, 4)
 	n, _ := f.ReadAt(b, 0)
-	return n == 4 && string(b) == "\x7fELF"
+	return elfread.IsELF(b[:n])
 }
 
 func notExist(err error) bool {
@@ -207,14 +203,12 @@ func (c *Keeper) AddTree(name string, why keptset.Reason) (bool, error) {
 // process of why.From, else into the first one.
 func (c *Keeper) AddExecutable(name string, why keptset.Reason) (bool, error) {
 	if !strings.Contains(name, "/") {
-		found := ""
-		for _, d := range strings.Split(c.Env["PATH"], ":") {
-			if e, err := c.v.Stat(path.Join(d, name)); d != "" && err == nil && e.Type == rootfs.TypeReg && e.Mode&0o111 != 0 {
-				found = path.Join(d, name)
-				break
-			}
+		pathEnv, ok := c.Env["PATH"]
+		if !ok {
+			pathEnv = imagecfg.DefaultPath
 		}
-		if found == "" {
+		found, err := imagecfg.LookPath(c.v, pathEnv, c.WorkDir, name)
+		if err != nil {
 			return false, nil
 		}
 		name = found
