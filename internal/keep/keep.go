@@ -38,6 +38,7 @@ type Options struct {
 	Rules         []knowledge.Rule
 	SkipRules     []string // rule names to leave out (e.g. "tzdata")
 	Observed      []Observation
+	Traced        bool // Observed is a traced run: it stands for trace-replaceable runtime trees
 }
 
 // Observation is a path a traced run used.
@@ -102,6 +103,7 @@ type builder struct {
 	pk      *pkgState // the package-aware closure (packages.go)
 	// namedState is the scan of paths named by the Env and configs (configpaths.go).
 	namedState *namedPaths
+	configs    map[string]bool // kept configuration files, see KeepConfig
 }
 
 type pendingMissing struct {
@@ -591,29 +593,13 @@ func (b *builder) rules() error {
 	if rules == nil {
 		rules = knowledge.Default()
 	}
-	skip := map[string]bool{}
-	for _, s := range b.opts.SkipRules {
-		skip[s] = true
-	}
-	for round := 0; round < 8; round++ {
-		before := b.set.Len()
-		b.keepNamedPaths()
-		for _, r := range rules {
-			if skip[r.Name()] {
-				continue
-			}
-			if err := r.Apply(b); err != nil {
-				return fmt.Errorf("rule %s: %w", r.Name(), err)
-			}
-		}
-		if err := b.packageStep(); err != nil {
-			return err
-		}
-		if b.set.Len() == before {
-			return nil
-		}
-	}
-	return nil
+	// the named paths (configpaths.go) and the package payload
+	// (packages.go) run as rules, in every round: what they add may
+	// trigger a rule, and what a rule adds may name more
+	named := knowledge.RuleFunc("named-paths", func(knowledge.Keeper) error { b.keepNamedPaths(); return nil })
+	packages := knowledge.RuleFunc("packages", func(knowledge.Keeper) error { return b.packageStep() })
+	all := append([]knowledge.Rule{named}, knowledge.Without(rules, b.opts.SkipRules...)...)
+	return knowledge.Run(b, b.set.Len, append(all, packages)...)
 }
 
 // dropOrphanBytecode drops Python bytecode whose source is not kept:

@@ -9,10 +9,6 @@ import (
 	"github.com/pare-dev/pare/internal/sensor"
 )
 
-// InterpreterTreeRules are the knowledge rules that keep whole runtime
-// trees in static mode; with a trace, what the program used replaces them.
-var InterpreterTreeRules = []string{"python", "ruby", "node", "java", "perl"}
-
 // runtimePath reports paths that belong to the container runtime or to
 // pare's own sensor, not to the image.
 func runtimePath(p string) bool {

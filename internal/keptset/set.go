@@ -13,10 +13,17 @@ import (
 
 // Item is one kept path.
 type Item struct {
-	Path    string        `json:"path"` // physical path in the image
-	Entry   *rootfs.Entry `json:"-"`
-	Reasons []Reason      `json:"reasons"` // the first is the primary reason
+	Path  string        `json:"path"` // physical path in the image
+	Entry *rootfs.Entry `json:"-"`
+	// Reasons are every distinct reason the path was kept for (every
+	// requester of a library), in the order they came; the first is the
+	// primary reason.
+	Reasons []Reason        `json:"reasons"`
+	seen    map[Reason]bool // Reasons as a set, once there are many
 }
+
+// manyReasons is the count from which an Item indexes its reasons.
+const manyReasons = 8
 
 // Set is the set of kept paths of one image, with reasons. Every kept path
 // has its parent directories kept too.
@@ -53,19 +60,36 @@ func (s *Set) Items() []*Item {
 // path is new.
 func (s *Set) keep(e *rootfs.Entry, r Reason) bool {
 	if it, ok := s.items[e.Path]; ok {
-		for _, old := range it.Reasons {
-			if old == r {
-				return false
-			}
-		}
-		if len(it.Reasons) < 8 {
-			it.Reasons = append(it.Reasons, r)
-		}
+		it.addReason(r)
 		return false
 	}
 	s.items[e.Path] = &Item{Path: e.Path, Entry: e, Reasons: []Reason{r}}
 	s.keepParents(e.Path)
 	return true
+}
+
+// addReason appends r unless the item has it already.
+func (it *Item) addReason(r Reason) {
+	if it.seen != nil {
+		if it.seen[r] {
+			return
+		}
+		it.seen[r] = true
+		it.Reasons = append(it.Reasons, r)
+		return
+	}
+	for _, old := range it.Reasons {
+		if old == r {
+			return
+		}
+	}
+	it.Reasons = append(it.Reasons, r)
+	if len(it.Reasons) >= manyReasons {
+		it.seen = make(map[Reason]bool, 2*len(it.Reasons))
+		for _, old := range it.Reasons {
+			it.seen[old] = true
+		}
+	}
 }
 
 func (s *Set) keepParents(p string) {

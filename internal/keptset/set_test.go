@@ -1,6 +1,7 @@
 package keptset
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -73,5 +74,24 @@ func TestKeepTreeFollowsLinksOut(t *testing.T) {
 		if s.Has(p) != want {
 			t.Errorf("Has(%s) = %v, want %v", p, !want, want)
 		}
+	}
+}
+
+func TestEveryReasonKept(t *testing.T) {
+	m := rootfs.NewMem()
+	m.AddFile("/usr/lib/libc.so.6", 0o755, []byte("libc"))
+	s := NewSet(m.View())
+	var want []Reason
+	for i := 0; i < 100; i++ {
+		r := Reason{Kind: KindNeeded, From: fmt.Sprintf("/usr/bin/p%03d", i)}
+		want = append(want, r)
+		for range 2 { // the same requester twice counts once
+			if _, err := s.Keep("/usr/lib/libc.so.6", r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if d := cmp.Diff(want, s.Item("/usr/lib/libc.so.6").Reasons); d != "" {
+		t.Errorf("reasons (-want +got):\n%s", d)
 	}
 }

@@ -1,10 +1,17 @@
-// Package knowledge holds the runtime rules: what programs load without
+// Package knowledge holds the runtime knowledge: what programs load without
 // naming it in their ELF headers (NSS modules, CA bundles, zoneinfo, gconv,
-// OpenSSL providers, interpreter trees). Each rule is small and declarative
-// and works through the Keeper interface, so it can be tested alone.
+// OpenSSL providers, interpreter trees, server data). Language runtimes and
+// servers are data (Runtime entries in Runtimes); the system rules are small
+// Go types. Every rule works through the Keeper interface, so it can be
+// tested alone, and rules that serve others (CA certificates, media types,
+// locales) ask for a Capability instead of matching other rules' programs.
 package knowledge
 
 import (
+	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
@@ -70,9 +77,32 @@ type AccountNeeder interface {
 	NeedAccount(user, group string, why keptset.Reason)
 }
 
-// Default returns every rule, in a stable order.
+// Tracer is implemented by a Keeper whose kept set includes what a traced
+// run used. A Runtime that is TraceReplaceable then leaves its distribution
+// trees to the trace (the run opened what it needed of them) and keeps only
+// what a run may not touch every time: the application and its dependencies.
+type Tracer interface {
+	// Traced reports whether a trace's observations are in the kept set.
+	Traced() bool
+}
+
+// ConfigKeeper is implemented by a Keeper that knows which kept files are
+// configuration: files named as arguments, files rules keep as a program's
+// configuration. Rules that read settings out of configuration (the locale
+// names of lc_messages or LANG) scan them, as well as the kept regular
+// files under /etc.
+type ConfigKeeper interface {
+	// KeepConfig keeps name like AddPath and records it as configuration.
+	KeepConfig(name string, why keptset.Reason) (bool, error)
+	// Configs returns the physical paths of the kept configuration files,
+	// sorted.
+	Configs() []string
+}
+
+// Default returns every rule, in a stable order: the system rules, then the
+// Runtimes entries.
 func Default() []Rule {
-	return []Rule{
+	rules := []Rule{
 		OSRelease{},
 		NSS{},
 		LibgccS{},
@@ -82,14 +112,11 @@ func Default() []Rule {
 		OpenSSL{},
 		TZData{},
 		MIMETypes{},
-		Python{},
-		Ruby{},
-		Node{},
-		Java{},
-		Perl{},
-		Nginx{},
-		PostgreSQL{},
 	}
+	for _, r := range Runtimes {
+		rules = append(rules, r)
+	}
+	return rules
 }
 
 // Without returns rules less those named (for example "tzdata" for
@@ -107,3 +134,46 @@ next:
 	}
 	return out
 }
+
+// MaxRounds bounds Run. Rules only add to a finite image, so they always
+// settle; the bound is a safety net against a rule that misbehaves.
+const MaxRounds = 10000
+
+// Run applies rules to c until a whole round adds nothing (size, the number
+// of kept paths, stops growing). Past MaxRounds it fails, naming the rules
+// that still grew in the last round.
+func Run(c Keeper, size func() int, rules ...Rule) error {
+	for round := 0; round < MaxRounds; round++ {
+		var growing []string
+		for _, r := range rules {
+			before := size()
+			if err := r.Apply(c); err != nil {
+				return fmt.Errorf("rule %s: %w", r.Name(), err)
+			}
+			if size() != before {
+				growing = append(growing, r.Name())
+			}
+		}
+		if len(growing) == 0 {
+			return nil
+		}
+		if round == MaxRounds-1 {
+			sort.Strings(growing)
+			return fmt.Errorf("knowledge rules did not settle in %d rounds; still growing: %s", MaxRounds, strings.Join(growing, ", "))
+		}
+	}
+	return nil
+}
+
+// RuleFunc makes a Rule of a function: a step of the Keeper's own that must
+// run every round with the rules (the package-aware closure), so that Run
+// settles over both.
+func RuleFunc(name string, apply func(Keeper) error) Rule { return funcRule{name, apply} }
+
+type funcRule struct {
+	name  string
+	apply func(Keeper) error
+}
+
+func (r funcRule) Name() string         { return r.name }
+func (r funcRule) Apply(c Keeper) error { return r.apply(c) }

@@ -1,11 +1,13 @@
 package knowledge_test
 
 import (
+	"debug/elf"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/internal/knowledge/knowledgetest"
@@ -46,10 +48,10 @@ func bookworm() *rootfs.Mem {
 	m := rootfs.NewMem()
 	m.AddDir("/usr/bin", 0o755).AddDir(lib, 0o755).AddDir("/usr/sbin", 0o755).AddDir("/usr/lib64", 0o755)
 	m.AddSymlink("/bin", "usr/bin").AddSymlink("/lib", "usr/lib").AddSymlink("/lib64", "usr/lib64").AddSymlink("/sbin", "usr/sbin")
-	m.AddFile(libc, 0o755, []byte("libc"))
-	m.AddFile(lib+"/ld-linux-x86-64.so.2", 0o755, []byte("ld.so"))
+	m.AddFile(libc, 0o755, elftest.Build(elftest.Spec{Soname: "libc.so.6", Interp: ldso, Needed: []string{"ld-linux-x86-64.so.2"}}))
+	m.AddFile(lib+"/ld-linux-x86-64.so.2", 0o755, elftest.Build(elftest.Spec{Soname: "ld-linux-x86-64.so.2"}))
 	m.AddSymlink("/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
-	m.AddFile(lib+"/libgcc_s.so.1", 0o644, []byte("libgcc_s"))
+	m.AddFile(lib+"/libgcc_s.so.1", 0o644, sharedLib("libgcc_s.so.1", "libc.so.6"))
 	m.AddFile("/etc/nsswitch.conf", 0o644, []byte(bookwormNSSwitch))
 	m.AddFile("/etc/host.conf", 0o644, []byte("multi on\n"))
 	m.AddFile("/etc/hosts", 0o644, []byte("127.0.0.1 localhost\n"))
@@ -61,8 +63,22 @@ func bookworm() *rootfs.Mem {
 	m.AddFile("/usr/lib/os-release", 0o644, []byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"))
 	m.AddSymlink("/etc/os-release", "../usr/lib/os-release")
 	m.AddFile("/etc/debian_version", 0o644, []byte("12.12\n"))
-	m.AddFile("/usr/bin/ls", 0o755, []byte("ls"))
+	m.AddFile("/usr/bin/ls", 0o755, program("libc.so.6"))
+	m.AddFile("/usr/bin/static", 0o755, elftest.Build(elftest.Spec{Type: elf.ET_EXEC, NoDynamic: true}))
 	return m
+}
+
+// ldso is the PT_INTERP of x86-64 glibc programs.
+const ldso = "/lib64/ld-linux-x86-64.so.2"
+
+// program returns a synthetic dynamic glibc program needing libraries.
+func program(needed ...string) []byte {
+	return elftest.Build(elftest.Spec{Interp: ldso, Needed: needed})
+}
+
+// sharedLib returns a synthetic shared object named soname.
+func sharedLib(soname string, needed ...string) []byte {
+	return elftest.Build(elftest.Spec{Soname: soname, Needed: needed})
 }
 
 func glibcObj() keptset.Object { return keptset.Object{Path: libc, Libc: true} }
@@ -102,8 +118,19 @@ func TestDefaultNamesStableAndUnique(t *testing.T) {
 	for _, r := range knowledge.Default() {
 		names = append(names, r.Name())
 	}
-	want := []string{"os-release", "nss", "libgcc_s", "gconv", "locale", "ca-certs", "openssl", "tzdata",
-		"mime-types", "python", "ruby", "node", "java", "perl", "nginx", "postgresql"}
+	want := []string{"os-release", "nss", "libgcc_s", "gconv", "locale", "ca-certs", "openssl", "tzdata", "mime-types"}
+	// the runtimes follow in catalogue order, the first seven as before
+	if d := cmp.Diff([]string{"python", "ruby", "node", "java", "perl", "nginx", "postgresql"}, runtimeNames()[:7]); d != "" {
+		t.Errorf("Runtimes (-want +got):\n%s", d)
+	}
+	want = append(want, runtimeNames()...)
+	seen := map[string]bool{}
+	for _, n := range want {
+		if seen[n] {
+			t.Errorf("rule name %s twice", n)
+		}
+		seen[n] = true
+	}
 	if d := cmp.Diff(want, names); d != "" {
 		t.Errorf("Default() names (-want +got):\n%s", d)
 	}
@@ -114,6 +141,14 @@ func TestDefaultNamesStableAndUnique(t *testing.T) {
 	if slices.Contains(rest, "tzdata") || slices.Contains(rest, "nss") || len(rest) != len(want)-2 {
 		t.Errorf("Without(tzdata, nss) = %v", rest)
 	}
+}
+
+func runtimeNames() []string {
+	var out []string
+	for _, r := range knowledge.Runtimes {
+		out = append(out, r.Name())
+	}
+	return out
 }
 
 func TestParseNSSwitch(t *testing.T) {
@@ -144,7 +179,7 @@ func TestNSS(t *testing.T) {
 		m := bookworm()
 		m.AddFile("/etc/nsswitch.conf", 0o644, []byte("passwd: files systemd\nhosts: files mdns4_minimal [NOTFOUND=return] dns myhostname\ngroup: files ldap\n"))
 		for _, s := range []string{"systemd", "mdns4_minimal", "myhostname", "compat"} {
-			m.AddFile(lib+"/libnss_"+s+".so.2", 0o644, []byte(s))
+			m.AddFile(lib+"/libnss_"+s+".so.2", 0o644, sharedLib("libnss_"+s+".so.2", "libc.so.6"))
 		}
 		c := run(t, m.View(), []keptset.Object{glibcObj()}, nil, knowledge.NSS{})
 		wantKept(t, c, lib+"/libnss_systemd.so.2", lib+"/libnss_mdns4_minimal.so.2", lib+"/libnss_myhostname.so.2")
@@ -167,7 +202,7 @@ func TestNSS(t *testing.T) {
 		wantDropped(t, c, lib+"/libnss_db.so.2", libc)
 	})
 	t.Run("no libc", func(t *testing.T) {
-		c := run(t, bookworm().View(), []keptset.Object{{Path: "/usr/bin/ls", Static: true}}, nil, knowledge.NSS{})
+		c := run(t, bookworm().View(), []keptset.Object{{Path: "/usr/bin/static"}}, nil, knowledge.NSS{})
 		wantDropped(t, c, files...)
 	})
 	t.Run("no nsswitch.conf", func(t *testing.T) {
@@ -183,7 +218,7 @@ func TestNSS(t *testing.T) {
 func TestLibgccS(t *testing.T) {
 	c := run(t, bookworm().View(), []keptset.Object{glibcObj()}, nil, knowledge.LibgccS{})
 	wantKept(t, c, lib+"/libgcc_s.so.1")
-	c = run(t, bookworm().View(), []keptset.Object{{Path: "/usr/bin/ls", Static: true}}, nil, knowledge.LibgccS{})
+	c = run(t, bookworm().View(), []keptset.Object{{Path: "/usr/bin/static"}}, nil, knowledge.LibgccS{})
 	wantDropped(t, c, lib+"/libgcc_s.so.1")
 }
 
@@ -429,4 +464,56 @@ func TestMIMETypes(t *testing.T) {
 	wantKept(t, c, "/etc/mime.types")
 	c = run(t, m.View(), []keptset.Object{glibcObj()}, nil, knowledge.MIMETypes{})
 	wantDropped(t, c, "/etc/mime.types")
+}
+
+func TestLocaleSettings(t *testing.T) {
+	got := knowledge.LocaleSettings([]byte(`# LANG=fr_FR.UTF-8 is a comment
+LANG=de_DE.UTF-8
+export LC_ALL="en_US.UTF-8"
+lc_messages = 'C.UTF-8'   # trailing comment
+lc_time = 'C'
+LANGUAGE=en_US:en
+locale = sv_SE.ISO-8859-1
+Locale=en
+datestyle = 'iso, mdy'
+lc_numeric = '$(whoami)'
+`))
+	want := []knowledge.Setting{
+		{Key: "LANG", Value: "de_DE.UTF-8"}, {Key: "LC_ALL", Value: "en_US.UTF-8"},
+		{Key: "lc_messages", Value: "C.UTF-8"}, {Key: "locale", Value: "sv_SE.ISO-8859-1"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("LocaleSettings (-want +got):\n%s", d)
+	}
+	if s := knowledge.LocaleSettings([]byte("LANG=de_DE.UTF-8\x00\x01")); s != nil {
+		t.Errorf("binary data gave %v", s)
+	}
+}
+
+func TestLocaleFromKeptEtcFile(t *testing.T) {
+	m := localeTree()
+	m.AddFile("/etc/default/locale", 0o644, []byte("LANG=de_DE.UTF-8\n"))
+	m.AddFile("/etc/unkept.conf", 0o644, []byte("LANG=fr_FR.UTF-8\n"))
+	m.AddFile("/opt/report/report.conf", 0o644, []byte("locale = sv_SE.UTF-8\n"))
+	m.AddFile("/opt/report/notes.txt", 0o644, []byte("LANG=ja_JP.UTF-8\n"))
+	m.AddFile("/usr/lib/locale/sv_SE.utf8/LC_CTYPE", 0o644, []byte("sv"))
+	m.AddFile("/usr/lib/locale/ja_JP.utf8/LC_CTYPE", 0o644, []byte("ja"))
+	m.AddFile("/usr/lib/locale/fr_FR.utf8/LC_CTYPE", 0o644, []byte("fr"))
+	c := knowledgetest.New(m.View())
+	c.AddObject(glibcObj())
+	for _, p := range []string{"/etc/default/locale", "/opt/report/report.conf", "/opt/report/notes.txt"} {
+		if _, err := c.AddPath(p, keptset.Reason{Kind: keptset.KindInclude}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Run(knowledge.Locale{}); err != nil {
+		t.Fatal(err)
+	}
+	// /etc files and files named like configuration are scanned; other
+	// files are not
+	wantKept(t, c, "/usr/lib/locale/de_DE.utf8/LC_CTYPE", "/usr/lib/locale/locale-archive", "/usr/lib/locale/sv_SE.utf8/LC_CTYPE")
+	wantDropped(t, c, "/usr/lib/locale/fr_FR.utf8/LC_CTYPE", "/usr/lib/locale/C.utf8/LC_CTYPE", "/usr/lib/locale/ja_JP.utf8/LC_CTYPE")
+	if r := c.Reasons("/usr/lib/locale/de_DE.utf8"); len(r) == 0 || r[0].From != "/etc/default/locale" {
+		t.Errorf("reasons = %+v, want one from /etc/default/locale", r)
+	}
 }

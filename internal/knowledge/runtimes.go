@@ -1,203 +1,124 @@
 package knowledge
 
-import (
-	"path"
-	"regexp"
-	"strings"
-)
+import "regexp"
 
-// Ruby keeps what a kept Ruby (ruby, ruby3.X or libruby) loads, as whole
-// trees derived from what exists: <prefix>/lib/ruby (rubylibdir, vendor and
-// site dirs, gems of every version), the multiarch archdirs
-// <prefix>/lib/<triplet>/ruby, /usr/share/rubygems-integration, /var/lib/gems,
-// GEM_HOME, GEM_PATH, RUBYLIB, BUNDLE_PATH and BUNDLE_APP_CONFIG, and the
+// Runtimes are the language runtimes and servers pare knows, in a stable
+// order. Adding one is one entry here (or in a file of its own) and one
+// folder of golden tests under testdata/golden.
+var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Nginx, PostgreSQL, Erlang, R}
+
+// Python is CPython (python3.X, or libpython3.X embedded). Its standard
+// library <prefix>/lib/python3.X (with lib-dynload) is found like CPython
+// does, from the executable's real path upwards to lib/python3.X/os.py, or
+// from PYTHONHOME; with it the zip, Debian's <prefix>/lib/python3/dist-packages,
+// PYTHONPATH, pip's site directories, virtual environments (a pyvenv.cfg
+// above the interpreter, a PATH entry or VIRTUAL_ENV) and the application's
+// own directory. ELF modules (lib-dynload/_ssl*.so, numpy's .so) come with
+// their libraries.
+var Python = &Runtime{
+	ID:       "python",
+	What:     "Python {version} modules",
+	Programs: regexp.MustCompile(`^(python\d+\.\d+[a-z]*|libpython\d+\.\d+[a-z]*\.so.*)$`),
+	Version:  regexp.MustCompile(`python(\d+\.\d+)[a-z]*(\.so[.0-9]*)?$`),
+	Prefix:   Prefix{Env: "PYTHONHOME", Landmarks: []string{"lib/python{version}/os.py"}, Default: "/usr"},
+	Trees:    []string{"{prefix}/lib/python{version}", "{prefix}/lib/python3/dist-packages"},
+	Files:    []string{"{prefix}/lib/python{version_nodot}.zip"},
+	Env:      []EnvPath{{Name: "PYTHONPATH"}},
+	Deps: []Dep{
+		{Path: "{prefix}/lib/python{version}/site-packages"},
+		{Path: "/usr/local/lib/python{version}/dist-packages"},
+		{Path: "/usr/local/lib/python{version}/site-packages"},
+		{Path: "{env:PYTHONUSERBASE}/lib/python{version}/site-packages"},
+		{Path: "/root/.local/lib/python{version}/site-packages"},
+		{Marker: "pyvenv.cfg", MarkerEnv: "VIRTUAL_ENV"},
+	},
+	AppFiles:         []string{".py", ".pyc", ".pth"},
+	Uses:             []Capability{VerifiesTLS, MediaTypes, CoercesCLocale},
+	TraceReplaceable: true,
+}
+
+// Ruby is ruby, ruby3.X or libruby: <prefix>/lib/ruby (rubylibdir, vendor
+// and site dirs, gems of every version), the multiarch archdirs
+// /usr/lib/<triplet>/ruby, /usr/share/rubygems-integration, gem install's
+// /var/lib/gems, GEM_HOME, GEM_PATH, RUBYLIB, BUNDLE_PATH and
+// BUNDLE_APP_CONFIG, Bundler's vendor/bundle (or the BUNDLE_PATH of the
+// application's .bundle/config), a lib/ beside the script, and the
 // application's own directory. ELF extensions come with their libraries.
-type Ruby struct{}
-
-// Name implements Rule.
-func (Ruby) Name() string { return "ruby" }
-
-var reRubyObj = regexp.MustCompile(`^(ruby(\d+\.\d+)?|libruby(-\d+\.\d+)?\.so.*)$`)
-
-// Apply implements Rule.
-func (r Ruby) Apply(c Keeper) error {
-	objs := matching(c, reRubyObj)
-	if len(objs) == 0 {
-		return nil
-	}
-	v := c.View()
-	elf := treeOpts{elf: true}
-	for _, o := range objs {
-		why := because(r.Name(), o.Path, "Ruby libraries and gems")
-		prefix := path.Dir(path.Dir(o.Path))
-		if strings.Contains(o.Path, "-linux-") { // libruby in /usr/lib/<triplet>
-			prefix = path.Dir(prefix)
-		}
-		dirs := []string{prefix + "/lib/ruby", "/usr/lib/ruby", "/usr/local/lib/ruby", "/usr/local/lib/site_ruby",
-			"/usr/share/rubygems-integration", "/var/lib/gems"}
-		for _, t := range triplets(v) {
-			dirs = append(dirs, "/usr/lib/"+t+"/ruby")
-		}
-		for _, k := range []string{"GEM_HOME", "GEM_PATH", "RUBYLIB", "BUNDLE_PATH", "BUNDLE_APP_CONFIG"} {
-			dirs = append(dirs, envList(c, k)...)
-		}
-		if err := keepTrees(c, why, elf, dirs...); err != nil {
-			return err
-		}
-	}
-	return keepAppTrees(c, r.Name(), elf, ".rb", "Gemfile", ".gemspec", ".ru")
+var Ruby = &Runtime{
+	ID:       "ruby",
+	What:     "Ruby libraries and gems",
+	Programs: regexp.MustCompile(`^(ruby(\d+\.\d+)?|libruby(-\d+\.\d+)?\.so.*)$`),
+	Prefix:   Prefix{Landmarks: []string{"lib/ruby"}},
+	Trees: []string{"{prefix}/lib/ruby", "/usr/lib/ruby", "/usr/local/lib/ruby", "/usr/share/rubygems-integration",
+		"/usr/lib/{triplet}/ruby"},
+	Env: []EnvPath{{Name: "GEM_HOME"}, {Name: "GEM_PATH"}, {Name: "RUBYLIB"}, {Name: "BUNDLE_PATH"}, {Name: "BUNDLE_APP_CONFIG"}},
+	Deps: []Dep{
+		{Path: "/var/lib/gems"},
+		{Path: "/usr/local/lib/site_ruby"},
+		{Beside: "vendor/bundle"},
+		{ConfigFile: ".bundle/config", ConfigKey: "BUNDLE_PATH"},
+		{Beside: "lib"},
+	},
+	AppFiles:         []string{".rb", "Gemfile", "Gemfile.lock", ".gemspec", ".ru"},
+	Uses:             []Capability{VerifiesTLS},
+	TraceReplaceable: true,
 }
 
-// Node keeps what a kept Node.js (node, nodejs or libnode) requires: Debian's
-// module dirs /usr/share/nodejs, /usr/lib/nodejs, /usr/lib/<triplet>/nodejs,
-// NODE_PATH, every node_modules directory above a kept file, the whole
-// package directory of a kept file inside a global node_modules (npm's
-// bin/npm-cli.js brings all of npm), and the application's own directory.
-// Native addons (*.node) come with their libraries.
-type Node struct{}
-
-// Name implements Rule.
-func (Node) Name() string { return "node" }
-
-var reNodeObj = regexp.MustCompile(`^(node|nodejs|libnode\.so.*)$`)
-
-// Apply implements Rule.
-func (r Node) Apply(c Keeper) error {
-	objs := matching(c, reNodeObj)
-	if len(objs) == 0 {
-		return nil
-	}
-	v := c.View()
-	elf := treeOpts{elf: true}
-	why := because(r.Name(), objs[0].Path, "Node.js modules")
-	dirs := []string{"/usr/share/nodejs", "/usr/lib/nodejs"}
-	for _, t := range triplets(v) {
-		dirs = append(dirs, "/usr/lib/"+t+"/nodejs")
-	}
-	dirs = append(dirs, envList(c, "NODE_PATH")...)
-	if err := keepTrees(c, why, elf, dirs...); err != nil {
-		return err
-	}
-	// A package dir of a global node_modules with anything kept in it is kept whole.
-	for _, g := range []string{"/usr/local/lib/node_modules", "/usr/lib/node_modules", "/opt/yarn"} {
-		for _, p := range children(v, g, nil) {
-			pkgs := []string{path.Join(g, p)}
-			if strings.HasPrefix(p, "@") {
-				pkgs = nil
-				for _, s := range children(v, path.Join(g, p), nil) {
-					pkgs = append(pkgs, path.Join(g, p, s))
-				}
-			}
-			for _, pd := range pkgs {
-				if c.Has(pd) {
-					if _, err := keepTree(c, pd, why, elf); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	if l, ok := c.(PathLister); ok {
-		seen := map[string]bool{}
-		for _, p := range l.Paths() {
-			for d := path.Dir(p); d != "/" && !seen[d]; d = path.Dir(d) {
-				seen[d] = true
-				if path.Base(d) == "node_modules" {
-					continue
-				}
-				nm := path.Join(d, "node_modules")
-				if appDir(nm) && isDir(v, nm) {
-					if _, err := keepTree(c, nm, why, elf); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	return keepAppTrees(c, r.Name(), elf, ".js", ".mjs", ".cjs", "package.json")
+// Node is Node.js (node, nodejs or libnode): Debian's module dirs
+// /usr/share/nodejs, /usr/lib/nodejs and /usr/lib/<triplet>/nodejs,
+// NODE_PATH, every node_modules directory in or above the application's
+// directories, the whole package directory of a kept file inside a global
+// node_modules, and the application's own directory. Native addons (*.node)
+// come with their libraries.
+var Node = &Runtime{
+	ID:       "node",
+	What:     "Node.js modules",
+	Programs: regexp.MustCompile(`^(node|nodejs|libnode\.so.*)$`),
+	Trees:    []string{"/usr/share/nodejs", "/usr/lib/nodejs", "/usr/lib/{triplet}/nodejs"},
+	Env:      []EnvPath{{Name: "NODE_PATH"}},
+	Packages: []string{
+		"/usr/local/lib/node_modules/[^@]*", "/usr/local/lib/node_modules/@*/*",
+		"/usr/lib/node_modules/[^@]*", "/usr/lib/node_modules/@*/*", "/opt/yarn*",
+	},
+	Deps:             []Dep{{Beside: "node_modules"}},
+	AppFiles:         []string{".js", ".mjs", ".cjs", "package.json"},
+	Uses:             []Capability{VerifiesTLS},
+	TraceReplaceable: true,
 }
 
-// Java keeps the whole JDK or JRE of a kept JVM (lib/server/libjvm.so or
-// bin/java): the home is the nearest directory above it holding "release" or
-// lib/modules (so /usr/lib/jvm/java-17-openjdk-amd64 from the real path), with
+// Java is a JVM (bin/java, libjvm.so, libjli.so): its home is the nearest
+// directory above it holding release, lib/modules or lib/rt.jar (so
+// /usr/lib/jvm/java-17-openjdk-amd64 from the real path), kept whole with
 // every link followed (conf/ into /etc/java-17-openjdk, lib/security/cacerts
 // into /etc/ssl/certs/java), JAVA_HOME, and the application's own directory.
-// Every ELF in the tree comes with its libraries.
-type Java struct{}
-
-// Name implements Rule.
-func (Java) Name() string { return "java" }
-
-var reJavaObj = regexp.MustCompile(`^(libjvm\.so|java|libjli\.so)$`)
-
-// Apply implements Rule.
-func (r Java) Apply(c Keeper) error {
-	objs := matching(c, reJavaObj)
-	if len(objs) == 0 {
-		return nil
-	}
-	v := c.View()
-	elf := treeOpts{elf: true}
-	homes := map[string]string{}
-	var order []string
-	for _, o := range objs {
-		for d := path.Dir(o.Path); d != "/"; d = path.Dir(d) {
-			if exists(v, d+"/release") || exists(v, d+"/lib/modules") || exists(v, d+"/lib/rt.jar") {
-				if _, ok := homes[d]; !ok {
-					homes[d] = o.Path
-					order = append(order, d)
-				}
-				break
-			}
-		}
-	}
-	if h, ok := c.Getenv("JAVA_HOME"); ok && h != "" && len(order) > 0 {
-		if _, dup := homes[h]; !dup {
-			homes[h] = objs[0].Path
-			order = append(order, h)
-		}
-	}
-	for _, h := range order {
-		if _, err := keepTree(c, h, because(r.Name(), homes[h], "Java runtime"), elf); err != nil {
-			return err
-		}
-	}
-	return keepAppTrees(c, r.Name(), elf, ".jar", ".class", ".war")
+var Java = &Runtime{
+	ID:               "java",
+	What:             "Java runtime",
+	Programs:         regexp.MustCompile(`^(libjvm\.so|java|libjli\.so)$`),
+	Prefix:           Prefix{Landmarks: []string{"release", "lib/modules", "lib/rt.jar"}, Extra: "JAVA_HOME"},
+	Trees:            []string{"{prefix}"},
+	AppFiles:         []string{".jar", ".class", ".war"},
+	Uses:             []Capability{VerifiesTLS},
+	TraceReplaceable: true,
 }
 
-// Perl keeps the @INC trees of a kept perl (perl, perl5.X.Y or libperl), as
-// whole directories so no version is hard-coded: /etc/perl,
-// /usr/local/lib/<triplet>/perl, /usr/local/share/perl,
-// /usr/lib/<triplet>/perl5, /usr/share/perl5, /usr/lib/<triplet>/perl-base,
-// /usr/lib/<triplet>/perl, /usr/share/perl, <prefix>/lib/perl5 (the official
-// image's /usr/local/lib/perl5), PERL5LIB and PERLLIB. XS modules' .so come
-// with their libraries.
-type Perl struct{}
-
-// Name implements Rule.
-func (Perl) Name() string { return "perl" }
-
-var rePerlObj = regexp.MustCompile(`^(perl(\d+\.\d+\.\d+)?|libperl\.so.*)$`)
-
-// Apply implements Rule.
-func (r Perl) Apply(c Keeper) error {
-	objs := matching(c, rePerlObj)
-	if len(objs) == 0 {
-		return nil
-	}
-	v := c.View()
-	why := because(r.Name(), objs[0].Path, "Perl @INC")
-	dirs := []string{"/etc/perl", "/usr/local/share/perl", "/usr/share/perl5", "/usr/share/perl"}
-	for _, t := range triplets(v) {
-		dirs = append(dirs, "/usr/local/lib/"+t+"/perl", "/usr/lib/"+t+"/perl5", "/usr/lib/"+t+"/perl-base", "/usr/lib/"+t+"/perl")
-	}
-	for _, o := range objs {
-		dirs = append(dirs, path.Dir(path.Dir(o.Path))+"/lib/perl5")
-	}
-	dirs = append(dirs, envList(c, "PERL5LIB")...)
-	dirs = append(dirs, envList(c, "PERLLIB")...)
-	if err := keepTrees(c, why, treeOpts{elf: true}, dirs...); err != nil {
-		return err
-	}
-	return keepAppTrees(c, r.Name(), treeOpts{elf: true}, ".pl", ".pm")
+// Perl is perl, perl5.X.Y or libperl: the @INC trees as whole directories,
+// so no version is hard-coded (/etc/perl, /usr/local/lib/<triplet>/perl,
+// /usr/local/share/perl, /usr/lib/<triplet>/perl5, /usr/share/perl5,
+// /usr/lib/<triplet>/perl-base, /usr/lib/<triplet>/perl, /usr/share/perl,
+// <prefix>/lib/perl5 of the official image), PERL5LIB, PERLLIB, Carton's
+// local/lib/perl5 and a lib/ beside the script. XS modules come with their
+// libraries.
+var Perl = &Runtime{
+	ID:       "perl",
+	What:     "Perl @INC",
+	Programs: regexp.MustCompile(`^(perl(\d+\.\d+\.\d+)?|libperl\.so.*)$`),
+	Prefix:   Prefix{Landmarks: []string{"lib/perl5"}},
+	Trees: []string{"/etc/perl", "/usr/local/share/perl", "/usr/share/perl5", "/usr/share/perl",
+		"/usr/local/lib/{triplet}/perl", "/usr/lib/{triplet}/perl5", "/usr/lib/{triplet}/perl-base", "/usr/lib/{triplet}/perl",
+		"{prefix}/lib/perl5"},
+	Env:              []EnvPath{{Name: "PERL5LIB"}, {Name: "PERLLIB"}},
+	Deps:             []Dep{{Beside: "local/lib/perl5"}, {Beside: "lib"}},
+	AppFiles:         []string{".pl", ".pm"},
+	TraceReplaceable: true,
 }

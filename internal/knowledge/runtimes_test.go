@@ -1,6 +1,7 @@
 package knowledge_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestPython(t *testing.T) {
 	c.AddObject(keptset.Object{Path: "/usr/bin/python3.11"})
 	c.AddObject(keptset.Object{Path: "/app/main.py"})
 	c.AddObject(keptset.Object{Path: "/usr/local/bin/tool.py"})
-	if err := c.Run(knowledge.Python{}); err != nil {
+	if err := c.Run(knowledge.Python); err != nil {
 		t.Fatal(err)
 	}
 	wantKept(t, c, "/usr/lib/python3.11/os.py", "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
@@ -49,12 +50,12 @@ func TestPython(t *testing.T) {
 		m.AddFile("/usr/local/lib/python3.12/site-packages/pip/__init__.py", 0o644, []byte("pip"))
 		m.AddFile("/usr/local/lib/python312.zip", 0o644, []byte("zip"))
 		m.AddFile("/usr/lib/python3/dist-packages/debian.py", 0o644, []byte("deb"))
-		c := run(t, m.View(), []keptset.Object{{Path: "/usr/local/bin/python3.12"}}, nil, knowledge.Python{})
+		c := run(t, m.View(), []keptset.Object{{Path: "/usr/local/bin/python3.12"}}, nil, knowledge.Python)
 		wantKept(t, c, "/usr/local/lib/python3.12/os.py", "/usr/local/lib/python3.12/site-packages/pip/__init__.py", "/usr/local/lib/python312.zip")
 		wantDropped(t, c, "/usr/lib/python3/dist-packages/debian.py")
 	})
 	t.Run("no python", func(t *testing.T) {
-		c := run(t, m.View(), []keptset.Object{glibcObj()}, nil, knowledge.Python{})
+		c := run(t, m.View(), []keptset.Object{glibcObj()}, nil, knowledge.Python)
 		wantDropped(t, c, "/usr/lib/python3.11/os.py")
 	})
 }
@@ -95,19 +96,19 @@ func TestRubyPerlJava(t *testing.T) {
 	m.AddFile("/app/App.class", 0o644, []byte("class"))
 	v := m.View()
 
-	c := run(t, v, []keptset.Object{{Path: "/usr/bin/ruby3.1", Needed: []string{"libruby-3.1.so.3.1"}}}, []string{"GEM_HOME=/bundle"}, knowledge.Ruby{})
+	c := run(t, v, []keptset.Object{{Path: "/usr/bin/ruby3.1", Needed: []string{"libruby-3.1.so.3.1"}}}, []string{"GEM_HOME=/bundle"}, knowledge.Ruby)
 	wantKept(t, c, "/usr/lib/ruby/3.1.0/set.rb", "/usr/lib/ruby/vendor_ruby/webrick.rb", "/usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec",
 		lib+"/ruby/3.1.0/socket.so", "/usr/share/rubygems-integration/all/specifications/webrick-1.7.0.gemspec", "/bundle/gems/rack/lib/rack.rb")
 	wantDropped(t, c, "/usr/share/perl5/Debconf/Log.pm", jvm+"/release")
 
-	c = run(t, v, []keptset.Object{{Path: "/usr/bin/perl"}}, nil, knowledge.Perl{})
+	c = run(t, v, []keptset.Object{{Path: "/usr/bin/perl"}}, nil, knowledge.Perl)
 	wantKept(t, c, "/etc/perl/Net/libnet.cfg", lib+"/perl-base/strict.pm", lib+"/perl/5.36.0/auto/POSIX/POSIX.so", "/usr/share/perl/5.36.0/Carp.pm", "/usr/share/perl5/Debconf/Log.pm")
 	wantDropped(t, c, "/usr/lib/ruby/3.1.0/set.rb")
 
 	c = knowledgetest.New(v)
 	c.WorkDir = "/app"
 	c.AddObject(keptset.Object{Path: jvm + "/bin/java"})
-	if err := c.Run(knowledge.Java{}); err != nil {
+	if err := c.Run(knowledge.Java); err != nil {
 		t.Fatal(err)
 	}
 	wantKept(t, c, jvm+"/lib/server/libjvm.so", jvm+"/lib/modules", jvm+"/lib/tzdb.dat", jvm+"/release", jvm+"/conf",
@@ -125,7 +126,7 @@ func TestNode(t *testing.T) {
 	m.AddFile("/srv/app/dist/index.js", 0o644, []byte("require('express')"))
 	m.AddFile("/srv/app/node_modules/express/index.js", 0o644, []byte("express"))
 	m.AddFile("/srv/app/node_modules/express/build/Release/addon.node", 0o644, []byte("not elf"))
-	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/node"}, {Path: "/usr/local/lib/node_modules/npm/bin/npm-cli.js"}, {Path: "/srv/app/dist/index.js"}}, nil, knowledge.Node{})
+	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/node"}, {Path: "/usr/local/lib/node_modules/npm/bin/npm-cli.js"}, {Path: "/srv/app/dist/index.js"}}, nil, knowledge.Node)
 	wantKept(t, c, "/usr/share/nodejs/acorn/package.json", "/usr/local/lib/node_modules/npm/lib/npm.js",
 		"/srv/app/node_modules/express/index.js", "/srv/app/node_modules/express/build/Release/addon.node")
 	wantDropped(t, c, "/usr/local/lib/node_modules/corepack/dist/corepack.js")
@@ -172,7 +173,7 @@ func TestNginx(t *testing.T) {
 	m.AddFile("/var/log/nginx/old.log.1", 0o644, []byte("old log"))
 	m.AddSymlink("/var/log/nginx/access.log", "/dev/stdout")
 	m.AddDir("/run", 0o755)
-	c := run(t, m.View(), []keptset.Object{{Path: "/usr/sbin/nginx"}}, nil, knowledge.Nginx{})
+	c := run(t, m.View(), []keptset.Object{{Path: "/usr/sbin/nginx"}}, nil, knowledge.Nginx)
 	wantKept(t, c, "/etc/nginx/mime.types", "/etc/nginx/modules-enabled/50-mod-http-geoip.conf", "/usr/share/nginx/modules-available/mod-http-geoip.conf",
 		"/usr/lib/nginx/modules/ngx_http_geoip_module.so", "/etc/nginx/sites-available/default", "/var/www/html/index.nginx-debian.html",
 		"/etc/ssl/certs/site.pem", "/var/lib/nginx/body", "/var/log/nginx", "/var/log/nginx/access.log", "/run")
@@ -201,7 +202,7 @@ func TestPostgreSQL(t *testing.T) {
 	m.AddFile("/etc/postgresql-common/createcluster.conf", 0o644, []byte("conf"))
 	m.AddFile("/data/pg/PG_VERSION", 0o600, []byte("15\n"))
 	m.AddDir("/var/run/postgresql", 0o2775)
-	c := run(t, m.View(), []keptset.Object{{Path: bin + "/postgres"}}, []string{"PGDATA=/data/pg"}, knowledge.PostgreSQL{})
+	c := run(t, m.View(), []keptset.Object{{Path: bin + "/postgres"}}, []string{"PGDATA=/data/pg"}, knowledge.PostgreSQL)
 	wantKept(t, c, "/usr/lib/postgresql/15/lib/plpgsql.so", "/usr/share/postgresql/15/postgres.bki", "/usr/share/postgresql/15/extension/plpgsql.control",
 		"/usr/share/postgresql-common/pg_wrapper", "/etc/postgresql-common/createcluster.conf", "/data/pg/PG_VERSION", "/var/run/postgresql", bin+"/initdb")
 	wantDropped(t, c, "/usr/lib/postgresql/15/lib/llvmjit.so", "/usr/lib/postgresql/15/lib/bitcode/plpgsql/pl_exec.bc")
@@ -219,6 +220,25 @@ func TestKeepTreeLinkLoop(t *testing.T) {
 	m.AddSymlink("/usr/lib/python3.11/other", "/opt/other")
 	m.AddSymlink("/opt/other/back", "/usr/lib/python3.11")
 	m.AddFile("/opt/other/data.py", 0o644, []byte("d"))
-	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/python3.11"}}, nil, knowledge.Python{})
+	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/python3.11"}}, nil, knowledge.Python)
 	wantKept(t, c, "/usr/lib/python3.11/loop", "/opt/other/data.py", "/opt/other/back")
+}
+
+func TestLauncherRuns(t *testing.T) {
+	// a launcher script that execs its VM through a variable: the script
+	// stands for the runtime, and the program it runs is found in PATH
+	toy := &knowledge.Runtime{
+		ID: "toy", What: "toy runtime", Launchers: regexp.MustCompile(`^toy$`), Runs: []string{"toyvm"},
+		Prefix: knowledge.Prefix{Landmarks: []string{"lib/toy"}}, Trees: []string{"{prefix}/lib/toy"},
+	}
+	m := bookworm()
+	m.AddFile("/usr/bin/toy", 0o755, []byte("#!/bin/sh\nexec \"$VM\" \"$@\"\n"))
+	m.AddFile("/usr/bin/toyvm", 0o755, program("libc.so.6"))
+	m.AddFile("/usr/lib/toy/core.toy", 0o644, []byte("core"))
+	m.AddFile("/usr/lib/other/x", 0o644, []byte("x"))
+	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/toy"}}, []string{"PATH=/usr/bin"}, toy)
+	wantKept(t, c, "/usr/bin/toyvm", libc, "/usr/lib/toy/core.toy")
+	wantDropped(t, c, "/usr/lib/other/x")
+	c = run(t, m.View(), []keptset.Object{{Path: "/usr/bin/ls"}}, []string{"PATH=/usr/bin"}, toy)
+	wantDropped(t, c, "/usr/bin/toyvm", "/usr/lib/toy/core.toy")
 }

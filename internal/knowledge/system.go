@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -232,91 +231,6 @@ func (r Gconv) Apply(c Keeper) error {
 	}
 	if !kept {
 		c.Warn("gconv: %s uses iconv but the image has no gconv directory", user)
-	}
-	return nil
-}
-
-// Locale keeps the locale data named by LANG, LC_ALL and LC_* in the image
-// config: C.UTF-8 reads /usr/lib/locale/C.utf8; other locales read
-// /usr/lib/locale/locale-archive (or their own directory there or in LOCPATH)
-// and /usr/share/locale/locale.alias. Nothing is kept for C, POSIX or unset,
-// except that Python coerces the C locale to C.UTF-8 (PEP 538), so a kept
-// Python keeps C.utf8 too. musl's MUSL_LOCPATH is kept as a whole.
-type Locale struct{}
-
-// Name implements Rule.
-func (Locale) Name() string { return "locale" }
-
-var localeVars = []string{
-	"LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY", "LC_MESSAGES",
-	"LC_PAPER", "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION", "LANG",
-}
-
-// Apply implements Rule.
-func (r Locale) Apply(c Keeper) error {
-	if dirs := envList(c, "MUSL_LOCPATH"); len(dirs) > 0 {
-		for _, o := range c.Objects() {
-			if o.Musl {
-				if err := keepTrees(c, because(r.Name(), o.Path, "MUSL_LOCPATH"), treeOpts{}, dirs...); err != nil {
-					return err
-				}
-				break
-			}
-		}
-	}
-	libcs := glibcs(c)
-	if len(libcs) == 0 {
-		return nil
-	}
-	from := libcs[0].Path
-	names := map[string]string{}
-	for _, k := range localeVars {
-		if val, ok := c.Getenv(k); ok && val != "" && val != "C" && val != "POSIX" {
-			names[val] = k
-		}
-	}
-	if len(matching(c, rePythonObj)) > 0 {
-		names["C.UTF-8"] = "Python's C locale coercion"
-	}
-	var sorted []string
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-	v := c.View()
-	locpath := envList(c, "LOCPATH")
-	for _, n := range sorted {
-		if strings.Contains(n, "/") || strings.Contains(n, "..") {
-			continue // a path-like locale name is not looked up in the locale dirs
-		}
-		why := because(r.Name(), from, names[n]+"="+n)
-		cands := []string{n}
-		if nn := NormalizeLocale(n); nn != n {
-			cands = append(cands, nn)
-		}
-		found := false
-		for _, base := range append(locpath, "/usr/lib/locale") {
-			for _, cand := range cands {
-				ok, err := keepTree(c, path.Join(base, cand), why, treeOpts{})
-				if err != nil {
-					return err
-				}
-				found = found || ok
-			}
-		}
-		lang := strings.SplitN(n, ".", 2)[0]
-		if lang != "C" {
-			for _, f := range []string{"/usr/lib/locale/locale-archive", "/usr/share/locale/locale.alias"} {
-				ok, err := c.AddPath(f, why)
-				if err != nil {
-					return err
-				}
-				found = found || (ok && strings.HasSuffix(f, "archive"))
-			}
-		}
-		if !found && !exists(v, "/usr/lib/locale/locale-archive") {
-			c.Warn("locale: %s=%s but the image has no data for it (glibc falls back to C)", names[n], n)
-		}
 	}
 	return nil
 }

@@ -10,19 +10,17 @@ import (
 	"github.com/pare-dev/pare/internal/keptset"
 )
 
-// CACerts keeps the trusted CA certificates when something that verifies TLS
-// is kept: OpenSSL, GnuTLS or NSS libraries, Go binaries (which read the
-// bundle themselves), JVMs, Python, Ruby and Node. It keeps SSL_CERT_FILE and
-// SSL_CERT_DIR from the config, OpenSSL's default /usr/lib/ssl/cert.pem and
-// /usr/lib/ssl/certs, Go's list of bundle files and directories, and the
+// CACerts keeps the trusted CA certificates when something that verifies
+// TLS is kept (see VerifiesTLS: OpenSSL, GnuTLS or NSS libraries, Go
+// binaries, and the runtimes whose entries say so). It keeps SSL_CERT_FILE
+// and SSL_CERT_DIR from the config, OpenSSL's default /usr/lib/ssl/cert.pem
+// and /usr/lib/ssl/certs, Go's list of bundle files and directories, and the
 // /etc/ssl/certs tree with every link followed (hash links to .pem links to
 // /usr/share/ca-certificates), which includes Java's java/cacerts.
 type CACerts struct{}
 
 // Name implements Rule.
 func (CACerts) Name() string { return "ca-certs" }
-
-var reTLSUser = regexp.MustCompile(`^(libssl\.so|libcrypto\.so|libgnutls\.so|libnss3\.so|libjvm\.so$|libmbedtls\.so|libwolfssl\.so|libcurl\.so|libcurl-gnutls\.so)`)
 
 // goCertFiles and goCertDirs are where Go's crypto/x509 looks on Linux.
 var goCertFiles = []string{
@@ -33,15 +31,7 @@ var goCertDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
 
 // Apply implements Rule.
 func (r CACerts) Apply(c Keeper) error {
-	from := ""
-	for _, o := range c.Objects() {
-		b := path.Base(o.Path)
-		if o.Go || reTLSUser.MatchString(b) || rePythonObj.MatchString(b) || reRubyObj.MatchString(b) || reNodeObj.MatchString(b) {
-			if from == "" || o.Path < from {
-				from = o.Path
-			}
-		}
-	}
+	from := UsedBy(c, VerifiesTLS)
 	if from == "" {
 		return nil
 	}
@@ -253,8 +243,8 @@ func unquote(s string) string {
 
 // MIMETypes keeps the media-type tables that Go's mime package and Python's
 // mimetypes module read to choose a Content-Type (/etc/mime.types of Debian's
-// media-types, and the other places both look), when a Go binary or Python
-// is kept. nginx's own mime.types comes with /etc/nginx.
+// media-types, and the other places both look), when something kept has the
+// MediaTypes capability. nginx's own mime.types comes with /etc/nginx.
 type MIMETypes struct{}
 
 // Name implements Rule.
@@ -267,13 +257,7 @@ var mimeFiles = []string{
 
 // Apply implements Rule.
 func (r MIMETypes) Apply(c Keeper) error {
-	from := ""
-	for _, o := range c.Objects() {
-		if o.Go || rePythonObj.MatchString(path.Base(o.Path)) {
-			from = o.Path
-			break
-		}
-	}
+	from := UsedBy(c, MediaTypes)
 	if from == "" {
 		return nil
 	}

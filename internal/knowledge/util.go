@@ -230,11 +230,22 @@ var systemTop = map[string]bool{
 	"run": true, "tmp": true, "boot": true,
 }
 
+// appRoots are directories inside the operating system's top-level
+// directories that hold applications by convention (the official node
+// image's WORKDIR /usr/src/app, web roots under /var/www).
+var appRoots = []string{"/usr/src", "/usr/local/src", "/var/www"}
+
 // appDir reports whether dir looks like an application's own directory: not
 // "/", not a bare top-level directory such as /home or /opt, and not below a
-// directory of the operating system.
+// directory of the operating system unless below one of appRoots.
 func appDir(dir string) bool {
-	parts := strings.Split(strings.Trim(path.Clean(dir), "/"), "/")
+	dir = path.Clean(dir)
+	for _, r := range appRoots {
+		if strings.HasPrefix(dir, r+"/") {
+			return true
+		}
+	}
+	parts := strings.Split(strings.Trim(dir, "/"), "/")
 	if len(parts) < 2 && (parts[0] == "" || parts[0] == "home" || parts[0] == "opt" || parts[0] == "srv" || parts[0] == "mnt" || parts[0] == "media" || parts[0] == "root") {
 		return false
 	}

@@ -34,8 +34,8 @@ func TestBuildTracedAndMissing(t *testing.T) {
 	m.AddSymlink("/usr/lib64/ld-linux-x86-64.so.2", lib+"ld-linux-x86-64.so.2")
 	m.AddFile(lib+"libc.so.6", 0o755, elftest.Build(elftest.Spec{Soname: "libc.so.6", Needed: []string{"ld-linux-x86-64.so.2"}}))
 	m.AddFile("/usr/bin/app", 0o755, elftest.Build(elftest.Spec{Interp: interp, Needed: []string{"libgone.so.3", "libc.so.6"}, Flags1: 0x08000000}))
-	m.AddFile("/srv/app/templates/page.tmpl", 0o644, []byte("x"))
-	m.AddFile("/srv/app/unused.txt", 0o644, []byte("x"))
+	m.AddFile("/usr/share/app/templates/page.tmpl", 0o644, []byte("x"))
+	m.AddFile("/usr/share/app/unused.txt", 0o644, []byte("x")) // (files under /srv, an application root, are kept in any mode)
 	m.Add(rootfs.Entry{Path: "/var/lib/app", Type: rootfs.TypeDir, Mode: 0o750, UID: 101, GID: 102}, nil)
 	src := memSource(m, "app")
 
@@ -43,7 +43,7 @@ func TestBuildTracedAndMissing(t *testing.T) {
 		t.Fatal("a missing library must fail the build without AllowMissing")
 	}
 	tr := &TraceResult{raw: &trace.Result{Observations: &sensor.Observations{Files: []sensor.FileAccess{
-		{Path: "/srv/app/templates/page.tmpl", Op: sensor.OpOpen, OK: true, PID: 1, Exe: "/usr/bin/app"},
+		{Path: "/usr/share/app/templates/page.tmpl", Op: sensor.OpOpen, OK: true, PID: 1, Exe: "/usr/bin/app"},
 		{Path: "/var/lib/app/state.db", Op: sensor.OpOpen, OK: true, Write: true, PID: 1, Exe: "/usr/bin/app"},
 	}}}}
 	res, err := Build(src, BuildOptions{AllowMissing: true, Trace: tr})
@@ -60,12 +60,12 @@ func TestBuildTracedAndMissing(t *testing.T) {
 	for _, k := range res.Report.Kept {
 		kept[k.Path] = true
 	}
-	for _, p := range []string{"/usr/bin/app", lib + "libc.so.6", "/srv/app/templates/page.tmpl", "/var/lib/app"} {
+	for _, p := range []string{"/usr/bin/app", lib + "libc.so.6", "/usr/share/app/templates/page.tmpl", "/var/lib/app"} {
 		if !kept[p] {
 			t.Errorf("%s not kept", p)
 		}
 	}
-	if kept["/srv/app/unused.txt"] {
+	if kept["/usr/share/app/unused.txt"] {
 		t.Error("a file nothing used is kept")
 	}
 	if res.Report.Trace == nil {

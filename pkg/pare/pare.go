@@ -102,7 +102,7 @@ func (o *BuildOptions) keepOptions() keep.Options {
 	}
 	if o.Trace != nil && o.Trace.raw != nil {
 		k.Observed = append(k.Observed, keep.FromObservations(o.Trace.raw.Observations)...)
-		k.SkipRules = append(k.SkipRules, keep.InterpreterTreeRules...)
+		k.Traced = true
 	}
 	return k
 }
