@@ -309,8 +309,10 @@ func TestGeneralityTracedWhereStaticCannotKnow(t *testing.T) {
 
 // TestGeneralityTraceNoFlags: `pare build --trace` with no flags at all on
 // every batch fixture (the trace must run the command to completion by
-// itself) passes verify of the command and of the runs of the same program
-// (a traced build keeps the static closure too).
+// itself) passes verify of that command. A batch image used with more
+// argument sets is traced with each of them (--run, the output's CMD
+// unchanged) and must pass verify of the command and of every run: a trace
+// keeps what the runs it saw used, so the runs are part of the trace.
 func TestGeneralityTraceNoFlags(t *testing.T) {
 	testimages.RequireAll(t, genFixtureNames(true)...)
 	for _, f := range genFixtures {
@@ -318,7 +320,14 @@ func TestGeneralityTraceNoFlags(t *testing.T) {
 			continue
 		}
 		t.Run(f.name, func(t *testing.T) {
-			genPass(t, f, "gen-traced", []string{"--trace"}, f.verifyFlags(f.runs))
+			genPass(t, f, "gen-traced", []string{"--trace"}, f.verifyFlags(nil))
+			if len(f.runs) > 0 {
+				var runs []string
+				for _, r := range f.runs {
+					runs = append(runs, "--run", r)
+				}
+				genPass(t, f, "gen-traced-runs", append([]string{"--trace"}, runs...), f.verifyFlags(f.runs))
+			}
 		})
 	}
 }

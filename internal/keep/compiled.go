@@ -98,6 +98,16 @@ func (b *builder) compiledPath(name, by string) {
 	switch e.Type {
 	case rootfs.TypeReg:
 		if binDirs[path.Dir(e.Path)] || binDirs[resolvedPath(b.v, path.Dir(name))] {
+			// a program in a shared bin directory: a library names one as a
+			// fallback it may never run (glib's spawn, a default editor), but
+			// a program that names one runs it (git's and postgres's
+			// /bin/sh for commands they build, execl of a helper)
+			if _, program := b.resolvers[by]; !program {
+				return
+			}
+			if _, err := b.addProgram(name, why); err != nil {
+				b.warn("program %s named in %s: %v", name, by, err)
+			}
 			return
 		}
 		if e.Mode&0o111 != 0 || b.isELF(e.Path) {
@@ -198,6 +208,27 @@ func (b *builder) rodataPaths(p string) (out []string, err error) {
 	return out, nil
 }
 
+// pathStart returns piece from its first '/' that does not continue a
+// name: a string in read-only data often follows bytes of other data that
+// happen to be printable ("R@/etc/papersize"), while "usr/lib/x" is a
+// relative path, not "/lib/x".
+func pathStart(piece string) string {
+	if piece == "" || piece[0] == '/' {
+		return piece
+	}
+	for i := 1; i < len(piece); i++ {
+		if piece[i] != '/' {
+			continue
+		}
+		c := piece[i-1]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-+~", c) >= 0 {
+			return piece // a relative path
+		}
+		return piece[i:]
+	}
+	return piece
+}
+
 // pathStrings returns the absolute-path pieces of the printable runs of data.
 func pathStrings(data []byte) []string {
 	var out []string
@@ -214,6 +245,7 @@ func pathStrings(data []byte) []string {
 		for _, piece := range strings.FieldsFunc(run, func(r rune) bool {
 			return r == ':' || r == '=' || r == ';' || r == ',' || r == '"' || r == '\''
 		}) {
+			piece = pathStart(piece)
 			if len(piece) < 4 || piece[0] != '/' || piece[1] == '/' || strings.ContainsAny(piece, "%*$?[]{}<>|\\`()&#!~^") {
 				continue
 			}

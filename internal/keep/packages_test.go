@@ -310,8 +310,8 @@ func TestApplicationFiles(t *testing.T) {
 }
 
 func TestPathStrings(t *testing.T) {
-	got := pathStrings([]byte("\x00/etc/foo.conf\x00PATH=/usr/bin:/bin\x00%s/%s\x00/a\x00x/y/z\x00/opt/app/lib;/opt/x\x00\x01/usr/share/p\x02"))
-	want := []string{"/etc/foo.conf", "/usr/bin", "/bin", "/opt/app/lib", "/opt/x", "/usr/share/p"}
+	got := pathStrings([]byte("\x00/etc/foo.conf\x00PATH=/usr/bin:/bin\x00%s/%s\x00/a\x00x/y/z\x00/opt/app/lib;/opt/x\x00\x01/usr/share/p\x02R@/etc/papersize\x00usr/lib/rel\x00"))
+	want := []string{"/etc/foo.conf", "/usr/bin", "/bin", "/opt/app/lib", "/opt/x", "/usr/share/p", "/etc/papersize"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("pathStrings = %q, want %q", got, want)
 	}
