@@ -120,6 +120,9 @@ var genFixtures = []genFixture{
 		why: "pdfinfo and pdffonts are other programs of poppler-utils that only the runs' CMD names: " +
 			"static mode computes the closure of the image's own Entrypoint+Cmd, and a package's other executables are not its runtime payload"},
 	{name: "tcl", batch: true, classes: "script reading a data file and sourcing a library beside it; init.tcl, clock, encodings by compiled-in paths"},
+	{name: "erlang", batch: true, classes: "a language runtime added as one data entry (Erlang/OTP: erl launcher script, code path, ERL_LIBS); application modules relative to the WORKDIR; batch with several argument sets", runs: []string{
+		"-extra 2 5 7",
+	}},
 	{name: "perl", batch: true, classes: "locale named in a config file (de_DE.UTF-8); script reading a data file beside it"},
 }
 

@@ -25,6 +25,8 @@ func TestGeneralityFixtureCommands(t *testing.T) {
 		{"ghostscript", []string{"-dNODISPLAY", "calc.ps"}, "sum: 5\nsqrt2: 1.41421\nfonts: Courier\n"},
 		{"poppler", nil, "Quarterly report\nRevenue grew by 12 percent.\npare keeps what programs need.\n\f"},
 		{"tcl", nil, "apple     10 x   0.50\ncherry   100 x   0.05\npear       4 x   0.75\ntotal: 13.00\ndate: 1970-01-02 Friday\nlatin1 bytes: 7\n"},
+		{"erlang", nil, "args: [3,4]\narea: 12\nsorted: [4,3]\nupper: PARE ERLANG\nbytes: 7\n"},
+		{"erlang", []string{"-extra", "2", "5", "7"}, "args: [2,5,7]\narea: 70\nsorted: [7,5,2]\nupper: PARE ERLANG\nbytes: 7\n"},
 		{"perl", nil, "locale: de_DE.UTF-8\nsorted: öl, Apfel, Äpfel, banane, Orange, Zebra\ndate: Dienstag, 10. Februar 1970\n"},
 	}
 	for _, tt := range tests {
