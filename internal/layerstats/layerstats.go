@@ -193,7 +193,7 @@ func (m *measure) layer(i int, l v1.Layer) (*Layer, error) {
 			whiteouts = append(whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
 		default:
 			e := entry{path: p, typ: h.Typeflag, link: h.Linkname}
-			if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
+			if h.Typeflag == tar.TypeReg { // the reader turns the old TypeRegA into TypeReg
 				e.typ, e.size = tar.TypeReg, h.Size
 			}
 			entries = append(entries, e)
