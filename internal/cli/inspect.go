@@ -135,12 +135,18 @@ func writeInspect(w io.Writer, r *pare.InspectResult, rules []pare.RuleResult) e
 			empty++
 		}
 	}
-	fmt.Fprintf(&b, "  layers     %d (%d history entries, %d empty)\n", r.LayerCount, len(r.Layers), empty)
+	if len(r.Layers) == 0 {
+		b.WriteString("  layers     none (a dir: source or an image without layers)\n")
+	} else {
+		fmt.Fprintf(&b, "  layers     %d (%d history entries, %d empty)\n", r.LayerCount, len(r.Layers), empty)
+	}
 	fmt.Fprintf(&b, "  total      %s in layers, %s reach the merged filesystem\n", ibytes(r.TotalBytes), ibytes(r.MergedBytes))
 	fmt.Fprintf(&b, "  wasted     %s (%d bytes) in %d files\n", ibytes(r.WastedBytes), r.WastedBytes, r.WastedFileCount)
 	fmt.Fprintf(&b, "  efficiency %.2f%% (1 - wasted/total)\n\n", 100*r.Efficiency)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAYER\tSIZE\tFILES\tWASTED\tHIDES\tCOMMAND")
+	if len(r.Layers) > 0 {
+		fmt.Fprintln(tw, "LAYER\tSIZE\tFILES\tWASTED\tHIDES\tCOMMAND")
+	}
 	for _, l := range r.Layers {
 		if l.Index < 0 {
 			fmt.Fprintf(tw, "-\t0 B\t\t\t\t%s\n", oneLine(l.Command))
