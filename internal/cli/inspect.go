@@ -29,7 +29,8 @@ with the command that made it and the layer's size (bytes of its regular files; 
 layers listed), the wasted bytes (content of layer files that does not reach the merged
 filesystem: overwritten by a later layer, deleted by a whiteout or hidden under an
 opaque directory), the efficiency (1 - wasted/total, the share of the layers' bytes the
-merged filesystem shows) and the largest wasted files; then a dry run of pare build
+merged filesystem shows) and the largest wasted files (dive also counts the copy that
+survives of a file written in several layers; pare counts only the lost ones); then a dry run of pare build
 (nothing is written): sizes before and after, kept and dropped files, and the
 directories that lose the most bytes.
 

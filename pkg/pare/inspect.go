@@ -31,7 +31,9 @@ type InspectOptions struct {
 // does not reach the merged filesystem: overwritten by a later layer,
 // deleted by a whiteout or hidden under an opaque directory. Efficiency is
 // 1 - WastedBytes/TotalBytes, the share of the layers' bytes the merged
-// filesystem shows (MergedBytes/TotalBytes).
+// filesystem shows (MergedBytes/TotalBytes). Unlike dive, which also
+// counts the surviving copy of a path written in several layers, only the
+// copies that are lost count as wasted.
 type InspectResult struct {
 	Source string `json:"source"`
 	// Layers lists the history entries in order, with the layer each
