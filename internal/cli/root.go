@@ -111,6 +111,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 		newWhyCmd(g),
 		newTraceCmd(g),
 		newVerifyCmd(g),
+		newSBOMCmd(g),
 	)
 	return root
 }
