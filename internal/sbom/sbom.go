@@ -64,8 +64,9 @@ func FromReport(r *report.Report, subject, digest string, created time.Time) *Do
 // Packages returns the OS identity (PRETTY_NAME) and the packages of the
 // image v that still have files, as its dpkg (status, or distroless-style
 // status.d) or apk database says: a package is listed when a file its
-// database lists exists in v, or when its database lists no files at all
-// (a status.d stanza without md5sums: the database is the only claim). An
+// database lists exists in v (a file listed under /bin, /lib, ... may be
+// in /usr only: usr-merge), or when its database lists no files at all (a
+// status.d stanza without md5sums: the database is the only claim). An
 // image without a database has no packages.
 func Packages(v *rootfs.View) (string, []report.Package, error) {
 	db, err := pkgdb.Read(v)
@@ -78,12 +79,39 @@ func Packages(v *rootfs.View) (string, []report.Package, error) {
 	osID := pkgdb.ReadOS(v)
 	var out []report.Package
 	for _, u := range db.Usage(v, func(string) bool { return true }) {
-		if u.KeptFiles == 0 && len(u.Files) > 0 {
+		n := u.KeptFiles
+		if n == 0 {
+			n = usrMerged(v, u.Files)
+		}
+		if n == 0 && len(u.Files) > 0 {
 			continue
 		}
-		out = append(out, report.Package{Name: u.Name, Version: u.Version, Arch: u.Arch, PURL: u.PURL(osID), Kept: u.KeptFiles})
+		out = append(out, report.Package{Name: u.Name, Version: u.Version, Arch: u.Arch, PURL: u.PURL(osID), Kept: n})
 	}
 	return osID.Pretty, out, nil
+}
+
+// mergedDirs are the top directories that a usr-merged Debian or Alpine
+// root makes links into /usr; packages still list files under them.
+var mergedDirs = []string{"/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"}
+
+// usrMerged counts the files of a package listed under a usr-merged top
+// directory that v has only under /usr: a pared image keeps the /lib link
+// only when a path goes through it, yet /lib/x/libfoo.so.1 is still there
+// as /usr/lib/x/libfoo.so.1.
+func usrMerged(v *rootfs.View, files []string) int {
+	n := 0
+	for _, f := range files {
+		for _, d := range mergedDirs {
+			if !strings.HasPrefix(f, d) {
+				continue
+			}
+			if e, err := v.Lstat("/usr" + f); err == nil && e.Type != rootfs.TypeDir {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Write writes d in format f.

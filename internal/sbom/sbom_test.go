@@ -54,6 +54,10 @@ func paredDeb() *rootfs.View {
 	m.AddFile(d+"libc6", 0o644, []byte(stanza("libc6", "2.36-9+deb12u14", "amd64", "Source: glibc\n")))
 	m.AddFile(d+"libc6.md5sums", 0o644, []byte("0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6\n"))
 	m.AddFile(d+"base-files", 0o644, []byte(stanza("base-files", "12.4+deb12u12", "amd64", "")))
+	// /sbin -> usr/sbin is not kept: the file is only at /usr/sbin/tool
+	m.AddFile("/usr/sbin/tool", 0o755, []byte("tool"))
+	m.AddFile(d+"tool", 0o644, []byte(stanza("tool", "2.0", "amd64", "")))
+	m.AddFile(d+"tool.md5sums", 0o644, []byte("0123456789abcdef0123456789abcdef  sbin/tool\n"))
 	m.AddFile(d+"dropped", 0o644, []byte(stanza("dropped", "3", "amd64", "")))
 	m.AddFile(d+"dropped.md5sums", 0o644, []byte("0123456789abcdef0123456789abcdef  usr/bin/dropped\n"))
 	return m.View()
@@ -86,7 +90,8 @@ func TestPackages(t *testing.T) {
 		{"dpkg status.d", paredDeb(), "Debian GNU/Linux 12 (bookworm)", []pkg{
 			{"base-files", "12.4+deb12u12", "pkg:deb/debian/base-files@12.4%2Bdeb12u12?arch=amd64&distro=debian-12"},
 			{"libc6", "2.36-9+deb12u14", "pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12&upstream=glibc"},
-		}, []int{0, 1}},
+			{"tool", "2.0", "pkg:deb/debian/tool@2.0?arch=amd64&distro=debian-12"},
+		}, []int{0, 1, 1}},
 		{"apk", apkImage(), "Alpine Linux v3.20", []pkg{
 			{"musl", "1.2.5-r0", "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3"},
 		}, []int{1}},
