@@ -79,7 +79,7 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 
 func newBuildCmd(g *globals) *cobra.Command {
 	var f buildFlags
-	var reportFile, sbomFile, htmlFile string
+	var reportFile, sbomFile, sbomFormat, htmlFile string
 	var traced, verify bool
 	var tf traceFlags
 	cmd := &cobra.Command{
@@ -100,6 +100,10 @@ becomes numeric (the original non-root user, else 65532).`,
 			opts, err := f.options(cmd)
 			if err != nil {
 				return err
+			}
+			sbomFmt, err := pare.ParseSBOMFormat(sbomFormat)
+			if err != nil {
+				return usageError{fmt.Errorf("--sbom-format: %w", err)}
 			}
 			if verify {
 				if _, err := tf.runOptions(g, opts); err != nil {
@@ -158,7 +162,7 @@ becomes numeric (the original non-root user, else 65532).`,
 			}
 			if sbomFile != "" {
 				var buf bytes.Buffer
-				if err := pare.WriteSBOM(&buf, rep, args[1], rep.Digest); err != nil {
+				if err := pare.WriteSBOM(&buf, rep, args[1], rep.Digest, pare.SBOMOptions{Format: sbomFmt}); err != nil {
 					return err
 				}
 				if err := writeBytesAtomic(sbomFile, buf.Bytes()); err != nil {
@@ -184,7 +188,8 @@ becomes numeric (the original non-root user, else 65532).`,
 	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
 	tf.register(cmd.Flags())
 	cmd.Flags().StringVar(&htmlFile, "report-html", "", "write the report as a self-contained HTML page to FILE")
-	cmd.Flags().StringVar(&sbomFile, "sbom", "", "write a CycloneDX SBOM of the OS packages that remain to FILE")
+	cmd.Flags().StringVar(&sbomFile, "sbom", "", "write an SBOM of the OS packages that remain to FILE")
+	cmd.Flags().StringVar(&sbomFormat, "sbom-format", "cyclonedx", "format of --sbom: cyclonedx (CycloneDX 1.6 JSON) or spdx (SPDX 2.3 JSON)")
 	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
 	return cmd
 }

@@ -112,6 +112,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 		newTraceCmd(g),
 		newVerifyCmd(g),
 		newInspectCmd(g),
+		newSBOMCmd(g),
 	)
 	return root
 }
