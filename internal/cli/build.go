@@ -82,6 +82,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	var reportFile, sbomFile, htmlFile string
 	var traced, verify bool
 	var tf traceFlags
+	var af addonFlags
 	cmd := &cobra.Command{
 		Use:   "build SRC DST",
 		Short: "Write a minimal FROM-scratch image holding only what SRC's program needs",
@@ -99,6 +100,9 @@ becomes numeric (the original non-root user, else 65532).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(cmd)
 			if err != nil {
+				return err
+			}
+			if err := af.apply(cmd, &opts); err != nil {
 				return err
 			}
 			if verify {
@@ -177,6 +181,7 @@ becomes numeric (the original non-root user, else 65532).`,
 		},
 	}
 	f.register(cmd)
+	af.register(cmd)
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
 	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
