@@ -30,6 +30,14 @@ const (
 func addons(cf *v1.ConfigFile, o *BuildOptions) ([]assemble.Extra, []string, error) {
 	var extras []assemble.Extra
 	var notes []string
+	if h := cf.Config.Healthcheck; h != nil && o.Healthcheck == nil {
+		// the source's check names its own tools (a shell, curl), which
+		// are not kept for it: it is dropped, as it always was
+		if len(h.Test) > 0 && h.Test[0] != "NONE" {
+			notes = append(notes, fmt.Sprintf("the source's HEALTHCHECK %q is dropped; --add-healthcheck adds one that needs no shell", h.Test))
+		}
+		cf.Config.Healthcheck = nil
+	}
 	add := func(name, at, what string) error {
 		bin, err := toolbin.Find(context.Background(), name, toolbin.GOARCH(cf.Architecture), o.ToolCacheDir)
 		if err != nil {
