@@ -103,4 +103,3 @@ func TestWithInitAndHealthcheck(t *testing.T) {
 		}
 	}
 }
-
