@@ -70,3 +70,12 @@ func addons(cf *v1.ConfigFile, o *BuildOptions) ([]assemble.Extra, []string, err
 	}
 	return extras, notes, nil
 }
+
+// countExtras adds the added files to the report's size after paring: they
+// are in the image, though not from the source.
+func countExtras(rep *Report, extras []assemble.Extra) {
+	for _, x := range extras {
+		rep.After.Files++
+		rep.After.Bytes += int64(len(x.Data))
+	}
+}

@@ -45,10 +45,16 @@ func TestBuildAddons(t *testing.T) {
 	if !strings.Contains(notes, "added "+InitPath) || !strings.Contains(notes, "added "+HealthcheckPath) {
 		t.Errorf("notes do not name the added programs:\n%s", notes)
 	}
+	withAddons := res.Report.After
 	// without the options: no programs, the command as it was
 	res, err = Build(pythonApp(), BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// the added programs count in the size after paring (perl is a small
+	// synthetic ELF, the programs are megabytes)
+	if d := withAddons.Bytes - res.Report.After.Bytes; withAddons.Files != res.Report.After.Files+3 || d < 1<<20 {
+		t.Errorf("after paring: %+v with the programs, %+v without", withAddons, res.Report.After)
 	}
 	files = layerFiles(t, res.Image)
 	if files[InitPath] || files[HealthcheckPath] || files["/usr/bin/perl"] {

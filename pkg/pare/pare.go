@@ -177,6 +177,7 @@ func Build(src *Source, o BuildOptions) (*BuildResult, error) {
 	if err := report.Describe(rep, src.View, res.Set, o.KeepSetuid); err != nil {
 		return nil, err
 	}
+	countExtras(rep, extras)
 	if o.Trace != nil && o.Trace.raw != nil {
 		rep.Trace = traceSummary(o.Trace)
 	}
