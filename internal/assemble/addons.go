@@ -55,8 +55,12 @@ func addExtras(items map[string]tarlayer.Item, extras []Extra, ensureDir func(st
 
 // WithInit puts the init program at initPath in front of cf's command:
 // the Entrypoint becomes [initPath, "--", Entrypoint...] and Cmd stays, so
-// that arguments of docker run still replace Cmd only.
+// that arguments of docker run still replace Cmd only. An Entrypoint that
+// already starts with initPath (a pared image pared again) is left alone.
 func WithInit(cf *v1.ConfigFile, initPath string) {
+	if len(cf.Config.Entrypoint) > 0 && cf.Config.Entrypoint[0] == initPath {
+		return
+	}
 	cf.Config.Entrypoint = append([]string{initPath, "--"}, cf.Config.Entrypoint...)
 }
 

@@ -77,6 +77,10 @@ func TestWithInitAndHealthcheck(t *testing.T) {
 	if want := []string{"nginx", "-g", "daemon off;"}; !slices.Equal(cf.Config.Cmd, want) {
 		t.Errorf("Cmd %q, want %q", cf.Config.Cmd, want)
 	}
+	assemble.WithInit(cf, assemble.InitPath) // pared again: one init
+	if want := []string{assemble.InitPath, "--", "/docker-entrypoint.sh"}; !slices.Equal(cf.Config.Entrypoint, want) {
+		t.Errorf("twice: Entrypoint %q, want %q", cf.Config.Entrypoint, want)
+	}
 	if err := assemble.WithHealthcheck(cf, assemble.HealthcheckPath, assemble.Healthcheck{URL: "http://127.0.0.1:8080/healthz"}); err != nil {
 		t.Fatal(err)
 	}
