@@ -28,6 +28,7 @@ type Options struct {
 	User         string // the output user (name or uid[:gid] of the source image); "" picks one
 	CreatedBy    string // history text
 	Layer        []tarlayer.Option
+	Extras       []Extra // files added to the image (pare's init and health check)
 }
 
 // Info is what Image decided beyond the kept files.
@@ -162,6 +163,9 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 			info.Packages = append(info.Packages, report.Package{Name: u.Name, Version: u.Version, Arch: u.Arch,
 				PURL: u.PURL(osID), Partial: u.Partial, Kept: u.KeptFiles, Total: u.TotalFiles})
 		}
+	}
+	if err := addExtras(items, o.Extras, ensureDir); err != nil {
+		return nil, nil, err
 	}
 	list := make([]tarlayer.Item, 0, len(items))
 	for _, it := range items {

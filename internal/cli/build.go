@@ -82,6 +82,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	var reportFile, sbomFile, sbomFormat, htmlFile string
 	var traced, verify bool
 	var tf traceFlags
+	var af addonFlags
 	cmd := &cobra.Command{
 		Use:   "build SRC DST",
 		Short: "Write a minimal FROM-scratch image holding only what SRC's program needs",
@@ -104,6 +105,9 @@ becomes numeric (the original non-root user, else 65532).`,
 			sbomFmt, err := pare.ParseSBOMFormat(sbomFormat)
 			if err != nil {
 				return usageError{fmt.Errorf("--sbom-format: %w", err)}
+			}
+			if err := af.apply(cmd, &opts); err != nil {
+				return err
 			}
 			if verify {
 				if _, err := tf.runOptions(g, opts); err != nil {
@@ -181,6 +185,7 @@ becomes numeric (the original non-root user, else 65532).`,
 		},
 	}
 	f.register(cmd)
+	af.register(cmd)
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
 	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")

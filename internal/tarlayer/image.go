@@ -17,7 +17,8 @@ type ImageConfig struct {
 	Variant      string
 	OSVersion    string
 	// Config: Entrypoint, Cmd, Env, WorkingDir, User, ExposedPorts, Volumes,
-	// Labels and StopSignal are carried over; other fields are dropped.
+	// Labels, StopSignal and Healthcheck are carried over; other fields are
+	// dropped.
 	Config v1.Config
 	// CreatedBy is the created_by text of the single history entry.
 	CreatedBy string
@@ -78,6 +79,7 @@ func NewImage(layer v1.Layer, ic ImageConfig, opts ...Option) (v1.Image, error) 
 			Volumes:      maps.Clone(c.Volumes),
 			Labels:       maps.Clone(c.Labels),
 			StopSignal:   c.StopSignal,
+			Healthcheck:  c.Healthcheck,
 		},
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)

@@ -32,6 +32,7 @@ import (
 	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/probe"
 	"github.com/pare-dev/pare/internal/sensor"
+	"github.com/pare-dev/pare/internal/toolbin"
 )
 
 // Paths inside the traced container.
@@ -675,12 +676,4 @@ func hasEnv(env []string, name string) bool {
 }
 
 // goArch maps an image architecture to GOARCH (they agree for the common ones).
-func goArch(arch string) string {
-	switch arch {
-	case "x86_64":
-		return "amd64"
-	case "aarch64":
-		return "arm64"
-	}
-	return arch
-}
+func goArch(arch string) string { return toolbin.GOARCH(arch) }

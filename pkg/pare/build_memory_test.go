@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -82,7 +83,8 @@ func layerFiles(t *testing.T, img v1.Image) map[string]bool {
 }
 
 func trimSlash(s string) string {
-	for len(s) > 0 && (s[0] == '/' || s[0] == '.') {
+	s = strings.TrimPrefix(s, "./") // not a leading dot of a name (/.pare)
+	for len(s) > 0 && s[0] == '/' {
 		s = s[1:]
 	}
 	for len(s) > 0 && s[len(s)-1] == '/' {

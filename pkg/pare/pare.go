@@ -87,6 +87,16 @@ type BuildOptions struct {
 	// Trace, when set, is a traced run of the source (Trace): what it used
 	// joins the closure and replaces the whole-tree keep of interpreters.
 	Trace *TraceResult
+	// AddInit adds pare-init at InitPath as the Entrypoint in front of the
+	// image's command: a PID 1 that forwards signals and reaps zombies.
+	AddInit bool
+	// Healthcheck, when set, adds pare-healthcheck at HealthcheckPath and a
+	// HEALTHCHECK that runs it. A Command's program is kept with its
+	// closure, as with IncludeExes.
+	Healthcheck *Healthcheck
+	// ToolCacheDir is where pare-init and pare-healthcheck are built when
+	// no copy sits next to the executable; "" is os.UserCacheDir()/pare.
+	ToolCacheDir string
 }
 
 func (o *BuildOptions) keepOptions() keep.Options {
@@ -99,6 +109,9 @@ func (o *BuildOptions) keepOptions() keep.Options {
 	}
 	if o.Cmd != nil {
 		k.CmdSet, k.Cmd = true, o.Cmd
+	}
+	if o.Healthcheck != nil && len(o.Healthcheck.Command) > 0 {
+		k.IncludeExes = append(append([]string(nil), k.IncludeExes...), o.Healthcheck.Command[0])
 	}
 	if o.Trace != nil && o.Trace.raw != nil {
 		k.Observed = append(k.Observed, keep.FromObservations(o.Trace.raw.Observations)...)
@@ -130,9 +143,13 @@ func Build(src *Source, o BuildOptions) (*BuildResult, error) {
 	}
 	cf := src.ConfigFile.DeepCopy()
 	cf.Config.Entrypoint, cf.Config.Cmd = imagecfg.Command(cf.Config.Entrypoint, cf.Config.Cmd, opts.Override())
+	extras, notes, err := addons(cf, &o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Ref, err)
+	}
 	img, info, err := assemble.Image(src.View, cf, res.Set, assemble.Options{
 		KeepSetuid: o.KeepSetuid, TrimAccounts: o.TrimAccounts, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
-		Users: res.Users, Groups: res.Groups,
+		Users: res.Users, Groups: res.Groups, Extras: extras,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
@@ -148,7 +165,7 @@ func Build(src *Source, o BuildOptions) (*BuildResult, error) {
 		out.Missing = append(out.Missing, MissingLibrary{Name: m.Name, NeededBy: m.By})
 	}
 	rep := &Report{
-		Source: src.Ref.String(), Command: res.Args, Notes: res.Notes,
+		Source: src.Ref.String(), Command: res.Args, Notes: append(res.Notes, notes...),
 		User: info.User, OS: info.OS, Packages: info.Packages,
 	}
 	for _, w := range out.Warnings {
@@ -160,6 +177,7 @@ func Build(src *Source, o BuildOptions) (*BuildResult, error) {
 	if err := report.Describe(rep, src.View, res.Set, o.KeepSetuid); err != nil {
 		return nil, err
 	}
+	countExtras(rep, extras)
 	if o.Trace != nil && o.Trace.raw != nil {
 		rep.Trace = traceSummary(o.Trace)
 	}
