@@ -314,19 +314,30 @@ func checkTraceReport(t *testing.T, s server, static, traced *report.Report) {
 	for _, k := range static.Kept {
 		inStatic[k.Path] = true
 	}
-	// A file only the traced image keeps was used by the run, or is the
-	// library or interpreter of a file that was.
+	// A file only the traced image keeps was used by the run, or is in the
+	// closure of a file that was (its library or interpreter, a path its
+	// config or binary names, at any depth).
+	var fromTrace func(p string, depth int) bool
+	fromTrace = func(p string, depth int) bool {
+		k, ok := kept[p]
+		if !ok || depth > 32 {
+			return false
+		}
+		if hasKind(k, keptset.KindTrace) {
+			return true
+		}
+		for _, r := range k.Reasons {
+			if r.From != "" && r.From != p && r.Kind != keptset.KindKnowledge && fromTrace(r.From, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, k := range traced.Kept {
 		if inStatic[k.Path] || k.Type != "file" || hasKind(k, keptset.KindTrace) {
 			continue
 		}
-		derived := false
-		for _, r := range k.Reasons {
-			if r.From != "" && r.Kind != keptset.KindKnowledge && hasKind(kept[r.From], keptset.KindTrace) {
-				derived = true
-			}
-		}
-		if !derived {
+		if !fromTrace(k.Path, 0) {
 			t.Errorf("traced image keeps %s (not kept statically) for %v, not for the trace", k.Path, kinds(k))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -99,10 +100,12 @@ func (b *builder) compiledPath(name, by string) {
 	case rootfs.TypeReg:
 		if binDirs[path.Dir(e.Path)] || binDirs[resolvedPath(b.v, path.Dir(name))] {
 			// a program in a shared bin directory: a library names one as a
-			// fallback it may never run (glib's spawn, a default editor), but
-			// a program that names one runs it (git's and postgres's
-			// /bin/sh for commands they build, execl of a helper)
-			if _, program := b.resolvers[by]; !program {
+			// fallback it may never run (glib's spawn, a default editor), and
+			// a tool a script calls may run it for a feature the script does
+			// not use (gawk's system()), but the image's own program that
+			// names one runs it (git's /bin/sh for the commands it builds,
+			// execl of a helper)
+			if !slices.Contains(b.res.Roots, by) {
 				return
 			}
 			if _, err := b.addProgram(name, why); err != nil {

@@ -360,7 +360,7 @@ func (b *builder) keepGlob(r namedRef) {
 // skipNamed reports paths never kept for being named: the root, kernel
 // filesystems the engine provides, and documentation.
 func skipNamed(p string) bool {
-	if p == "/" {
+	if p == "/" || neverNeeded(p) {
 		return true
 	}
 	for _, d := range []string{"/proc", "/sys", "/dev", "/usr/share/doc", "/usr/share/man", "/usr/share/info", "/usr/share/lintian", "/usr/share/bug"} {

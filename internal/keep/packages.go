@@ -425,6 +425,13 @@ var neverPrefixes = []string{
 	"/lib/systemd", "/usr/lib/systemd", "/etc/systemd", "/etc/init.d", "/etc/init", "/etc/rc0.d",
 	"/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/rcS.d",
 	"/etc/bash_completion.d", "/etc/ufw", "/usr/lib/tmpfiles.d", "/usr/lib/sysusers.d",
+	// the host's service management a container has none of
+	"/etc/logrotate.d", "/etc/cron.d", "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly",
+	"/etc/cron.monthly", "/etc/apparmor.d", "/etc/insserv.conf.d",
+	// the package manager's own state: pare writes the database of what
+	// remains itself (/var/lib/dpkg/status.d)
+	"/var/lib/dpkg", "/var/lib/apt", "/var/cache/apt", "/var/cache/debconf", "/var/log/apt",
+	"/lib/apk/db", "/usr/lib/apk/db", "/var/cache/apk",
 }
 
 // hierarchyNames are the components of the shared file hierarchy: a path
