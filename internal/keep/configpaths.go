@@ -468,11 +468,31 @@ func (b *builder) scanConfigs() {
 			b.warn("reading %s: %v", it.Path, err)
 			continue
 		}
-		if !isTextConfig(data) {
-			continue
+		if !isTextConfig(data) || isShellCode(it.Path, data) {
+			continue // shell code is scanned as such when a kept shell runs it
 		}
 		b.scanConfig(it.Path, data)
 	}
+}
+
+// isShellCode reports a script (#!, *.sh) or a shell's startup file (only
+// login and interactive shells read those): the paths they name are the
+// shell's business, not a program's configuration.
+func isShellCode(p string, data []byte) bool {
+	if bytes.HasPrefix(data, []byte("#!")) || strings.HasSuffix(p, ".sh") {
+		return true
+	}
+	switch p {
+	case "/etc/profile", "/etc/bash.bashrc", "/etc/environment", "/etc/zshrc", "/etc/zprofile", "/etc/csh.cshrc", "/etc/csh.login":
+		return true
+	}
+	for _, d := range []string{"/etc/profile.d/", "/etc/skel/", "/etc/zsh/"} {
+		if strings.HasPrefix(p, d) {
+			return true
+		}
+	}
+	base := path.Base(p)
+	return base == ".bashrc" || base == ".profile" || base == ".bash_profile" || base == ".bash_logout"
 }
 
 // isTextConfig reports text that is not a PEM bundle or key.
