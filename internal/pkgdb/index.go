@@ -241,22 +241,8 @@ func (ix *Index) readStatOverride() {
 		if err != nil {
 			continue
 		}
-		ix.StatOverrides[f[3]] = StatOverride{Owner: f[0], Group: f[1], Mode: unixMode(m)}
+		ix.StatOverrides[f[3]] = StatOverride{Owner: f[0], Group: f[1], Mode: rootfs.UnixMode(uint32(m))}
 	}
-}
-
-func unixMode(m uint64) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
 }
 
 // readAlternatives reads /var/lib/dpkg/alternatives/NAME files: "auto" or

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -180,15 +179,8 @@ func (h *HTTP) Run(ctx context.Context, t *Target) (r Result) {
 	r = Result{Name: h.Name(), Kind: KindHTTP, ExitCode: -1}
 	start := time.Now()
 	defer func() { r.Duration = time.Since(start) }()
-	port := h.Port
-	if port == 0 {
-		if len(t.Ports) == 0 {
-			r.fail(errors.New("no port given and the image exposes none"))
-			return r
-		}
-		port = t.Ports[0]
-	}
-	if err := t.waitPorts(ctx, []int{port}); err != nil {
+	port, err := t.readyPort(ctx, h.Port)
+	if err != nil {
 		r.fail(err)
 		return r
 	}

@@ -50,15 +50,8 @@ func (p *TCP) Run(ctx context.Context, t *Target) (r Result) {
 	r = Result{Name: p.Name(), Kind: KindTCP, ExitCode: -1}
 	start := time.Now()
 	defer func() { r.Duration = time.Since(start) }()
-	port := p.Port
-	if port == 0 {
-		if len(t.Ports) == 0 {
-			r.fail(errors.New("no port given and the image exposes none"))
-			return r
-		}
-		port = t.Ports[0]
-	}
-	if err := t.waitPorts(ctx, []int{port}); err != nil {
+	port, err := t.readyPort(ctx, p.Port)
+	if err != nil {
 		r.fail(err)
 		return r
 	}
@@ -86,4 +79,16 @@ func readBanner(ctx context.Context, port int) ([]byte, error) {
 	buf := make([]byte, HeadSize)
 	n, _ := conn.Read(buf) // a timeout or EOF just means no banner
 	return buf[:n], nil
+}
+
+// readyPort returns port, or the image's first exposed port when port is 0,
+// once it accepts connections.
+func (t *Target) readyPort(ctx context.Context, port int) (int, error) {
+	if port == 0 {
+		if len(t.Ports) == 0 {
+			return 0, errors.New("no port given and the image exposes none")
+		}
+		port = t.Ports[0]
+	}
+	return port, t.waitPorts(ctx, []int{port})
 }

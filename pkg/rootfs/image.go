@@ -456,7 +456,12 @@ func (a *applier) hardlink(p, target string) error {
 }
 
 // tarMode converts a tar header mode to permission and special bits.
-func tarMode(m int64) fs.FileMode {
+func tarMode(m int64) fs.FileMode { return UnixMode(uint32(m)) }
+
+// UnixMode converts the permission and special bits of a Unix mode (as in
+// a tar header, a dpkg statoverride or an apk database) to an fs.FileMode;
+// the file type bits are ignored.
+func UnixMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
 	if m&0o4000 != 0 {
 		mode |= fs.ModeSetuid
