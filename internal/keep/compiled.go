@@ -3,6 +3,7 @@ package keep
 import (
 	"debug/elf"
 	"fmt"
+	"github.com/pare-dev/pare/internal/shells"
 	"io"
 	"path"
 	"slices"
@@ -99,13 +100,14 @@ func (b *builder) compiledPath(name, by string) {
 	switch e.Type {
 	case rootfs.TypeReg:
 		if binDirs[path.Dir(e.Path)] || binDirs[resolvedPath(b.v, path.Dir(name))] {
-			// a program in a shared bin directory: a library names one as a
-			// fallback it may never run (glib's spawn, a default editor), and
-			// a tool a script calls may run it for a feature the script does
-			// not use (gawk's system()), but the image's own program that
-			// names one runs it (git's /bin/sh for the commands it builds,
-			// execl of a helper)
-			if !slices.Contains(b.res.Roots, by) {
+			// a program in a shared bin directory: most such strings are
+			// build metadata (postgres embeds configure's /usr/bin/prove)
+			// or fallbacks a library may never run (glib's spawn, a default
+			// editor), and a tool a script calls may run one for a feature
+			// the script does not use (gawk's system()); but the image's
+			// own program that names a shell runs commands through it (git
+			// runs git-upload-pack with /bin/sh -c)
+			if !slices.Contains(b.res.Roots, by) || !shells.IsPOSIX(name) {
 				return
 			}
 			if _, err := b.addProgram(name, why); err != nil {
