@@ -1,4 +1,4 @@
-// Package closure holds the set of paths a pared image keeps, each with the
+// Package keptset holds the set of paths a pared image keeps, each with the
 // chain of reasons it was kept, and computes the static closure of programs:
 // ELF interpreters and libraries (through pkg/loader), shebang interpreters,
 // symlink chains and parent directories.
