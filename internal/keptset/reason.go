@@ -1,7 +1,7 @@
-// Package keptset holds the set of paths a pared image keeps, each with the
-// chain of reasons it was kept, and computes the static closure of programs:
-// ELF interpreters and libraries (through pkg/loader), shebang interpreters,
-// symlink chains and parent directories.
+// Package keptset holds the set of paths a pared image keeps, each with
+// every reason it was kept (a reason names the path that caused it, so Why
+// follows the chain to a root), and the symlinks and parent directories a
+// kept name needs to resolve. What to keep is decided by internal/keep.
 package keptset
 
 import "fmt"
