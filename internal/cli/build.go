@@ -46,7 +46,63 @@ func splitCommand(flag, s string) ([]string, error) {
 		}
 		return out, nil
 	}
-	return strings.Fields(s), nil
+	words, err := shellWords(s)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s: %w", flag, err)}
+	}
+	return words, nil
+}
+
+// shellWords splits s into words like sh does, without expansions: blanks
+// separate words, single quotes keep everything, double quotes keep all but
+// \" and \\, a backslash outside quotes keeps the next character.
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote == '\'':
+			if c == '\'' {
+				quote = 0
+			} else {
+				w.WriteByte(c)
+			}
+		case quote == '"':
+			switch {
+			case c == '"':
+				quote = 0
+			case c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\'):
+				i++
+				w.WriteByte(s[i])
+			default:
+				w.WriteByte(c)
+			}
+		case c == '\'' || c == '"':
+			quote, in = c, true
+		case c == '\\' && i+1 < len(s):
+			i++
+			w.WriteByte(s[i])
+			in = true
+		case c == ' ' || c == '\t' || c == '\n':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteByte(c)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote in %q", quote, s)
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words, nil
 }
 
 func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {

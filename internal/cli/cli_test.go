@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -305,5 +306,24 @@ func TestBuildVerify(t *testing.T) {
 	}
 	if rep.Verify == nil || !rep.Verify.Same || rep.Verify.Probes != 1 {
 		t.Errorf("verify = %+v", rep.Verify)
+	}
+}
+
+func TestShellWords(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{`'1 gallon' liter`, []string{"1 gallon", "liter"}},
+		{`-c "a \"b\" c" x\ y ''`, []string{"-c", `a "b" c`, "x y", ""}},
+		{"  a\tb  ", []string{"a", "b"}},
+	} {
+		got, err := shellWords(tc.in)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("shellWords(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := shellWords(`'open`); err == nil {
+		t.Error("an unterminated quote is not an error")
 	}
 }
