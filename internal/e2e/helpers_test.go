@@ -170,7 +170,13 @@ type batchRun struct {
 func runBatch(t *testing.T, image string, runArgs ...string) batchRun {
 	t.Helper()
 	args := append([]string{"run", "--rm", "--network", "none"}, runArgs...)
-	args = append(args, image)
+	return dockerRun(t, append(args, image)...)
+}
+
+// dockerRun runs docker with args and returns what the container printed
+// and its exit code; a docker that cannot run fails the test.
+func dockerRun(t *testing.T, args ...string) batchRun {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(t.Context(), "docker", args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -40,21 +37,7 @@ func reasonsOf(r report.Report, path string) []keptset.Reason {
 // runWith runs image with --network none and the command args.
 func runWith(t *testing.T, image string, args ...string) batchRun {
 	t.Helper()
-	all := append([]string{"run", "--rm", "--network", "none", image}, args...)
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(t.Context(), "docker", all...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := batchRun{Stdout: stdout.String(), Stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.Code = ee.ExitCode()
-	default:
-		t.Fatalf("docker %s: %v", strings.Join(all, " "), err)
-	}
-	return r
+	return dockerRun(t, append([]string{"run", "--rm", "--network", "none", image}, args...)...)
 }
 
 func TestBuildPkgGit(t *testing.T) {
