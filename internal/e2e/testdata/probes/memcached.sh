@@ -3,8 +3,7 @@
 # answers and succeeds when they are the expected ones.
 set -euo pipefail
 port=${1:-$PARE_TARGET_PORT}
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/retry.sh"
 attempt() {
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
 	printf 'set pare 0 0 2\r\nok\r\nget pare\r\nquit\r\n' >&3
@@ -12,15 +11,4 @@ attempt() {
 	printf '%s\n' "$out" >"$tmp"
 	[[ $out == $'STORED\nVALUE pare 0 2\nok\nEND' ]]
 }
-# A server may accept connections a moment before it answers (postgres
-# starting up): try for 10s. Each attempt runs in a subshell, which a failed
-# connection may end.
-for _ in $(seq 40); do
-	if (attempt) 2>/dev/null; then
-		cat "$tmp"
-		exit 0
-	fi
-	sleep 0.25
-done
-cat "$tmp"
-exit 1
+retry_attempt

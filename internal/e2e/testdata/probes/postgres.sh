@@ -4,8 +4,7 @@
 # digest the query returns and succeeds when it is sha256("pare").
 set -euo pipefail
 port=${1:-$PARE_TARGET_PORT}
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/retry.sh"
 attempt() {
 	int32() {
 		printf "\\x$(printf %02x $((($1 >> 24) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $(($1 & 255)))"
@@ -27,15 +26,4 @@ attempt() {
 	printf '%s\n' "$out" >"$tmp"
 	[[ $out == 6a6f02676afa294c96c7440f39ae13c357aee4782c8c811edddb8f04e3aa926c ]]
 }
-# A server may accept connections a moment before it answers (postgres
-# starting up): try for 10s. Each attempt runs in a subshell, which a failed
-# connection may end.
-for _ in $(seq 40); do
-	if (attempt) 2>/dev/null; then
-		cat "$tmp"
-		exit 0
-	fi
-	sleep 0.25
-done
-cat "$tmp"
-exit 1
+retry_attempt
