@@ -32,6 +32,16 @@ type Kept struct {
 	Link    string           `json:"link,omitempty"` // symlink target
 	Reasons []keptset.Reason `json:"reasons"`
 	Chain   string           `json:"chain"`
+	// SameAs names the kept path whose inode this regular file shares (a
+	// hard link): its Size is counted once, under that path.
+	SameAs string `json:"same_as,omitempty"`
+}
+
+// DirSize totals the dropped regular files directly in one directory.
+type DirSize struct {
+	Dir   string `json:"dir"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
 }
 
 // Removed lists programs of the source image that the pared image lacks.
@@ -52,6 +62,13 @@ type Report struct {
 	Before      Size     `json:"before"`
 	After       Size     `json:"after"`
 	Dropped     int      `json:"dropped_files"`
+	// DroppedBytes is the size of the dropped regular files: Before.Bytes
+	// less the kept files' (After also counts the files pare adds).
+	DroppedBytes int64 `json:"dropped_bytes"`
+	// DroppedDirs totals the dropped regular files (each inode once, none
+	// that is kept under another name) by the directory holding them,
+	// sorted by directory: they add up to Dropped and DroppedBytes.
+	DroppedDirs []DirSize `json:"dropped_dirs,omitempty"`
 	// ByReason totals the kept regular files by the kind of their primary
 	// reason ("needed", "package", "compiled", "app", ...).
 	ByReason map[keptset.Kind]Size `json:"by_reason,omitempty"`
@@ -149,23 +166,53 @@ func measure(v *rootfs.View, visit func(e *rootfs.Entry)) (Size, error) {
 	return s, err
 }
 
-// Describe fills the sizes, the kept list and the removed programs of r from
-// the source view and the kept set. keepSetid says whether setuid/setgid
+// Describe fills the sizes, the kept list, the dropped bytes by directory
+// and the removed programs of r from the source view and the kept set. keepSetid says whether setuid/setgid
 // bits survive.
 func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) error {
 	r.Removed = Removed{}
+	keptInodes := map[uint64]bool{}
+	for _, it := range kept.Items() {
+		if it.Entry.Type == rootfs.TypeReg && it.Entry.HardlinkID != 0 {
+			keptInodes[it.Entry.HardlinkID] = true
+		}
+	}
+	dropped := map[string]*DirSize{}
+	droppedInodes := map[uint64]bool{}
 	before, err := measure(v, func(e *rootfs.Entry) {
-		if e.Type == rootfs.TypeReg && e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 && !underVirtual(e.Path) {
+		if e.Type != rootfs.TypeReg {
+			return
+		}
+		if e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 && !underVirtual(e.Path) {
 			if !kept.Has(e.Path) || !keepSetid {
 				r.Removed.Setuid = append(r.Removed.Setuid, e.Path)
 			}
 		}
+		if kept.Has(e.Path) || keptInodes[e.HardlinkID] || droppedInodes[e.HardlinkID] {
+			return
+		}
+		droppedInodes[e.HardlinkID] = e.HardlinkID != 0
+		dir := path.Dir(e.Path)
+		d := dropped[dir]
+		if d == nil {
+			d = &DirSize{Dir: dir}
+			dropped[dir] = d
+		}
+		d.Files++
+		d.Bytes += e.Size
 	})
 	if err != nil {
 		return fmt.Errorf("measuring the source image: %w", err)
 	}
 	r.Before = before
-	seen := map[uint64]bool{}
+	r.DroppedDirs = make([]DirSize, 0, len(dropped))
+	r.DroppedBytes = 0
+	for _, d := range dropped {
+		r.DroppedDirs = append(r.DroppedDirs, *d)
+		r.DroppedBytes += d.Bytes
+	}
+	sort.Slice(r.DroppedDirs, func(i, j int) bool { return r.DroppedDirs[i].Dir < r.DroppedDirs[j].Dir })
+	seen := map[uint64]string{}
 	r.After = Size{}
 	r.ByReason = map[keptset.Kind]Size{}
 	r.Application = Size{}
@@ -175,8 +222,12 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 		k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: keptset.FormatChain(kept.Why(it.Path))}
 		if e.Type == rootfs.TypeReg {
 			k.Size = e.Size
-			if e.HardlinkID == 0 || !seen[e.HardlinkID] {
-				seen[e.HardlinkID] = e.HardlinkID != 0
+			if first, ok := seen[e.HardlinkID]; ok && e.HardlinkID != 0 {
+				k.SameAs = first
+			} else {
+				if e.HardlinkID != 0 {
+					seen[e.HardlinkID] = it.Path
+				}
 				r.After.Files++
 				r.After.Bytes += e.Size
 				t := r.ByReason[it.Reasons[0].Kind]
