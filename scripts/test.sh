@@ -17,6 +17,8 @@ export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 PACKAGES=(
 	docker.io crun debootstrap gcc libc6-dev musl-tools git ca-certificates curl
 	openjdk-17-jdk-headless util-linux xz-utils
+	# headless browser for the HTML report tests (internal/report/browser_test.go)
+	chromium
 )
 
 phase_start=$SECONDS

@@ -2,6 +2,7 @@ package report
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -13,6 +14,12 @@ import (
 
 //go:embed report.html.tmpl
 var htmlTemplate string
+
+// pageScript draws the treemap, the search and the per-reason lists from
+// the report embedded in the page.
+//
+//go:embed report.js
+var pageScript string
 
 var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"bytes": func(n int64) string { return humanize.IBytes(uint64(n)) },
@@ -37,20 +44,28 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 }).Parse(htmlTemplate))
 
-// group is the kept paths that share a primary reason kind.
+// group is the kept paths that share a primary reason kind; the page's
+// script lists them from the embedded report when the group is opened.
 type group struct {
 	Kind  string
 	Bytes int64
-	Items []Kept
+	Paths int
 }
 
-// WriteHTML renders the report as one self-contained page: sizes, what an
-// attacker lost, the packages that remain, and every kept path with its
-// chain of reasons, grouped by why it was kept.
+// WriteHTML renders the report as one self-contained page (no external
+// asset): sizes, a treemap of the kept and dropped bytes by directory, a
+// search over the kept paths that shows each one's chain of reasons, what
+// an attacker lost, and the packages that remain. The report itself is
+// embedded as JSON (the JSON report's model) and is what the page's script
+// draws from.
 func (r *Report) WriteHTML(w io.Writer) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
 	byKind := map[string]*group{}
 	for _, k := range r.Kept {
-		if k.Type == "dir" {
+		if k.Type == "dir" || len(k.Reasons) == 0 {
 			continue
 		}
 		kind := string(k.Reasons[0].Kind)
@@ -62,12 +77,13 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			g = &group{Kind: kind}
 			byKind[kind] = g
 		}
-		g.Bytes += k.Size
-		g.Items = append(g.Items, k)
+		if k.SameAs == "" {
+			g.Bytes += k.Size
+		}
+		g.Paths++
 	}
 	groups := make([]*group, 0, len(byKind))
 	for _, g := range byKind {
-		sort.Slice(g.Items, func(i, j int) bool { return g.Items[i].Size > g.Items[j].Size })
 		groups = append(groups, g)
 	}
 	sort.Slice(groups, func(i, j int) bool {
@@ -76,8 +92,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		return groups[i].Kind < groups[j].Kind
 	})
+	// json.Marshal escapes <, > and & (and U+2028, U+2029), so the data
+	// cannot end its script element.
 	return pageTmpl.Execute(w, struct {
 		*Report
 		Groups []*group
-	}{r, groups})
+		Data   template.JS
+		Script template.JS
+	}{r, groups, template.JS(data), template.JS(pageScript)})
 }
