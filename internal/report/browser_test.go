@@ -564,6 +564,39 @@ func checkReportPage(t *testing.T, bin string, rep *report.Report, query string)
 	if n := len(why.Steps); n < 2 || why.Steps[n-1].Kind != string(keptset.KindEntrypoint) || !strings.HasSuffix(why.Chain, "← entrypoint") {
 		t.Errorf("the chain of %s does not reach the entrypoint: %+v", query, why.Steps)
 	}
+	// The paths of the first reason group, listed when it is opened.
+	do("opening a reason group", chromedp.Click(chromedp.CSS("details.group summary")), chromedp.WaitVisible(chromedp.CSS("details.group tr")))
+	var group struct {
+		Key    string
+		Paths  []string
+		Chains []string
+	}
+	eval(`(function () { var d = document.querySelector("details.group"), rows = Array.from(d.querySelectorAll("tr"));
+	  return {Key: d.dataset.group, Paths: rows.filter(function (r, i) { return i % 2 === 0; }).map(function (r) { return r.cells[0].textContent; }),
+	    Chains: rows.filter(function (r, i) { return i % 2 === 1; }).map(function (r) { return r.cells[0].textContent; })}; })()`, &group)
+	chains := map[string]string{}
+	for _, k := range rep.Kept {
+		key := string(k.Reasons[0].Kind)
+		if k.Reasons[0].Rule != "" {
+			key += ": " + k.Reasons[0].Rule
+		}
+		if k.Type != "dir" && key == group.Key {
+			name := k.Path
+			if k.Link != "" {
+				name += " → " + k.Link
+			}
+			chains[name] = k.Chain
+		}
+	}
+	listed := map[string]string{}
+	for i, p := range group.Paths {
+		if i < len(group.Chains) {
+			listed[p] = group.Chains[i]
+		}
+	}
+	if len(chains) == 0 || !cmp.Equal(chains, listed) || len(group.Paths) != len(chains) {
+		t.Errorf("group %q lists %d paths, the report has %d: %s", group.Key, len(group.Paths), len(chains), cmp.Diff(chains, listed))
+	}
 	do("scrolling up", chromedp.ScrollIntoView(chromedp.ID("bytes")))
 	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.ID("bytes")))
 	if err != nil {
