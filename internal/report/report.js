@@ -183,7 +183,9 @@
     var kw = horiz ? w * k : w, kh = horiz ? h : h * k;
     if (n.kept > 0) g.appendChild(sv("rect", { class: "tm-part " + keptCls, x: x, y: y, width: kw, height: kh }));
     if (n.dropped > 0) g.appendChild(sv("rect", { class: "tm-part tm-dropped", x: horiz ? x + kw : x, y: horiz ? y : y + kh, width: horiz ? w - kw : w, height: horiz ? h : h - kh }));
-    return n.kept >= n.dropped ? (n.kind === "added" ? "on-added" : "on-kept") : "on-dropped";
+    // The label sits at the top left: on the kept share when that is tall
+    // and wide enough to hold it.
+    return n.kept > 0 && (n.dropped === 0 || kw >= 40 && kh >= 14) ? (n.kind === "added" ? "on-added" : "on-kept") : "on-dropped";
   }
   function drawKids(n, parent, x, y, w, h, depth) {
     var kids = n.kids.filter(function (c) { return value(c) > 0; });
