@@ -189,6 +189,52 @@ func saveScreenshot(t *testing.T, name string, png []byte) {
 	}
 }
 
+// shared is the one headless Chromium of the package's tests; each test
+// opens its own tab. TestMain ends it.
+var shared struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel []context.CancelFunc
+	dir    string
+	err    error
+}
+
+// browser starts the shared Chromium: no sandbox (tests run as root) and no
+// network (the host resolver resolves nothing; the page loads only itself).
+func browser(t *testing.T, bin string) context.Context {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "pare-report-chromium-")
+		if shared.err != nil {
+			return
+		}
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
+			chromedp.UserDataDir(shared.dir),
+			chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
+			chromedp.Flag("disable-component-update", true), chromedp.Flag("no-pings", true),
+			chromedp.WindowSize(1280, 1400))...)
+		bctx, cancelB := chromedp.NewContext(actx)
+		shared.ctx, shared.cancel = bctx, []context.CancelFunc{cancelB, cancelA}
+		shared.err = chromedp.Do(bctx)
+	})
+	if shared.err != nil {
+		t.Fatalf("starting %s: %v", bin, shared.err)
+	}
+	return shared.ctx
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, c := range shared.cancel {
+		c()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
 // node is one rectangle of the treemap as the page drew it.
 type node struct {
 	Path    string  `json:"path"`
@@ -402,9 +448,8 @@ type step struct {
 }
 
 // checkReportPage renders rep as pare build --report-html does, opens it in
-// headless Chromium (no sandbox: tests run as root; no network: the host
-// resolver resolves nothing, and the page may load nothing but itself) and
-// checks the figures, the treemap, zooming, a tooltip and the search for
+// a tab of the shared headless Chromium (the page may load nothing but
+// itself) and checks the figures, the treemap, zooming, a tooltip and the search for
 // query. It returns a screenshot of the treemap and the search.
 func checkReportPage(t *testing.T, bin string, rep *report.Report, query string) []byte {
 	t.Helper()
@@ -419,16 +464,10 @@ func checkReportPage(t *testing.T, bin string, rep *report.Report, query string)
 	}
 	t.Logf("%s: %d kept paths, %d dropped dirs, page %d bytes", rep.Source, len(rep.Kept), len(rep.DroppedDirs), page.Len())
 
-	actx, cancel := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("no-pings", true),
-		chromedp.WindowSize(1280, 1400))...)
-	defer cancel()
 	var mu sync.Mutex
 	var problems []string
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+	start := time.Now()
+	ctx, cancel := chromedp.NewContext(browser(t, bin), chromedp.WithListener(func(ev any) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch ev := ev.(type) {
@@ -460,7 +499,6 @@ func checkReportPage(t *testing.T, bin string, rep *report.Report, query string)
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelT()
-	start := time.Now()
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -477,7 +515,8 @@ func checkReportPage(t *testing.T, bin string, rep *report.Report, query string)
 			t.Fatalf("evaluating %.60q: %v", js, err)
 		}
 	}
-	do("opening the page", chromedp.Navigate("file://"+file), chromedp.WaitVisible(chromedp.CSS("#treemap g.tm-node")))
+	do("opening the page", chromedp.EmulateViewport(1280, 1400), chromedp.Navigate("file://"+file), chromedp.WaitVisible(chromedp.CSS("#treemap g.tm-node")))
+	t.Logf("page drawn after %s (the first test starts the browser)", time.Since(start).Round(time.Millisecond))
 
 	// The figures: the JSON report's, in the cards and above the treemap.
 	type fig struct{ Value, Text string }
