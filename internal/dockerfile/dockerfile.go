@@ -242,7 +242,9 @@ func Generate(in Input) (*Output, error) {
 	}
 	var sc []srcCopy
 	for _, d := range wholeTops {
-		sc = append(sc, srcCopy{d, copyLine([]string{d}, d)})
+		if len(layout[d].children) > 0 { // an empty one is made by the context
+			sc = append(sc, srcCopy{d, copyLine([]string{d}, d)})
+		}
 	}
 	for _, d := range dirsWithFiles {
 		sc = append(sc, srcCopy{d + "/", copyLine(filesByDir[d], dirDest(d))})
