@@ -44,7 +44,7 @@ func libraryProbes(t *testing.T, f genFixture) parelib.RunOptions {
 }
 
 func TestDockerfile(t *testing.T) {
-	for _, name := range []string{"nginx", "lighttpd", "bashscript"} {
+	for _, name := range []string{"nginx", "lighttpd"} {
 		t.Run(name, func(t *testing.T) {
 			i := slices.IndexFunc(genFixtures, func(f genFixture) bool { return f.name == name })
 			f := genFixtures[i]
