@@ -268,9 +268,10 @@ func Generate(in Input) (*Output, error) {
 		file = "Dockerfile"
 	}
 	fmt.Fprintf(&b, "# Build: docker build --network host -f %s %s\n", shellQuote(file), shellQuote(ctxName))
-	fmt.Fprintf(&b, "# Needs Docker's classic builder or BuildKit (docker 20.10+): COPY --from, --chown;\n")
-	fmt.Fprintf(&b, "# no --chmod (modes come from the source and the context). The context (%s)\n", RootTree+"/, "+ChownTree+"/")
-	fmt.Fprintf(&b, "# holds the directories, links and files pare generates; write it with this file.\n")
+	fmt.Fprintf(&b, "# Needs only Docker's classic builder (docker 20.10, no BuildKit): COPY --from and\n")
+	fmt.Fprintf(&b, "# --chown, no --chmod (modes come from the source and the context); written and\n")
+	fmt.Fprintf(&b, "# tested for it. The context (%s) holds the directories, links and\n", RootTree+"/, "+ChownTree+"/")
+	fmt.Fprintf(&b, "# files pare generates or changes; pare dockerfile writes it with this file.\n")
 	for _, c := range in.Comment {
 		fmt.Fprintf(&b, "# %s\n", c)
 	}

@@ -92,7 +92,7 @@ func TestPareImage(t *testing.T) {
 		} else if err := os.WriteFile(filepath.Join(dir, "in.tar"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := dockerRun(t, "run", "--rm", "--network", "none", "-v", dir+":/work", image,
+		r := dockerRun(t, "run", "--pull", "never", "--rm", "--network", "none", "-v", dir+":/work", image,
 			"build", "docker-archive:in.tar", "docker-archive:out.tar:pare-e2e/bashscript:from-archive", "--quiet")
 		if r.Code != 0 {
 			t.Fatalf("pare in its image: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
@@ -114,7 +114,7 @@ func TestPareImage(t *testing.T) {
 			t.Skipf("no Docker socket at %s: %v", sock, err)
 		}
 		// the image's user reaches the socket through its group
-		r := dockerRun(t, "run", "--rm", "--network", "none", "-v", sock+":"+sock, "--group-add", strconv.Itoa(int(sst.Gid)), image,
+		r := dockerRun(t, "run", "--pull", "never", "--rm", "--network", "none", "-v", sock+":"+sock, "--group-add", strconv.Itoa(int(sst.Gid)), image,
 			"build", "docker-daemon:"+orig, "docker-daemon:pare-e2e/bashscript:from-socket", "--quiet")
 		if r.Code != 0 {
 			t.Fatalf("pare in its image, on the socket: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
