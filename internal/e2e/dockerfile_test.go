@@ -44,7 +44,15 @@ func libraryProbes(t *testing.T, f genFixture) parelib.RunOptions {
 }
 
 func TestDockerfile(t *testing.T) {
-	for _, name := range []string{"nginx", "lighttpd"} {
+	for _, c := range []struct {
+		name, variant string
+		flags         []string
+	}{
+		{"nginx", "pared", nil},
+		// pare's init and health check come from the context
+		{"lighttpd", "addons", []string{"--add-init", "--add-healthcheck", "http://127.0.0.1:8093/"}},
+	} {
+		name := c.name
 		t.Run(name, func(t *testing.T) {
 			i := slices.IndexFunc(genFixtures, func(f genFixture) bool { return f.name == name })
 			f := genFixtures[i]
@@ -52,7 +60,7 @@ func TestDockerfile(t *testing.T) {
 			start := time.Now()
 			dir := t.TempDir()
 			file, ctxDir := filepath.Join(dir, "Dockerfile"), filepath.Join(dir, "ctx")
-			mustPare(t, "dockerfile", "docker-daemon:"+orig, "--file", file, "--context", ctxDir)
+			mustPare(t, append([]string{"dockerfile", "docker-daemon:" + orig, "--file", file, "--context", ctxDir}, c.flags...)...)
 			df, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
@@ -81,7 +89,7 @@ func TestDockerfile(t *testing.T) {
 			t.Logf("generated and built in %s", time.Since(start).Round(time.Millisecond))
 
 			// the same files as pare build writes
-			p := buildPared(t, name, "pared")
+			p := buildPared(t, name, c.variant, c.flags...)
 			want, got := p.listing(t), listing(t, "docker-daemon:"+tag)
 			var diffs []string
 			for path, w := range want {
@@ -104,6 +112,12 @@ func TestDockerfile(t *testing.T) {
 			}
 			if w, g := inspect(t, p.tag).Config, inspect(t, tag).Config; fmt.Sprint(w) != fmt.Sprint(g) {
 				t.Errorf("config of the Dockerfile-built image:\n%+v\npare build's:\n%+v", g, w)
+			}
+			hc := func(tag string) string {
+				return testimages.Docker(t, "image", "inspect", "-f", "{{json .Config.Healthcheck}} {{json .Config.StopSignal}} {{json .Config.ExposedPorts}} {{json .Config.Labels}}", tag)
+			}
+			if w, g := hc(p.tag), hc(tag); w != g {
+				t.Errorf("health check, stop signal, ports, labels of the Dockerfile-built image: %s, pare build's: %s", g, w)
 			}
 
 			// the same behaviour as the original
