@@ -148,7 +148,7 @@ func Generate(in Input) (*Output, error) {
 		switch {
 		case e.Type == rootfs.TypeDir:
 			ctx = append(ctx, p)
-			if whole[p] {
+			if whole[p] && holdsNonDir(layout, p) { // a tree of empty directories comes from the context
 				wholeTops = append(wholeTops, p)
 				under[p] = true
 			}
@@ -242,9 +242,7 @@ func Generate(in Input) (*Output, error) {
 	}
 	var sc []srcCopy
 	for _, d := range wholeTops {
-		if len(layout[d].children) > 0 { // an empty one is made by the context
-			sc = append(sc, srcCopy{d, copyLine([]string{d}, d)})
-		}
+		sc = append(sc, srcCopy{d, copyLine([]string{d}, d)})
 	}
 	for _, d := range dirsWithFiles {
 		sc = append(sc, srcCopy{d + "/", copyLine(filesByDir[d], dirDest(d))})
@@ -282,6 +280,16 @@ func Generate(in Input) (*Output, error) {
 	writeConfig(&b, in.Config)
 	out.Dockerfile = b.Bytes()
 	return out, nil
+}
+
+// holdsNonDir reports whether the tree at p holds anything but directories.
+func holdsNonDir(layout map[string]*node, p string) bool {
+	for _, c := range layout[p].children {
+		if layout[c].it.Entry.Type != rootfs.TypeDir || holdsNonDir(layout, c) {
+			return true
+		}
+	}
+	return false
 }
 
 func depth(p string) int {

@@ -67,6 +67,9 @@ func source() *rootfs.View {
 	add("/srv/my site/draft.html", rootfs.TypeReg, 0o644, 0, 0, "draft")
 	add("/srv/price$1.txt", rootfs.TypeReg, 0o644, 0, 0, "one dollar")
 	add("/srv/other.txt", rootfs.TypeReg, 0o644, 0, 0, "other")
+	add("/usr/local", rootfs.TypeDir, 0o755, 0, 0, "")
+	add("/usr/local/share", rootfs.TypeDir, 0o755, 0, 0, "")
+	add("/usr/local/share/man", rootfs.TypeDir, fs.ModeSetgid|0o2775&0o777, 0, 50, "")
 	add("/tmp", rootfs.TypeDir, fs.ModeSticky|0o777, 0, 0, "")
 	return m.View()
 }
@@ -165,7 +168,7 @@ func config() *v1.ConfigFile {
 
 func TestGolden(t *testing.T) {
 	v := source()
-	s := kept(t, v, []string{"/usr/share/app", "/var/lib/app", "/srv/my site/index.html"},
+	s := kept(t, v, []string{"/usr/share/app", "/var/lib/app", "/srv/my site/index.html", "/usr/local"},
 		"/usr/bin/app", "/usr/bin/helper", "/usr/bin/su", "/usr/bin/app-link", "/lib", "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.0",
 		"/etc/app.conf", "/srv/price$1.txt")
 	out := generate(t, v, s, config(), assemble.Options{
@@ -179,13 +182,13 @@ func TestGolden(t *testing.T) {
 		"COPY --from=source /var/lib/app /var/lib/app\n",                  // owned by app, whole: COPY --from keeps owners
 		`COPY --from=source ["/srv/my site/index.html", "/srv/my site/"]`, // a blank: the JSON form
 		"COPY --from=source /usr/bin/app /usr/bin/helper /usr/bin/\n",     // kept in part: file by file
-		"COPY --chown=101:101 chown/2/ /var/lib/\n",
+		"COPY --chown=101:101 chown/3/ /var/lib/\n",
 	} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
 	}
-	for _, never := range []string{"/usr/bin/other", "/usr/lib/liby", "draft", "/etc/unused", "/usr/bin/su", "price", "junk", "/usr/share/doc", "/var/lib/misc", "--chmod="} {
+	for _, never := range []string{"/usr/bin/other", "/usr/lib/liby", "draft", "/etc/unused", "/usr/bin/su", "price", "junk", "/usr/share/doc", "/var/lib/misc", "--chmod=", "--from=source /usr/local"} {
 		if strings.Contains(df, never) {
 			t.Errorf("Dockerfile names %q", never)
 		}
@@ -201,8 +204,10 @@ func TestGolden(t *testing.T) {
 		"/rootfs/lib":              "symlink -rwxrwxrwx 0:0",
 		"/rootfs/usr/bin/app-link": "symlink -rwxrwxrwx 0:0",
 		"/rootfs/var/lib/app":      "dir -rwx------ 0:0", // made by the root tree, owned by its group
-		"/chown/2/app":             "dir -rwx------ 101:101",
+		"/chown/3/app":             "dir -rwx------ 101:101",
 		"/rootfs/.pare/init":       "file -rwxr-xr-x 0:0",
+		// a tree of empty directories, kept whole, comes from the context
+		"/chown/2/man": "dir grwxrwxr-x 0:50",
 	} {
 		e, ok := ctx[p]
 		if got := fmt.Sprintf("%s %s %d:%d", e.Type, e.Mode, e.UID, e.GID); !ok || got != want {
