@@ -3,6 +3,7 @@ package assemble
 import (
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 
@@ -46,8 +47,32 @@ const NonRootUID = 65532
 // files a scratch image lacks (passwd, group, /tmp, a home directory, the
 // rewritten package database), with cf's config and a numeric user.
 func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.Image, *Info, error) {
+	l, err := Plan(v, cf, kept, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := image(l.Items, l.Config, o.CreatedBy, o.Layer...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, l.Info, nil
+}
+
+// Layout is what Image writes, before it is a layer: every entry of the
+// pared image sorted by path, which of them pare generated (their content
+// is not the source's file of that path), and the output config.
+type Layout struct {
+	Items     []tarlayer.Item
+	Generated map[string]bool // paths of generated regular files
+	Config    *v1.ConfigFile
+	Info      *Info
+}
+
+// Plan computes the Layout that Image writes.
+func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Layout, error) {
 	info := &Info{}
 	items := map[string]tarlayer.Item{}
+	generated := map[string]bool{}
 	var uids, gids []int
 	seenUID, seenGID := map[int]bool{}, map[int]bool{}
 	for _, it := range kept.Items() {
@@ -73,7 +98,7 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 	// Accounts.
 	src, err := accounts.Read(v)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the image's accounts: %w", err)
+		return nil, fmt.Errorf("reading the image's accounts: %w", err)
 	}
 	shadows := map[string]*rootfs.Entry{}
 	for _, f := range []string{accounts.ShadowFile, accounts.GShadowFile} {
@@ -87,12 +112,13 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 		UIDs: uids, GIDs: gids, Users: o.Users, Groups: o.Groups,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	info.User = acc.User
 	gen := func(p string, mode fs.FileMode, uid, gid int, data []byte) {
 		e := rootfs.Entry{Path: p, Type: rootfs.TypeReg, Mode: mode, UID: uid, GID: gid, Size: int64(len(data))}
 		items[p] = bytesItem(e, data)
+		generated[p] = true
 	}
 	dir := func(p string, mode fs.FileMode, uid, gid int) {
 		items[p] = tarlayer.Item{Entry: rootfs.Entry{Path: p, Type: rootfs.TypeDir, Mode: mode, UID: uid, GID: gid}}
@@ -116,6 +142,7 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 			gen(f, e.Mode.Perm(), e.UID, e.GID, data)
 		} else {
 			delete(items, f)
+			delete(generated, f)
 		}
 	}
 	dir("/tmp", fs.ModeSticky|0o777, 0, 0)
@@ -165,7 +192,10 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 		}
 	}
 	if err := addExtras(items, o.Extras, ensureDir); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	for _, x := range o.Extras {
+		generated[path.Clean(x.Path)] = true
 	}
 	list := make([]tarlayer.Item, 0, len(items))
 	for _, it := range items {
@@ -174,11 +204,7 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 	sort.Slice(list, func(i, j int) bool { return list[i].Entry.Path < list[j].Entry.Path })
 	cfg := *cf
 	cfg.Config.User = acc.User
-	img, err := image(list, &cfg, o.CreatedBy, o.Layer...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return img, info, nil
+	return &Layout{Items: list, Generated: generated, Config: &cfg, Info: info}, nil
 }
 
 func parent(p string) string {

@@ -36,6 +36,16 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noTzdata, "no-tzdata", false, "leave out /usr/share/zoneinfo")
 }
 
+// registerOutput registers the flags of register and those that shape the
+// output image (setid bits, accounts, user): the flags of pare build and
+// pare dockerfile.
+func (f *buildFlags) registerOutput(cmd *cobra.Command) {
+	f.register(cmd)
+	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
+	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
+	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
+}
+
 // splitCommand accepts `["a","b"]` or a plain command line.
 func splitCommand(flag, s string) ([]string, error) {
 	s = strings.TrimSpace(s)
@@ -240,11 +250,8 @@ becomes numeric (the original non-root user, else 65532).`,
 			return err
 		},
 	}
-	f.register(cmd)
+	f.registerOutput(cmd)
 	af.register(cmd)
-	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
-	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
-	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
 	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
 	tf.register(cmd.Flags())

@@ -134,8 +134,19 @@ type BuildResult struct {
 	Kept int
 }
 
-// Build computes what src keeps and assembles the pared image.
-func Build(src *Source, o BuildOptions) (*BuildResult, error) {
+// plan is what Build and Dockerfile share: the kept set, the output
+// config (command overrides and add-ons applied) and the options of the
+// assembly.
+type plan struct {
+	res    *keep.Result
+	cf     *v1.ConfigFile
+	extras []assemble.Extra
+	notes  []string
+	asm    assemble.Options
+}
+
+// newPlan computes what src keeps under o.
+func newPlan(src *Source, o *BuildOptions) (*plan, error) {
 	opts := o.keepOptions()
 	res, err := keep.Compute(src.View, src.ConfigFile.Config, opts)
 	if err != nil {
@@ -143,14 +154,24 @@ func Build(src *Source, o BuildOptions) (*BuildResult, error) {
 	}
 	cf := src.ConfigFile.DeepCopy()
 	cf.Config.Entrypoint, cf.Config.Cmd = imagecfg.Command(cf.Config.Entrypoint, cf.Config.Cmd, opts.Override())
-	extras, notes, err := addons(cf, &o)
+	extras, notes, err := addons(cf, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
-	img, info, err := assemble.Image(src.View, cf, res.Set, assemble.Options{
+	return &plan{res: res, cf: cf, extras: extras, notes: notes, asm: assemble.Options{
 		KeepSetuid: o.KeepSetuid, TrimAccounts: o.TrimAccounts, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
 		Users: res.Users, Groups: res.Groups, Extras: extras,
-	})
+	}}, nil
+}
+
+// Build computes what src keeps and assembles the pared image.
+func Build(src *Source, o BuildOptions) (*BuildResult, error) {
+	pl, err := newPlan(src, &o)
+	if err != nil {
+		return nil, err
+	}
+	res, extras, notes := pl.res, pl.extras, pl.notes
+	img, info, err := assemble.Image(src.View, pl.cf, res.Set, pl.asm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
