@@ -147,6 +147,9 @@ func Build(src *Source, o BuildOptions) (*BuildResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
+	if err := labelSource(cf, src); err != nil {
+		return nil, err
+	}
 	img, info, err := assemble.Image(src.View, cf, res.Set, assemble.Options{
 		KeepSetuid: o.KeepSetuid, TrimAccounts: o.TrimAccounts, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
 		Users: res.Users, Groups: res.Groups, Extras: extras,
