@@ -5,6 +5,8 @@ import (
 	"maps"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/pare-dev/pare/internal/assemble"
 )
 
 // Labels Build sets on the pared image, naming the image it was pared from,
@@ -14,11 +16,11 @@ import (
 const (
 	// SourceImageLabel is the source reference as given to Build
 	// ("docker-daemon:nginx:latest").
-	SourceImageLabel = "dev.pare.source.image"
+	SourceImageLabel = assemble.SourceImageLabel
 	// SourceIDLabel is the source image's id: the digest of its config
 	// ("sha256:..."), which is how Docker names a local image whatever
 	// its tags, and which survives docker save and load.
-	SourceIDLabel = "dev.pare.source.id"
+	SourceIDLabel = assemble.SourceIDLabel
 )
 
 // labelSource records src in cf's labels. A dir: source has no image id.
