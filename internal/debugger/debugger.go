@@ -279,6 +279,12 @@ func (p *Plan) Run(ctx context.Context, eng Engine, o Options) (int, error) {
 			return fmt.Errorf("starting the toolbox %s: %w", p.Toolbox, err)
 		}
 		if o.Tty && o.Resize != nil {
+			// the first size right away (API 1.41 takes no size at create)
+			select {
+			case s := <-o.Resize:
+				_ = eng.Resize(ctx, id, s.Height, s.Width)
+			default:
+			}
 			rctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			go func() {
