@@ -139,6 +139,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	var traced, verify bool
 	var tf traceFlags
 	var af addonFlags
+	var vf variantFlags
 	cmd := &cobra.Command{
 		Use:   "build SRC DST",
 		Short: "Write a minimal FROM-scratch image holding only what SRC's program needs",
@@ -163,6 +164,9 @@ becomes numeric (the original non-root user, else 65532).`,
 				return usageError{fmt.Errorf("--sbom-format: %w", err)}
 			}
 			if err := af.apply(cmd, &opts); err != nil {
+				return err
+			}
+			if err := vf.check(cmd, args[1]); err != nil {
 				return err
 			}
 			if verify {
@@ -194,6 +198,11 @@ becomes numeric (the original non-root user, else 65532).`,
 			}
 			rep := res.Report
 			rep.Destination = args[1]
+			if note, err := vf.write(cmd.Context(), g, res.Image); err != nil {
+				return err
+			} else if note != "" {
+				rep.Notes = append(rep.Notes, note)
+			}
 			if dg, err := res.Image.Digest(); err == nil {
 				rep.Digest = dg.String()
 			}
@@ -242,6 +251,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	}
 	f.register(cmd)
 	af.register(cmd)
+	vf.register(cmd)
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
 	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
