@@ -17,6 +17,7 @@ export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 PACKAGES=(
 	docker.io crun debootstrap gcc libc6-dev musl-tools git ca-certificates curl
 	openjdk-17-jdk-headless util-linux xz-utils
+	busybox-static # pare build --debug-variant takes /bin/busybox from it
 )
 
 phase_start=$SECONDS
