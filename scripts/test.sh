@@ -15,6 +15,8 @@ export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 
 # Debian packages the tests and fixtures need.
 PACKAGES=(
+	# the static busybox of pare build --debug-variant (/bin/busybox)
+	busybox-static
 	docker.io crun debootstrap gcc libc6-dev musl-tools git ca-certificates curl
 	openjdk-17-jdk-headless util-linux xz-utils
 	# headless browser for the HTML report tests (internal/report/browser_test.go)

@@ -149,6 +149,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	var traced, verify bool
 	var tf traceFlags
 	var af addonFlags
+	var vf variantFlags
 	cmd := &cobra.Command{
 		Use:   "build SRC DST",
 		Short: "Write a minimal FROM-scratch image holding only what SRC's program needs",
@@ -173,6 +174,9 @@ becomes numeric (the original non-root user, else 65532).`,
 				return usageError{fmt.Errorf("--sbom-format: %w", err)}
 			}
 			if err := af.apply(cmd, &opts); err != nil {
+				return err
+			}
+			if err := vf.check(cmd, args[1]); err != nil {
 				return err
 			}
 			if verify {
@@ -204,6 +208,11 @@ becomes numeric (the original non-root user, else 65532).`,
 			}
 			rep := res.Report
 			rep.Destination = args[1]
+			if note, err := vf.write(cmd.Context(), g, res.Image); err != nil {
+				return err
+			} else if note != "" {
+				rep.Notes = append(rep.Notes, note)
+			}
 			if dg, err := res.Image.Digest(); err == nil {
 				rep.Digest = dg.String()
 			}
@@ -252,6 +261,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	}
 	f.registerOutput(cmd)
 	af.register(cmd)
+	vf.register(cmd)
 	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
 	tf.register(cmd.Flags())

@@ -55,6 +55,10 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
 	fmt.Fprintf(stderr, "pare: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -114,6 +118,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 		newVerifyCmd(g),
 		newInspectCmd(g),
 		newSBOMCmd(g),
+		newDebugCmd(g),
 	)
 	return root
 }

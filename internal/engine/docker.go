@@ -30,6 +30,8 @@ type apiClient interface {
 	ContainerKill(ctx context.Context, id string, options client.ContainerKillOptions) (client.ContainerKillResult, error)
 	ContainerWait(ctx context.Context, id string, options client.ContainerWaitOptions) client.ContainerWaitResult
 	ContainerInspect(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
+	ContainerAttach(ctx context.Context, id string, options client.ContainerAttachOptions) (client.ContainerAttachResult, error)
+	ContainerResize(ctx context.Context, id string, options client.ContainerResizeOptions) (client.ContainerResizeResult, error)
 	ContainerLogs(ctx context.Context, id string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	ContainerRemove(ctx context.Context, id string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
 	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
@@ -158,6 +160,9 @@ func (d *Docker) Create(ctx context.Context, spec ContainerSpec) (string, error)
 		WorkingDir: spec.WorkingDir,
 		StopSignal: spec.StopSignal,
 		Labels:     spec.labels(),
+		Tty:        spec.Tty,
+		OpenStdin:  spec.OpenStdin,
+		StdinOnce:  spec.OpenStdin,
 	}
 	network := spec.Network
 	if network == "" {
@@ -165,6 +170,7 @@ func (d *Docker) Create(ctx context.Context, spec ContainerSpec) (string, error)
 	}
 	hc := &container.HostConfig{
 		NetworkMode:    container.NetworkMode(network),
+		PidMode:        container.PidMode(spec.PidMode),
 		ReadonlyRootfs: spec.ReadOnlyRootfs,
 		CapAdd:         spec.CapAdd,
 		CapDrop:        spec.CapDrop,

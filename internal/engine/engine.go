@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pare-dev/pare/internal/imagecfg"
@@ -122,9 +123,17 @@ type ContainerSpec struct {
 	// Env is added to (and overrides) the image's environment.
 	Env        []string
 	WorkingDir string
-	// Network is NetworkHost, NetworkNone or NetworkBridge; empty means none.
+	// Network is NetworkHost, NetworkNone, NetworkBridge or
+	// "container:<id>" (join that container's network namespace); empty
+	// means none.
 	Network string
-	Mounts  []Mount
+	// PidMode "container:<id>" joins that container's pid namespace; empty
+	// gives the container its own.
+	PidMode string
+	// Tty allocates a terminal; OpenStdin keeps stdin open for Attach.
+	Tty       bool
+	OpenStdin bool
+	Mounts    []Mount
 	// Tmpfs maps container paths to tmpfs mount options ("" for defaults).
 	Tmpfs          map[string]string
 	ReadOnlyRootfs bool
@@ -172,10 +181,14 @@ func (s *ContainerSpec) Validate() error {
 	if s.Image == "" {
 		errs = append(errs, errors.New("no image"))
 	}
-	switch s.Network {
-	case "", NetworkHost, NetworkNone, NetworkBridge:
+	switch {
+	case s.Network == "", s.Network == NetworkHost, s.Network == NetworkNone, s.Network == NetworkBridge:
+	case strings.HasPrefix(s.Network, containerMode) && len(s.Network) > len(containerMode):
 	default:
-		errs = append(errs, fmt.Errorf("unknown network mode %q (want host, none or bridge)", s.Network))
+		errs = append(errs, fmt.Errorf("unknown network mode %q (want host, none, bridge or container:ID)", s.Network))
+	}
+	if s.PidMode != "" && (!strings.HasPrefix(s.PidMode, containerMode) || len(s.PidMode) == len(containerMode)) {
+		errs = append(errs, fmt.Errorf("unknown pid mode %q (want container:ID)", s.PidMode))
 	}
 	for _, m := range s.Mounts {
 		if !isAbs(m.Source) || !isAbs(m.Target) {
@@ -184,6 +197,13 @@ func (s *ContainerSpec) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// containerMode prefixes a network or pid mode that joins another
+// container's namespace.
+const containerMode = "container:"
+
+// JoinContainer is the network or pid mode that joins container id's namespace.
+func JoinContainer(id string) string { return containerMode + id }
 
 func isAbs(p string) bool { return len(p) > 0 && p[0] == '/' }
 

@@ -34,12 +34,16 @@ func TestValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Error(err)
 	}
-	bad := engine.ContainerSpec{Network: "container:other", Mounts: []engine.Mount{{Source: "rel", Target: "/b"}}}
+	join := engine.ContainerSpec{Image: "x", Network: engine.JoinContainer("other"), PidMode: engine.JoinContainer("other")}
+	if err := join.Validate(); err != nil {
+		t.Error(err)
+	}
+	bad := engine.ContainerSpec{Network: "container:", PidMode: "host", Mounts: []engine.Mount{{Source: "rel", Target: "/b"}}}
 	err := bad.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"no image", "unknown network", "absolute"} {
+	for _, want := range []string{"no image", "unknown network", "unknown pid mode", "absolute"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

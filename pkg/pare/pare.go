@@ -158,6 +158,9 @@ func newPlan(src *Source, o *BuildOptions) (*plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
+	if err := labelSource(cf, src); err != nil {
+		return nil, err
+	}
 	return &plan{res: res, cf: cf, extras: extras, notes: notes, asm: assemble.Options{
 		KeepSetuid: o.KeepSetuid, TrimAccounts: o.TrimAccounts, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
 		Users: res.Users, Groups: res.Groups, Extras: extras,
