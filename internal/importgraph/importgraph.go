@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
+	"sync"
 
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
@@ -97,11 +97,7 @@ func walk(v *rootfs.View, r resolver, roots []Edge, quiet func(string) bool) *Re
 		if e.Tree || e.ELF || !r.source(e.Path) {
 			continue
 		}
-		src, err := v.ReadFile(e.Path, maxSource)
-		if err != nil {
-			continue
-		}
-		for _, im := range r.parse(src) {
+		for _, im := range newFS(v).imports(e.Path, r.parse) {
 			if im.Dynamic && im.Name == "" {
 				if quiet == nil || !quiet(e.Path) {
 					res.Warnings = append(res.Warnings, Warning{File: e.Path, Line: im.Line,
@@ -122,39 +118,101 @@ func walk(v *rootfs.View, r resolver, roots []Edge, quiet func(string) bool) *Re
 	return res
 }
 
-// fsys is what resolvers read of an image.
-type fsys struct{ v *rootfs.View }
-
-func (f fsys) isFile(p string) bool {
-	e, err := f.v.Stat(p)
-	return err == nil && e.Type == rootfs.TypeReg
+// fsys is what resolvers read of an image, through a cache: a rule's
+// graph is recomputed every round of the rules' fixpoint over the same view.
+type fsys struct {
+	v *rootfs.View
+	c *cache
 }
 
-func (f fsys) isDir(p string) bool {
-	e, err := f.v.Stat(p)
-	return err == nil && e.Type == rootfs.TypeDir
+// cache holds what was read of one view: directory listings, file types
+// and parsed imports.
+type cache struct {
+	v      *rootfs.View
+	names  map[string][]string
+	types  map[string]rootfs.Type // 0xff: missing
+	parsed map[string][]Import
+	hasPy  map[string]bool
 }
+
+var (
+	cacheMu sync.Mutex
+	last    *cache // the cache of the last view walked
+)
+
+// cacheFor returns the cache of v; only the last view's is held, so a
+// process building many images keeps one.
+func cacheFor(v *rootfs.View) *cache {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if last == nil || last.v != v {
+		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, hasPy: map[string]bool{}}
+	}
+	return last
+}
+
+func newFS(v *rootfs.View) fsys { return fsys{v: v, c: cacheFor(v)} }
+
+const missing rootfs.Type = 0xff
+
+func (f fsys) typ(p string) rootfs.Type {
+	cacheMu.Lock()
+	t, ok := f.c.types[p]
+	cacheMu.Unlock()
+	if ok {
+		return t
+	}
+	t = missing
+	if e, err := f.v.Stat(p); err == nil {
+		t = e.Type
+	}
+	cacheMu.Lock()
+	f.c.types[p] = t
+	cacheMu.Unlock()
+	return t
+}
+
+func (f fsys) isFile(p string) bool { return f.typ(p) == rootfs.TypeReg }
+
+func (f fsys) isDir(p string) bool { return f.typ(p) == rootfs.TypeDir }
 
 // names returns the names in dir, sorted; none for a missing dir.
 func (f fsys) names(dir string) []string {
+	cacheMu.Lock()
+	out, ok := f.c.names[dir]
+	cacheMu.Unlock()
+	if ok {
+		return out
+	}
 	ents, err := f.v.ReadDir(dir)
-	if err != nil {
-		return nil
+	if err == nil {
+		out = make([]string, 0, len(ents))
+		for _, e := range ents {
+			out = append(out, path.Base(e.Path))
+		}
+		sort.Strings(out)
 	}
-	out := make([]string, 0, len(ents))
-	for _, e := range ents {
-		out = append(out, path.Base(e.Path))
-	}
-	sort.Strings(out)
+	cacheMu.Lock()
+	f.c.names[dir] = out
+	cacheMu.Unlock()
 	return out
 }
 
-// lineAt returns the 1-based line of offset i in src.
-func lineAt(src []byte, i int) int {
-	if i > len(src) {
-		i = len(src)
+// imports returns the parsed imports of file, reading it once.
+func (f fsys) imports(file string, parse func([]byte) []Import) []Import {
+	cacheMu.Lock()
+	out, ok := f.c.parsed[file]
+	cacheMu.Unlock()
+	if ok {
+		return out
 	}
-	return 1 + strings.Count(string(src[:i]), "\n")
+	if src, err := f.v.ReadFile(file, maxSource); err == nil {
+		out = parse(src)
+	}
+	cacheMu.Lock()
+	f.c.parsed[file] = out
+	cacheMu.Unlock()
+	return out
 }
 
 func uniq(in []string) []string {

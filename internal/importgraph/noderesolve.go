@@ -26,7 +26,7 @@ type Node struct {
 
 // Graph returns the closure of the source files roots.
 func (n *Node) Graph(roots []string) *Result {
-	r := &nodeResolver{n: n, f: fsys{n.V}, pkgs: map[string]*pkgJSON{}}
+	r := &nodeResolver{n: n, f: newFS(n.V), pkgs: map[string]*pkgJSON{}}
 	var edges []Edge
 	for _, root := range roots {
 		edges = append(edges, Edge{Path: root, Detail: "script"})

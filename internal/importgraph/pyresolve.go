@@ -27,7 +27,7 @@ type PythonPaths struct {
 // lines are relative to site, existing directories only, in file order) and
 // the import lines they execute, as Python source.
 func SitePaths(v *rootfs.View, site string) (dirs []string, code []byte, pths []string) {
-	f := fsys{v}
+	f := newFS(v)
 	for _, n := range f.names(site) {
 		if !strings.HasSuffix(n, ".pth") || strings.HasPrefix(n, ".") {
 			continue
@@ -80,7 +80,7 @@ type pyResolver struct {
 // module names, for modules the interpreter names by computation such as
 // _sysconfigdata_*).
 func (p *Python) Graph(roots, startup []string) *Result {
-	r := &pyResolver{p: p, f: fsys{p.V}}
+	r := &pyResolver{p: p, f: newFS(p.V)}
 	var edges []Edge
 	for _, root := range roots {
 		edges = append(edges, Edge{Path: root, Detail: "script"})
@@ -339,7 +339,17 @@ func (r *pyResolver) onPath(dir string) bool {
 
 // hasPython reports whether dir holds Python code anywhere below it.
 func (r *pyResolver) hasPython(dir string) bool {
-	found := false
+	cacheMu.Lock()
+	found, ok := r.f.c.hasPy[dir]
+	cacheMu.Unlock()
+	if ok {
+		return found
+	}
+	defer func() {
+		cacheMu.Lock()
+		r.f.c.hasPy[dir] = found
+		cacheMu.Unlock()
+	}()
 	_ = r.p.V.Walk(dir, func(e *rootfs.Entry) error {
 		if !found && e.Type == rootfs.TypeReg && (strings.HasSuffix(e.Path, ".py") || strings.HasSuffix(e.Path, ".so")) {
 			found = true

@@ -242,7 +242,7 @@ func ParsePython(src []byte) []Import {
 // pyDotted reads a dotted name at toks[j]; it returns "" when there is none.
 func pyDotted(toks []pyTok, j int) (string, int) {
 	var parts []string
-	for j < len(toks) && toks[j].kind == pyName {
+	for j < len(toks) && toks[j].kind == pyName && toks[j].text != "import" {
 		parts = append(parts, toks[j].text)
 		j++
 		if j+1 < len(toks) && toks[j].kind == pyOp && toks[j].text == "." && toks[j+1].kind == pyName {

@@ -36,7 +36,7 @@ var reQuoted = regexp.MustCompile(`"([^"]*)"|'([^']*)'`)
 
 // loadGems reads the require_paths of every specification.
 func (r *Ruby) loadGems() {
-	f := fsys{r.V}
+	f := newFS(r.V)
 	for _, sd := range r.SpecDirs {
 		gemDir := path.Dir(sd)
 		if path.Base(sd) == "default" {
@@ -82,10 +82,11 @@ func (r *Ruby) loadGems() {
 
 // Graph returns the closure of the source files roots and the features
 // startup (required at start-up by the interpreter: "rubygems"; a name
-// ending in '/' is a directory of the load path kept whole, "enc/").
+// ending in '/' is a directory of the load path kept whole, one ending in
+// "/*" the files directly in it, "enc/*").
 func (r *Ruby) Graph(roots, startup []string) *Result {
 	r.loadGems()
-	rr := &rbResolver{r: r, f: fsys{r.V}}
+	rr := &rbResolver{r: r, f: newFS(r.V)}
 	var edges []Edge
 	for _, root := range roots {
 		edges = append(edges, Edge{Path: root, Detail: "script"})
@@ -98,6 +99,16 @@ func (r *Ruby) Graph(roots, startup []string) *Result {
 		}
 	}
 	for _, m := range startup {
+		if dir, ok := strings.CutSuffix(m, "/*"); ok {
+			for _, d := range r.LoadPath {
+				for _, n := range rr.f.names(path.Join(d, dir)) {
+					if p := path.Join(d, dir, n); rr.f.isFile(p) {
+						edges = append(edges, Edge{Path: p, ELF: strings.HasSuffix(n, ".so"), Detail: "loaded at start-up or by a computed name"})
+					}
+				}
+			}
+			continue
+		}
 		if strings.HasSuffix(m, "/") {
 			edges = append(edges, rr.resolve("", Import{Name: m, Kind: "require", Dynamic: true})...)
 			continue

@@ -36,6 +36,9 @@ type ImportGraph struct {
 	Quiet []string
 	// Sources matches the names of source files.
 	Sources *regexp.Regexp
+	// Note is said once when a static graph leaves out what only a
+	// computed name loads (Ruby's transcoders).
+	Note string
 }
 
 // WholeTrees is implemented by a Keeper that was asked to keep interpreter
@@ -80,7 +83,10 @@ func (a *applier) importGraph(objs []Object) error {
 			var rs *importgraph.Result
 			switch g.Lang {
 			case "python":
-				rs = a.python(roots, x(g.Path), x(g.Sites), vars, q)
+				var err error
+				if rs, err = a.python(roots, x(g.Path), x(g.Sites), vars, q); err != nil {
+					return err
+				}
 			case "ruby":
 				wd := ""
 				if w, ok := c.(WorkingDirer); ok {
@@ -105,7 +111,22 @@ func (a *applier) importGraph(objs []Object) error {
 		return nil
 	}
 	from := objs[0].Path
+	// With a trace, the runtime's own trees are left to what the run used
+	// (as without a graph); the graph still keeps the dependencies.
+	var trees []string
+	if t, ok := c.(Tracer); ok && r.TraceReplaceable && t.Traced() {
+		for _, o := range objs {
+			for _, vars := range r.vars(c, o) {
+				for _, t := range r.Trees {
+					trees = append(trees, expand(c, t, vars)...)
+				}
+			}
+		}
+	}
 	for _, e := range res.Edges {
+		if under(e.Path, trees) {
+			continue
+		}
 		src := e.From
 		if src == "" {
 			src = from
@@ -123,6 +144,9 @@ func (a *applier) importGraph(objs []Object) error {
 		if err != nil {
 			return err
 		}
+	}
+	if g.Note != "" && len(trees) == 0 {
+		c.Warn("%s: %s", r.ID, g.Note)
 	}
 	seen := map[string]bool{}
 	for _, w := range res.Warnings {
@@ -169,7 +193,7 @@ func (a *applier) fallback(file string) string {
 
 // python builds the sys.path variants: the system interpreter's and one per
 // virtual environment (a pyvenv.cfg found like Dep Marker does).
-func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, quiet func(string) bool) *importgraph.Result {
+func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, quiet func(string) bool) (*importgraph.Result, error) {
 	var front []string
 	for _, r := range roots {
 		if d := path.Dir(r); appDir(d) {
@@ -196,6 +220,10 @@ func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, 
 	}
 	py := &importgraph.Python{V: a.v, Quiet: quiet, Variants: []importgraph.PythonPaths{variant(sites)}}
 	for _, root := range markedRoots(a.c, "pyvenv.cfg", "VIRTUAL_ENV") {
+		// the interpreter reads pyvenv.cfg to become the environment's
+		if _, err := a.c.AddPath(path.Join(root, "pyvenv.cfg"), because(a.r.ID, "", "virtual environment configuration")); err != nil {
+			return nil, err
+		}
 		venv := existing(a.v, glob(a.v, path.Join(root, "lib/python"+vars["version"]+"/site-packages")))
 		cfg := readConfig(a.v, path.Join(root, "pyvenv.cfg"))
 		if bytes.Contains(cfg, []byte("include-system-site-packages = true")) {
@@ -203,7 +231,7 @@ func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, 
 		}
 		py.Variants = append(py.Variants, variant(venv))
 	}
-	return py.Graph(uniqStrings(roots), a.r.Imports.Startup)
+	return py.Graph(uniqStrings(roots), a.r.Imports.Startup), nil
 }
 
 // envDirs returns the absolute directories of the runtime's Env variables.

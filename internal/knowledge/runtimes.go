@@ -38,8 +38,9 @@ var Python = &Runtime{
 		// (python -X importtime -c pass: encodings and the codec of the
 		// UTF-8 stdio, io and abc, site), and the _sysconfigdata module
 		// sysconfig imports under a computed name. What they import is
-		// parsed: site brings os, sitecustomize, usercustomize.
-		Startup: []string{"encodings", "encodings.utf_8", "io", "abc", "site", "_sysconfigdata_*"},
+		// parsed: site brings sitecustomize, usercustomize. os is also the
+		// landmark by which the interpreter finds its prefix.
+		Startup: []string{"encodings", "encodings.utf_8", "io", "abc", "os", "site", "_sysconfigdata_*"},
 		Path: []string{"{prefix}/lib/python{version_nodot}.zip", "{prefix}/lib/python{version}",
 			"{prefix}/lib/python{version}/lib-dynload"},
 		// site.getsitepackages, Debian's and upstream's, and the user site.
@@ -81,10 +82,11 @@ var Ruby = &Runtime{
 	Imports: &ImportGraph{
 		Lang: "ruby",
 		// gem_prelude's requires, the encoding databases ruby loads at
-		// start-up, and enc/ whole: Encoding loads its converters by
-		// computed names.
+		// start-up, and the encodings of enc/ (Encoding loads them by
+		// computed names); the transcoders of enc/trans are left to a
+		// trace (see the note the rule gives).
 		Startup: []string{"rubygems", "did_you_mean", "error_highlight", "syntax_suggest",
-			"enc/encdb", "enc/trans/transdb", "enc/"},
+			"enc/encdb", "enc/trans/transdb", "enc/*"},
 		// $LOAD_PATH: site, vendor, rubylibdir and archdir, Debian's and
 		// upstream's layouts ({prefix}/lib/ruby/3.1.0/x86_64-linux).
 		Path: []string{"/usr/local/lib/site_ruby/[0-9]*", "/usr/local/lib/{triplet}/site_ruby", "/usr/local/lib/site_ruby",
@@ -99,6 +101,8 @@ var Ruby = &Runtime{
 			"/usr/lib/{triplet}/rubygems-integration/*/specifications"},
 		Quiet:   []string{"{prefix}/lib/ruby/[0-9]*", "{prefix}/lib/{triplet}/ruby/[0-9]*"},
 		Sources: regexp.MustCompile(`\.rb$`),
+		Note: "the transcoders of enc/trans are not kept (String#encode between two non-Unicode charsets loads one by a computed name): " +
+			"--trace keeps those a run uses, --keep-interpreter-trees all",
 	},
 	Uses:             []Capability{VerifiesTLS},
 	TraceReplaceable: true,
