@@ -20,6 +20,7 @@ type buildFlags struct {
 	excludes     []string
 	allowMissing bool
 	noTzdata     bool
+	wholeTrees   bool
 	keepSetuid   bool
 	trimAccounts bool
 	user         string
@@ -34,6 +35,7 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.excludes, "exclude", nil, "drop paths matching GLOB at the end (repeatable)")
 	fl.BoolVar(&f.allowMissing, "allow-missing", false, "warn instead of failing when a library cannot be found")
 	fl.BoolVar(&f.noTzdata, "no-tzdata", false, "leave out /usr/share/zoneinfo")
+	fl.BoolVar(&f.wholeTrees, "keep-interpreter-trees", false, "keep the Python, Ruby and Node library trees whole instead of the modules the application's scripts import")
 }
 
 // registerOutput registers the flags of register and those that shape the
@@ -119,6 +121,7 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 	o := pare.BuildOptions{
 		Includes: f.includes, IncludeExes: f.includeExes, Excludes: f.excludes, AllowMissing: f.allowMissing,
 		KeepSetuid: f.keepSetuid, TrimAccounts: f.trimAccounts, User: f.user,
+		KeepInterpreterTrees: f.wholeTrees,
 	}
 	var err error
 	if cmd.Flags().Changed("entrypoint") {

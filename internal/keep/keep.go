@@ -39,6 +39,9 @@ type Options struct {
 	SkipRules     []string // rule names to leave out (e.g. "tzdata")
 	Observed      []Observation
 	Traced        bool // Observed is a traced run: it stands for trace-replaceable runtime trees
+	// KeepInterpreterTrees keeps interpreter trees whole instead of the
+	// modules their import graphs reach.
+	KeepInterpreterTrees bool
 }
 
 // Observation is a path a traced run used.

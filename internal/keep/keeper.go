@@ -17,6 +17,9 @@ var (
 	_ knowledge.ConfigKeeper = (*builder)(nil)
 )
 
+// KeepInterpreterTrees implements knowledge.WholeTrees.
+func (b *builder) KeepInterpreterTrees() bool { return b.opts.KeepInterpreterTrees }
+
 // Traced implements knowledge.Tracer.
 func (b *builder) Traced() bool { return b.opts.Traced }
 

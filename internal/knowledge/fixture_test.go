@@ -52,7 +52,20 @@ func fixture(t *testing.T, name string) *rootfs.View {
 // every default rule.
 func runReal(t *testing.T, v *rootfs.View, workdir string, env []string, exes ...string) *knowledgetest.Keeper {
 	t.Helper()
+	return runWith(t, knowledgetest.New(v, env...), workdir, exes...)
+}
+
+// runRealWhole is runReal with interpreter trees kept whole
+// (--keep-interpreter-trees).
+func runRealWhole(t *testing.T, v *rootfs.View, workdir string, env []string, exes ...string) *knowledgetest.Keeper {
+	t.Helper()
 	c := knowledgetest.New(v, env...)
+	c.Whole = true
+	return runWith(t, c, workdir, exes...)
+}
+
+func runWith(t *testing.T, c *knowledgetest.Keeper, workdir string, exes ...string) *knowledgetest.Keeper {
+	t.Helper()
 	c.WorkDir = workdir
 	for _, e := range exes {
 		ok, err := c.AddExecutable(e, keptset.Reason{Kind: keptset.KindEntrypoint})
@@ -127,7 +140,12 @@ func TestNodeFixture(t *testing.T) {
 	t.Parallel()
 	v := fixture(t, "node")
 	c := runReal(t, v, "/app", []string{bookwormPath}, "/usr/bin/node", "/app/server.js")
-	wantKept(t, c, "/usr/bin/node", "/app/server.js", lib+"/libnode.so.108", "/usr/share/nodejs/acorn/package.json")
+	// server.js requires only built-in modules: the import graph keeps
+	// nothing of Debian's module directory.
+	wantKept(t, c, "/usr/bin/node", "/app/server.js", lib+"/libnode.so.108")
+	wantDropped(t, c, "/usr/share/nodejs/acorn/package.json")
+	c = runRealWhole(t, v, "/app", []string{bookwormPath}, "/usr/bin/node", "/app/server.js")
+	wantKept(t, c, "/usr/share/nodejs/acorn/package.json")
 	if !isTree(v, "/usr/share/nodejs") {
 		return
 	}

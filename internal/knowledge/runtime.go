@@ -95,6 +95,10 @@ type Runtime struct {
 	Config *ConfigSyntax
 	// Uses are the capabilities of every object this runtime recognises.
 	Uses []Capability
+	// Imports, when set, replaces the whole-tree keep of Trees and of the
+	// Resolved Deps, Env and Packages by the modules reachable from the
+	// application's scripts (see ImportGraph).
+	Imports *ImportGraph
 }
 
 // Prefix says how to find a runtime's installation prefix from one of its
@@ -145,6 +149,9 @@ type Dep struct {
 	// Beside (".bundle/config"), whose ConfigKey names a dependency
 	// directory, relative to that application directory.
 	ConfigFile, ConfigKey string
+	// Resolved says the runtime's ImportGraph searches this directory for
+	// modules, so it is not kept whole when the graph is on.
+	Resolved bool
 }
 
 // Modules is a directory of modules a program loads at run time, each kept
@@ -186,6 +193,7 @@ func (r *Runtime) Apply(c Keeper) error {
 	if t, ok := c.(Tracer); ok && r.TraceReplaceable {
 		traced = t.Traced()
 	}
+	a.graph = r.graphs(c)
 	for _, o := range objs {
 		for _, vars := range r.vars(c, o) {
 			if err := a.object(o, vars, traced); err != nil {
@@ -207,6 +215,12 @@ func (r *Runtime) Apply(c Keeper) error {
 	}
 	if err := a.deps(from); err != nil {
 		return err
+	}
+	if a.graph {
+		if err := a.keepAppFiles(); err != nil {
+			return err
+		}
+		return a.importGraph(objs)
 	}
 	return keepAppTrees(c, r.ID, a.opts, r.AppFiles...)
 }
@@ -297,6 +311,8 @@ type applier struct {
 	v    *rootfs.View
 	opts treeOpts
 	done map[string]bool // trees and files kept in this Apply
+	// graph says the runtime's import graph replaces its whole trees.
+	graph bool
 }
 
 func (a *applier) tree(dir string, why keptset.Reason) error {
@@ -316,7 +332,7 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 		what = x[0]
 	}
 	why := because(r.ID, o.Path, what)
-	if !traced {
+	if !traced && !a.graph {
 		for _, t := range r.Trees {
 			for _, d := range expand(c, t, vars) {
 				if err := a.tree(d, why); err != nil {
@@ -331,7 +347,7 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 		}
 	}
 	for _, d := range r.Deps {
-		if d.Path == "" {
+		if d.Path == "" || a.graph && d.Resolved {
 			continue
 		}
 		for _, p := range expand(c, d.Path, vars) {
@@ -415,6 +431,9 @@ func (a *applier) modules(dir string, m Modules, from string) error {
 
 // env keeps what the search-path variables name.
 func (a *applier) env(from string) error {
+	if a.graph {
+		return nil // search paths of the graph
+	}
 	for _, e := range a.r.Env {
 		val, ok := a.c.Getenv(e.Name)
 		if !ok || val == "" {
@@ -458,6 +477,9 @@ func (a *applier) abs(p string) string {
 
 // packages keeps every package directory that holds a kept path.
 func (a *applier) packages(from string) error {
+	if a.graph {
+		return nil // the graph keeps what is reachable of them
+	}
 	why := because(a.r.ID, from, "package with a kept file")
 	for _, g := range a.r.Packages {
 		for _, d := range glob(a.v, g) {
@@ -482,6 +504,9 @@ func (a *applier) deps(from string) error {
 		return apps
 	}
 	for _, d := range a.r.Deps {
+		if a.graph && d.Resolved {
+			continue
+		}
 		switch {
 		case d.Path != "":
 			// per object, in object

@@ -25,12 +25,31 @@ var Python = &Runtime{
 	Files:    []string{"{prefix}/lib/python{version_nodot}.zip"},
 	Env:      []EnvPath{{Name: "PYTHONPATH"}},
 	Deps: []Dep{
-		{Path: "{prefix}/lib/python{version}/site-packages"},
-		{Path: "/usr/local/lib/python{version}/dist-packages"},
-		{Path: "/usr/local/lib/python{version}/site-packages"},
-		{Path: "{env:PYTHONUSERBASE}/lib/python{version}/site-packages"},
-		{Path: "/root/.local/lib/python{version}/site-packages"},
-		{Marker: "pyvenv.cfg", MarkerEnv: "VIRTUAL_ENV"},
+		{Path: "{prefix}/lib/python{version}/site-packages", Resolved: true},
+		{Path: "/usr/local/lib/python{version}/dist-packages", Resolved: true},
+		{Path: "/usr/local/lib/python{version}/site-packages", Resolved: true},
+		{Path: "{env:PYTHONUSERBASE}/lib/python{version}/site-packages", Resolved: true},
+		{Path: "/root/.local/lib/python{version}/site-packages", Resolved: true},
+		{Marker: "pyvenv.cfg", MarkerEnv: "VIRTUAL_ENV", Resolved: true},
+	},
+	Imports: &ImportGraph{
+		Lang: "python",
+		// What the interpreter imports before site runs a line of Python
+		// (python -X importtime -c pass: encodings and the codec of the
+		// UTF-8 stdio, io and abc, site), and the _sysconfigdata module
+		// sysconfig imports under a computed name. What they import is
+		// parsed: site brings sitecustomize, usercustomize. os is also the
+		// landmark by which the interpreter finds its prefix.
+		Startup: []string{"encodings", "encodings.utf_8", "io", "abc", "os", "site", "_sysconfigdata_*"},
+		Path: []string{"{prefix}/lib/python{version_nodot}.zip", "{prefix}/lib/python{version}",
+			"{prefix}/lib/python{version}/lib-dynload"},
+		// site.getsitepackages, Debian's and upstream's, and the user site.
+		Sites: []string{"/usr/local/lib/python{version}/dist-packages", "{prefix}/lib/python3/dist-packages",
+			"{prefix}/lib/python{version}/dist-packages", "{prefix}/lib/python{version}/site-packages",
+			"/usr/local/lib/python{version}/site-packages",
+			"{env:PYTHONUSERBASE}/lib/python{version}/site-packages", "/root/.local/lib/python{version}/site-packages"},
+		Quiet:   []string{"{prefix}/lib/python{version}"},
+		Sources: regexp.MustCompile(`\.py$`),
 	},
 	AppFiles:         []string{".py", ".pyc", ".pth"},
 	Uses:             []Capability{VerifiesTLS, MediaTypes, CoercesCLocale},
@@ -53,13 +72,38 @@ var Ruby = &Runtime{
 		"/usr/lib/{triplet}/ruby"},
 	Env: []EnvPath{{Name: "GEM_HOME"}, {Name: "GEM_PATH"}, {Name: "RUBYLIB"}, {Name: "BUNDLE_PATH"}, {Name: "BUNDLE_APP_CONFIG"}},
 	Deps: []Dep{
-		{Path: "/var/lib/gems"},
-		{Path: "/usr/local/lib/site_ruby"},
+		{Path: "/var/lib/gems", Resolved: true},
+		{Path: "/usr/local/lib/site_ruby", Resolved: true},
 		{Beside: "vendor/bundle"},
 		{ConfigFile: ".bundle/config", ConfigKey: "BUNDLE_PATH"},
 		{Beside: "lib"},
 	},
-	AppFiles:         []string{".rb", "Gemfile", "Gemfile.lock", ".gemspec", ".ru"},
+	AppFiles: []string{".rb", "Gemfile", "Gemfile.lock", ".gemspec", ".ru"},
+	Imports: &ImportGraph{
+		Lang: "ruby",
+		// gem_prelude's requires, the encoding databases ruby loads at
+		// start-up, and the encodings of enc/ (Encoding loads them by
+		// computed names); the transcoders of enc/trans are left to a
+		// trace (see the note the rule gives).
+		Startup: []string{"rubygems", "did_you_mean", "error_highlight", "syntax_suggest",
+			"enc/encdb", "enc/trans/transdb", "enc/*"},
+		// $LOAD_PATH: site, vendor, rubylibdir and archdir, Debian's and
+		// upstream's layouts ({prefix}/lib/ruby/3.1.0/x86_64-linux).
+		Path: []string{"/usr/local/lib/site_ruby/[0-9]*", "/usr/local/lib/{triplet}/site_ruby", "/usr/local/lib/site_ruby",
+			"{prefix}/lib/ruby/site_ruby/[0-9]*", "{prefix}/lib/ruby/site_ruby/[0-9]*/*-linux*", "{prefix}/lib/ruby/site_ruby",
+			"{prefix}/lib/ruby/vendor_ruby/[0-9]*", "{prefix}/lib/{triplet}/ruby/vendor_ruby/[0-9]*", "{prefix}/lib/ruby/vendor_ruby",
+			"{prefix}/lib/ruby/[0-9]*", "{prefix}/lib/{triplet}/ruby/[0-9]*", "{prefix}/lib/ruby/[0-9]*/*-linux*"},
+		// RubyGems' specification directories (Gem.path).
+		Sites: []string{"{env:GEM_HOME}/specifications", "{env:GEM_PATH}/specifications",
+			"/var/lib/gems/*/specifications", "/usr/local/lib/ruby/gems/*/specifications",
+			"{prefix}/lib/ruby/gems/*/specifications", "{prefix}/lib/ruby/gems/*/specifications/default",
+			"/usr/lib/{triplet}/ruby/gems/*/specifications", "/usr/share/rubygems-integration/*/specifications",
+			"/usr/lib/{triplet}/rubygems-integration/*/specifications"},
+		Quiet:   []string{"{prefix}/lib/ruby/[0-9]*", "{prefix}/lib/{triplet}/ruby/[0-9]*"},
+		Sources: regexp.MustCompile(`\.rb$`),
+		Note: "the transcoders of enc/trans are not kept (String#encode between two non-Unicode charsets loads one by a computed name): " +
+			"--trace keeps those a run uses, --keep-interpreter-trees all",
+	},
 	Uses:             []Capability{VerifiesTLS},
 	TraceReplaceable: true,
 }
@@ -80,8 +124,15 @@ var Node = &Runtime{
 		"/usr/local/lib/node_modules/[^@]*", "/usr/local/lib/node_modules/@*/*",
 		"/usr/lib/node_modules/[^@]*", "/usr/lib/node_modules/@*/*", "/opt/yarn*",
 	},
-	Deps:             []Dep{{Beside: "node_modules"}},
-	AppFiles:         []string{".js", ".mjs", ".cjs", "package.json"},
+	Deps:     []Dep{{Beside: "node_modules", Resolved: true}},
+	AppFiles: []string{".js", ".mjs", ".cjs", "package.json"},
+	Imports: &ImportGraph{
+		Lang: "node",
+		// The global folders (after NODE_PATH): Debian's module dirs.
+		// Node's own library is in the binary: nothing at start-up.
+		Path:    []string{"/usr/share/nodejs", "/usr/lib/nodejs", "/usr/lib/{triplet}/nodejs"},
+		Sources: regexp.MustCompile(`\.(js|mjs|cjs)$`),
+	},
 	Uses:             []Capability{VerifiesTLS},
 	TraceReplaceable: true,
 }

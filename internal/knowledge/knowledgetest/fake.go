@@ -27,7 +27,9 @@ type Keeper struct {
 	Env     map[string]string
 	WorkDir string
 	// Trace makes Traced report true, as after a traced run.
-	Trace    bool
+	Trace bool
+	// Whole makes KeepInterpreterTrees report true (no import graphs).
+	Whole    bool
 	Warnings []string
 	Accounts []string // "user:group" from NeedAccount
 	// Missing are libraries the loader could not find, "name (needed by
@@ -81,6 +83,9 @@ func (c *Keeper) Paths() []string {
 
 // WorkingDir implements knowledge.WorkingDirer.
 func (c *Keeper) WorkingDir() string { return c.WorkDir }
+
+// KeepInterpreterTrees implements knowledge.WholeTrees.
+func (c *Keeper) KeepInterpreterTrees() bool { return c.Whole }
 
 // Traced implements knowledge.Tracer.
 func (c *Keeper) Traced() bool { return c.Trace }

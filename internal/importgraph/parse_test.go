@@ -1,0 +1,206 @@
+package importgraph
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// show renders imports one per line for comparison.
+func show(ims []Import) string {
+	var b strings.Builder
+	for _, im := range ims {
+		fmt.Fprintf(&b, "%d %s %q", im.Line, im.Kind, im.Name)
+		if im.Level > 0 {
+			fmt.Fprintf(&b, " level=%d", im.Level)
+		}
+		if len(im.From) > 0 {
+			fmt.Fprintf(&b, " from=%s", strings.Join(im.From, ","))
+		}
+		if im.Dynamic {
+			b.WriteString(" dynamic")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func check(t *testing.T, got []Import, want string) {
+	t.Helper()
+	want = strings.TrimLeft(strings.ReplaceAll(want, "\t", ""), "\n")
+	if g := show(got); g != want {
+		t.Errorf("got:\n%s\nwant:\n%s", g, want)
+	}
+}
+
+func TestParsePython(t *testing.T) {
+	src := `"""import notthis
+from nor import this"""
+import os, sys as system
+import a.b.c
+from . import sibling
+from ..pkg.mod import (x,
+    y as z,  # import comment
+    w)
+from .rel import *
+s = "import fake"; import real  # import notacomment
+try:
+    import cPickle as pickle
+except ImportError:
+    import pickle
+def f():
+    from json import decoder
+x = \
+    1; import after_continuation
+m = importlib.import_module("plug.ins")
+n = __import__('dyn')
+o = importlib.import_module(name)
+p = import_module("encodings." + name)
+q = import_module(f"codecs_{x}")
+r = b'import nope'
+if x: import inline
+obj.__import__("no")
+`
+	check(t, ParsePython([]byte(src)), `
+	3 import "os"
+	3 import "sys"
+	4 import "a.b.c"
+	5 from "" level=1 from=sibling
+	6 from "pkg.mod" level=2 from=x,y,w
+	9 from "rel" level=1 from=*
+	10 import "real"
+	12 import "cPickle"
+	14 import "pickle"
+	16 from "json" from=decoder
+	18 import "after_continuation"
+	19 import_module "plug.ins"
+	20 __import__ "dyn"
+	21 import_module "" dynamic
+	22 import_module "encodings." dynamic
+	23 import_module "codecs_" dynamic
+	25 import "inline"
+	`)
+}
+
+func TestParseRuby(t *testing.T) {
+	src := `# require 'commented'
+require 'json'
+require "net/http"
+require_relative '../lib/helper'
+require("paren")
+load 'tasks.rb'
+autoload :Foo, 'foo/bar'
+s = "require 'instring'"
+x = <<~EOS
+  require 'heredoc'
+EOS
+require 'after_heredoc'
+=begin
+require 'in_block'
+=end
+require "rubygems/defaults/#{RUBY_ENGINE}"
+require name
+require File.expand_path('support', __dir__)
+require 'optional' rescue nil
+re = /require 'inregex'/
+w = %w[require foo]
+obj.require 'method'
+require 'last' if defined?(X)
+__END__
+require 'data'
+`
+	check(t, ParseRuby([]byte(src)), `
+	2 require "json"
+	3 require "net/http"
+	4 require_relative "../lib/helper"
+	5 require "paren"
+	6 load "tasks.rb"
+	7 autoload "foo/bar"
+	12 require "after_heredoc"
+	16 require "rubygems/defaults/" dynamic
+	17 require "" dynamic
+	18 require_relative "support"
+	19 require "optional"
+	23 require "last"
+	`)
+}
+
+func TestParseJS(t *testing.T) {
+	src := "#!/usr/bin/env node\n" + `// require('commented')
+/* import x from 'block' */
+const a = require('a');
+const b = require("./b")
+const s = "require('instring')";
+const t = ` + "`require('intemplate') ${require('inside-subst')} tail`" + `;
+const re = /require\('inregex'\)/g;
+const d = x / require('after-division');
+import def, { named } from "esm";
+import {
+  multi,
+  line,
+} from './multi.mjs';
+import 'side-effect';
+export * from "reexport";
+export { y } from './y.js';
+export const z = 1;
+const lazy = await import('lazy');
+require(variable);
+require('./locale/' + lang);
+require(` + "`./t/${x}`" + `);
+require.resolve('resolved');
+obj.require('method');
+import.meta.url;
+`
+	check(t, ParseJS([]byte(src)), `
+	4 require "a"
+	5 require "./b"
+	7 require "inside-subst"
+	9 require "after-division"
+	10 import "esm"
+	11 import "./multi.mjs"
+	15 import "side-effect"
+	16 export from "reexport"
+	17 export from "./y.js"
+	19 import() "lazy"
+	20 require "" dynamic
+	21 require "./locale/" dynamic
+	22 require "./t/" dynamic
+	23 require.resolve "resolved"
+	`)
+}
+
+func FuzzParsePython(f *testing.F) {
+	f.Add([]byte("from . import (a,\n b)\nimport x.y as z\n'''s\n'''\n"))
+	f.Add([]byte("__import__(f'x{y}')\n\\\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParsePython(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}
+
+func FuzzParseRuby(f *testing.F) {
+	f.Add([]byte("require 'a'\nx = <<~E\nrequire 'b'\nE\n%w[a b]\n/re/\n"))
+	f.Add([]byte("require \"a#{b \"c\"}\"\n=begin\n=end\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParseRuby(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}
+
+func FuzzParseJS(f *testing.F) {
+	f.Add([]byte("import a from 'b'\nconst x = `${require('c')}`\n/re/g\n"))
+	f.Add([]byte("export { a } from \"./a\"; require(x + 'y')"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParseJS(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}
