@@ -12,6 +12,24 @@ import (
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
+// The runtime tests below check which trees belong to an interpreter, as
+// whole-tree mode (--keep-interpreter-trees) keeps them; the import graphs that
+// replace them by default are tested in internal/importgraph and the golden cases.
+
+// runWhole is run with interpreter trees kept whole.
+func runWhole(t *testing.T, v *rootfs.View, objs []keptset.Object, env []string, rules ...knowledge.Rule) *knowledgetest.Keeper {
+	t.Helper()
+	c := knowledgetest.New(v, env...)
+	c.Whole = true
+	for _, o := range objs {
+		c.AddObject(o)
+	}
+	if err := c.Run(rules...); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestPython(t *testing.T) {
 	m := bookworm()
 	m.AddFile("/usr/bin/python3.11", 0o755, []byte("py"))
@@ -30,6 +48,7 @@ func TestPython(t *testing.T) {
 	m.AddFile("/usr/local/bin/tool.py", 0o755, []byte("#!/usr/bin/python3"))
 	m.AddFile("/usr/local/bin/other", 0o755, []byte("other"))
 	c := knowledgetest.New(m.View(), "PATH=/opt/venv/bin:/usr/bin", "PYTHONPATH=/srv/lib")
+	c.Whole = true
 	c.AddObject(keptset.Object{Path: "/usr/bin/python3.11"})
 	c.AddObject(keptset.Object{Path: "/app/main.py"})
 	c.AddObject(keptset.Object{Path: "/usr/local/bin/tool.py"})
@@ -50,7 +69,7 @@ func TestPython(t *testing.T) {
 		m.AddFile("/usr/local/lib/python3.12/site-packages/pip/__init__.py", 0o644, []byte("pip"))
 		m.AddFile("/usr/local/lib/python312.zip", 0o644, []byte("zip"))
 		m.AddFile("/usr/lib/python3/dist-packages/debian.py", 0o644, []byte("deb"))
-		c := run(t, m.View(), []keptset.Object{{Path: "/usr/local/bin/python3.12"}}, nil, knowledge.Python)
+		c := runWhole(t, m.View(), []keptset.Object{{Path: "/usr/local/bin/python3.12"}}, nil, knowledge.Python)
 		wantKept(t, c, "/usr/local/lib/python3.12/os.py", "/usr/local/lib/python3.12/site-packages/pip/__init__.py", "/usr/local/lib/python312.zip")
 		wantDropped(t, c, "/usr/lib/python3/dist-packages/debian.py")
 	})
@@ -96,7 +115,7 @@ func TestRubyPerlJava(t *testing.T) {
 	m.AddFile("/app/App.class", 0o644, []byte("class"))
 	v := m.View()
 
-	c := run(t, v, []keptset.Object{{Path: "/usr/bin/ruby3.1", Needed: []string{"libruby-3.1.so.3.1"}}}, []string{"GEM_HOME=/bundle"}, knowledge.Ruby)
+	c := runWhole(t, v, []keptset.Object{{Path: "/usr/bin/ruby3.1", Needed: []string{"libruby-3.1.so.3.1"}}}, []string{"GEM_HOME=/bundle"}, knowledge.Ruby)
 	wantKept(t, c, "/usr/lib/ruby/3.1.0/set.rb", "/usr/lib/ruby/vendor_ruby/webrick.rb", "/usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec",
 		lib+"/ruby/3.1.0/socket.so", "/usr/share/rubygems-integration/all/specifications/webrick-1.7.0.gemspec", "/bundle/gems/rack/lib/rack.rb")
 	wantDropped(t, c, "/usr/share/perl5/Debconf/Log.pm", jvm+"/release")
@@ -106,6 +125,7 @@ func TestRubyPerlJava(t *testing.T) {
 	wantDropped(t, c, "/usr/lib/ruby/3.1.0/set.rb")
 
 	c = knowledgetest.New(v)
+	c.Whole = true
 	c.WorkDir = "/app"
 	c.AddObject(keptset.Object{Path: jvm + "/bin/java"})
 	if err := c.Run(knowledge.Java); err != nil {
@@ -126,7 +146,7 @@ func TestNode(t *testing.T) {
 	m.AddFile("/srv/app/dist/index.js", 0o644, []byte("require('express')"))
 	m.AddFile("/srv/app/node_modules/express/index.js", 0o644, []byte("express"))
 	m.AddFile("/srv/app/node_modules/express/build/Release/addon.node", 0o644, []byte("not elf"))
-	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/node"}, {Path: "/usr/local/lib/node_modules/npm/bin/npm-cli.js"}, {Path: "/srv/app/dist/index.js"}}, nil, knowledge.Node)
+	c := runWhole(t, m.View(), []keptset.Object{{Path: "/usr/bin/node"}, {Path: "/usr/local/lib/node_modules/npm/bin/npm-cli.js"}, {Path: "/srv/app/dist/index.js"}}, nil, knowledge.Node)
 	wantKept(t, c, "/usr/share/nodejs/acorn/package.json", "/usr/local/lib/node_modules/npm/lib/npm.js",
 		"/srv/app/node_modules/express/index.js", "/srv/app/node_modules/express/build/Release/addon.node")
 	wantDropped(t, c, "/usr/local/lib/node_modules/corepack/dist/corepack.js")
@@ -220,7 +240,7 @@ func TestKeepTreeLinkLoop(t *testing.T) {
 	m.AddSymlink("/usr/lib/python3.11/other", "/opt/other")
 	m.AddSymlink("/opt/other/back", "/usr/lib/python3.11")
 	m.AddFile("/opt/other/data.py", 0o644, []byte("d"))
-	c := run(t, m.View(), []keptset.Object{{Path: "/usr/bin/python3.11"}}, nil, knowledge.Python)
+	c := runWhole(t, m.View(), []keptset.Object{{Path: "/usr/bin/python3.11"}}, nil, knowledge.Python)
 	wantKept(t, c, "/usr/lib/python3.11/loop", "/opt/other/data.py", "/opt/other/back")
 }
 
