@@ -106,7 +106,7 @@ func Default() []Rule {
 		OSRelease{},
 		NSS{},
 		LibgccS{},
-		Gconv{},
+		NewGconv(),
 		Locale{},
 		CACerts{},
 		OpenSSL{},

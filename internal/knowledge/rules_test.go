@@ -222,33 +222,6 @@ func TestLibgccS(t *testing.T) {
 	wantDropped(t, c, lib+"/libgcc_s.so.1")
 }
 
-func gconvTree() *rootfs.Mem {
-	m := bookworm()
-	g := lib + "/gconv"
-	m.AddFile(g+"/gconv-modules", 0o644, []byte("module ISO-8859-2// INTERNAL ISO8859-2 1\n"))
-	m.AddFile(g+"/gconv-modules.cache", 0o644, []byte("cache"))
-	m.AddFile(g+"/gconv-modules.d/gconv-modules-extra.conf", 0o644, []byte("module EUC-JP// INTERNAL EUC-JP 1\n"))
-	m.AddFile(g+"/ISO8859-2.so", 0o644, []byte("iso"))
-	m.AddFile(g+"/libJIS.so", 0o644, []byte("jis"))
-	m.AddFile("/usr/bin/iconv", 0o755, []byte("iconv"))
-	return m
-}
-
-func TestGconv(t *testing.T) {
-	g := lib + "/gconv"
-	all := []string{g + "/gconv-modules", g + "/gconv-modules.cache", g + "/gconv-modules.d/gconv-modules-extra.conf", g + "/ISO8859-2.so", g + "/libJIS.so"}
-	c := run(t, gconvTree().View(), []keptset.Object{{Path: libc, Libc: true, Iconv: true}, {Path: "/usr/bin/iconv", Iconv: true}}, nil, knowledge.Gconv{})
-	wantKept(t, c, all...)
-	// libc.so.6 defines iconv_open itself: it alone does not bring gconv
-	c = run(t, gconvTree().View(), []keptset.Object{{Path: libc, Libc: true, Iconv: true}, {Path: "/usr/bin/ls"}}, nil, knowledge.Gconv{})
-	wantDropped(t, c, all...)
-	// GCONV_PATH adds a directory
-	m := gconvTree()
-	m.AddFile("/opt/gconv/gconv-modules", 0o644, []byte("x"))
-	c = run(t, m.View(), []keptset.Object{glibcObj(), {Path: "/usr/bin/iconv", Iconv: true}}, []string{"GCONV_PATH=/opt/gconv"}, knowledge.Gconv{})
-	wantKept(t, c, append(all, "/opt/gconv/gconv-modules")...)
-}
-
 func localeTree() *rootfs.Mem {
 	m := bookworm()
 	m.AddFile("/usr/lib/locale/C.utf8/LC_CTYPE", 0o644, []byte("ctype"))

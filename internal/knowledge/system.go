@@ -185,56 +185,6 @@ func (r LibgccS) Apply(c Keeper) error {
 	return nil
 }
 
-// Gconv keeps glibc's iconv modules when a kept object calls iconv: the gconv
-// directory ($LIB/gconv next to libc.so.6, or the GCONV_PATH dirs) with
-// gconv-modules, gconv-modules.cache, gconv-modules.d/*.conf and every module
-// .so with its libraries. Which charsets a program converts is only known at
-// run time, so static mode keeps them all (about 8 MB on bookworm).
-type Gconv struct{}
-
-// Name implements Rule.
-func (Gconv) Name() string { return "gconv" }
-
-// Apply implements Rule.
-func (r Gconv) Apply(c Keeper) error {
-	var user string
-	for _, o := range c.Objects() {
-		// libc.so.6 defines iconv_open itself; only its callers count
-		if o.Iconv && !o.Libc && (user == "" || o.Path < user) {
-			user = o.Path
-		}
-	}
-	libcs := glibcs(c)
-	if user == "" || len(libcs) == 0 {
-		return nil
-	}
-	v := c.View()
-	dirs := envList(c, "GCONV_PATH")
-	for _, l := range libcs {
-		dirs = append(dirs, path.Join(path.Dir(l.Path), "gconv"))
-	}
-	for _, t := range triplets(v) {
-		dirs = append(dirs, "/usr/lib/"+t+"/gconv")
-	}
-	dirs = append(dirs, "/usr/lib64/gconv", "/usr/lib/gconv")
-	why := dlopened(r.Name(), libcs[0].Path, "iconv used by "+user)
-	kept := false
-	for _, d := range dirs {
-		if !isDir(v, d) {
-			continue
-		}
-		ok, err := keepTree(c, d, why, treeOpts{elf: true})
-		if err != nil {
-			return err
-		}
-		kept = kept || ok
-	}
-	if !kept {
-		c.Warn("gconv: %s uses iconv but the image has no gconv directory", user)
-	}
-	return nil
-}
-
 // NormalizeLocale applies glibc's codeset normalization: "en_US.UTF-8@euro"
 // becomes "en_US.utf8@euro".
 func NormalizeLocale(n string) string {
