@@ -20,6 +20,8 @@ type buildFlags struct {
 	excludes     []string
 	allowMissing bool
 	noTzdata     bool
+	keepGconv    bool
+	keepZoneinfo bool
 	keepSetuid   bool
 	trimAccounts bool
 	user         string
@@ -34,6 +36,8 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.excludes, "exclude", nil, "drop paths matching GLOB at the end (repeatable)")
 	fl.BoolVar(&f.allowMissing, "allow-missing", false, "warn instead of failing when a library cannot be found")
 	fl.BoolVar(&f.noTzdata, "no-tzdata", false, "leave out /usr/share/zoneinfo")
+	fl.BoolVar(&f.keepGconv, "keep-gconv", false, "keep every iconv (gconv) module when iconv is used, not only those of the charsets the image names")
+	fl.BoolVar(&f.keepZoneinfo, "keep-zoneinfo", false, "keep the whole zoneinfo (right/ and posix/ too), not only the zones the image names")
 }
 
 // splitCommand accepts `["a","b"]` or a plain command line.
@@ -129,6 +133,12 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 	}
 	if f.noTzdata {
 		o.SkipRules = append(o.SkipRules, "tzdata")
+	}
+	if f.keepGconv {
+		o.WholeRules = append(o.WholeRules, "gconv")
+	}
+	if f.keepZoneinfo {
+		o.WholeRules = append(o.WholeRules, "tzdata")
 	}
 	return o, nil
 }

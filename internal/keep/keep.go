@@ -37,6 +37,7 @@ type Options struct {
 	AllowMissing  bool     // a library that cannot be found is a warning, not an error
 	Rules         []knowledge.Rule
 	SkipRules     []string // rule names to leave out (e.g. "tzdata")
+	WholeRules    []string // precise rules to run keeping everything ("gconv", "tzdata"; see knowledge.Whole)
 	Observed      []Observation
 	Traced        bool // Observed is a traced run: it stands for trace-replaceable runtime trees
 }
@@ -598,7 +599,7 @@ func (b *builder) rules() error {
 	// trigger a rule, and what a rule adds may name more
 	named := knowledge.RuleFunc("named-paths", func(knowledge.Keeper) error { b.keepNamedPaths(); return nil })
 	packages := knowledge.RuleFunc("packages", func(knowledge.Keeper) error { return b.packageStep() })
-	all := append([]knowledge.Rule{named}, knowledge.Without(rules, b.opts.SkipRules...)...)
+	all := append([]knowledge.Rule{named}, knowledge.Whole(knowledge.Without(rules, b.opts.SkipRules...), b.opts.WholeRules...)...)
 	return knowledge.Run(b, b.set.Len, append(all, packages)...)
 }
 

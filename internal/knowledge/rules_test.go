@@ -376,28 +376,6 @@ func TestOpenSSL(t *testing.T) {
 	})
 }
 
-func tzTree() *rootfs.Mem {
-	m := bookworm()
-	m.AddFile("/usr/share/zoneinfo/Etc/UTC", 0o644, []byte("TZif"))
-	m.AddFile("/usr/share/zoneinfo/Europe/Paris", 0o644, []byte("TZif"))
-	m.AddSymlink("/usr/share/zoneinfo/posix", ".")
-	m.AddFile("/usr/share/zoneinfo/tzdata.zi", 0o644, []byte("zi"))
-	m.AddSymlink("/etc/localtime", "/usr/share/zoneinfo/Etc/UTC")
-	m.AddFile("/etc/timezone", 0o644, []byte("Etc/UTC\n"))
-	m.AddFile("/opt/zones/Mars/Olympus", 0o644, []byte("TZif"))
-	return m
-}
-
-func TestTZData(t *testing.T) {
-	c := run(t, tzTree().View(), []keptset.Object{{Path: "/usr/bin/ls"}}, []string{"TZ=:/opt/zones/Mars/Olympus"}, knowledge.TZData{})
-	wantKept(t, c, "/usr/share/zoneinfo/Etc/UTC", "/usr/share/zoneinfo/Europe/Paris", "/usr/share/zoneinfo/posix",
-		"/usr/share/zoneinfo/tzdata.zi", "/etc/localtime", "/etc/timezone", "/opt/zones/Mars/Olympus")
-	c = run(t, tzTree().View(), nil, nil, knowledge.TZData{})
-	wantDropped(t, c, "/usr/share/zoneinfo/Etc/UTC")
-	c = run(t, tzTree().View(), []keptset.Object{{Path: "/usr/bin/ls"}}, nil, knowledge.Without(knowledge.Default(), "tzdata")...)
-	wantDropped(t, c, "/usr/share/zoneinfo/Etc/UTC", "/etc/localtime")
-}
-
 func TestOSRelease(t *testing.T) {
 	c := run(t, bookworm().View(), nil, nil, knowledge.OSRelease{})
 	wantKept(t, c, "/etc/os-release", "/usr/lib/os-release", "/etc/debian_version")

@@ -3,7 +3,6 @@ package knowledge
 import (
 	"bufio"
 	"bytes"
-	"path"
 	"regexp"
 	"strings"
 )
@@ -216,58 +215,4 @@ func NormalizeLocale(n string) string {
 		out += "@" + mod
 	}
 	return out
-}
-
-// TZData keeps the time zone database: /usr/share/zoneinfo as a whole,
-// /etc/localtime (and the zone it links to), /etc/timezone, and what TZ,
-// TZDIR and ZONEINFO (Go) name. It applies as soon as any program is kept.
-// Drop it with Without(rules, "tzdata") (--no-tzdata); a JVM's lib/tzdb.dat
-// comes with the JVM tree.
-type TZData struct{}
-
-// Name implements Rule.
-func (TZData) Name() string { return "tzdata" }
-
-// Apply implements Rule.
-func (r TZData) Apply(c Keeper) error {
-	objs := c.Objects()
-	if len(objs) == 0 {
-		return nil
-	}
-	why := because(r.Name(), "", "time zone database")
-	if err := addPaths(c, why, "/etc/localtime", "/etc/timezone"); err != nil {
-		return err
-	}
-	dirs := append(envList(c, "TZDIR"), "/usr/share/zoneinfo")
-	for _, d := range dirs {
-		if _, err := keepTree(c, d, why, treeOpts{}); err != nil {
-			return err
-		}
-	}
-	if z, ok := c.Getenv("ZONEINFO"); ok && z != "" {
-		if isDir(c.View(), z) {
-			if _, err := keepTree(c, z, because(r.Name(), "", "ZONEINFO"), treeOpts{}); err != nil {
-				return err
-			}
-		} else if _, err := c.AddPath(z, because(r.Name(), "", "ZONEINFO")); err != nil {
-			return err
-		}
-	}
-	if tz, ok := c.Getenv("TZ"); ok && tz != "" {
-		tz = strings.TrimPrefix(tz, ":")
-		why := because(r.Name(), "", "TZ="+tz)
-		switch {
-		case strings.HasPrefix(tz, "/"):
-			if _, err := c.AddPath(tz, why); err != nil {
-				return err
-			}
-		case !strings.Contains(tz, ".."):
-			for _, d := range dirs {
-				if _, err := c.AddPath(path.Join(d, tz), why); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }

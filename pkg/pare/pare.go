@@ -76,6 +76,9 @@ type BuildOptions struct {
 	AllowMissing bool
 	// SkipRules names runtime rules to leave out ("tzdata").
 	SkipRules []string
+	// WholeRules names precise rules that keep everything instead:
+	// "gconv" (every iconv module), "tzdata" (the whole zoneinfo).
+	WholeRules []string
 	// KeepSetuid keeps setuid/setgid bits (dropped by default).
 	KeepSetuid bool
 	// TrimAccounts writes only the accounts the image uses into the output's
@@ -103,6 +106,7 @@ func (o *BuildOptions) keepOptions() keep.Options {
 	k := keep.Options{
 		Includes: o.Includes, IncludeExes: o.IncludeExes, Excludes: o.Excludes,
 		AllowMissing: o.AllowMissing, SkipRules: append([]string(nil), o.SkipRules...),
+		WholeRules: append([]string(nil), o.WholeRules...),
 	}
 	if o.Entrypoint != nil {
 		k.EntrypointSet, k.Entrypoint = true, o.Entrypoint
