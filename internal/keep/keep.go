@@ -405,7 +405,7 @@ func (b *builder) elfClosure(phys, name string, why keptset.Reason) error {
 		b.firstProc = r
 	}
 	b.res.Objects[phys] = keptset.Object{Path: phys, Static: res.Interp == nil, Musl: res.Musl, Go: res.Go, CGO: res.CGO,
-		Iconv: res.UsesIconv, Needed: res.Exe.Needed}
+		Iconv: res.UsesIconv, Needed: res.Exe.Needed, Libc: libcName(path.Base(phys))}
 	if res.Interp != nil {
 		if err := b.keepObject(*res.Interp, keptset.Reason{Kind: keptset.KindInterp, From: phys}); err != nil {
 			return err
@@ -550,7 +550,7 @@ func (b *builder) keepObject(o loader.Object, why keptset.Reason) error {
 		base := path.Base(p)
 		b.res.Objects[p] = keptset.Object{
 			Path:   p,
-			Libc:   strings.HasPrefix(base, "libc.so.") || strings.HasPrefix(base, "ld-musl-") || strings.HasPrefix(base, "libc.musl-"),
+			Libc:   libcName(base),
 			Musl:   strings.HasPrefix(base, "ld-musl-") || strings.HasPrefix(base, "libc.musl-"),
 			Needed: o.Needed,
 		}
