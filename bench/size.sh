@@ -9,7 +9,7 @@
 #   bench/size.sh [FIXTURE...]          e.g. bench/size.sh nginx redis postgres
 #
 # Sizes are the bytes of the regular files of each image (what pare's
-# reports count), in MiB. VERIFY=1 also verifies both pared images under
+# reports count), in MiB. REPORTS=DIR keeps the build reports. VERIFY=1 also verifies both pared images under
 # the probes. SRC=DIR runs the driver from another checkout (for a
 # before/after comparison; the driver file is copied there if missing).
 # LOG=FILE keeps the driver's output there. Fixture images come from
@@ -30,7 +30,7 @@ if [[ -z ${LOG:-} ]]; then
 	LOG=$(mktemp "${TMPDIR:-/tmp}/pare-size.XXXXXX")
 	trap 'rm -f "$LOG"' EXIT
 fi
-(cd "$SRC" && PARE_BENCH_SIZE=1 PARE_BENCH_VERIFY=${VERIFY:-} PARE_BENCH_FIXTURES=$fixtures \
+(cd "$SRC" && PARE_BENCH_SIZE=1 PARE_BENCH_VERIFY=${VERIFY:-} PARE_BENCH_REPORTS=${REPORTS:-} PARE_BENCH_FIXTURES=$fixtures \
 	go test -count=1 -timeout 6h -run 'TestSizeTable' ./internal/e2e/ -v) >"$LOG" 2>&1 || {
 	echo "size.sh: the driver failed (rows below are those that finished):" >&2
 	grep -E -- '--- FAIL|Error|error' "$LOG" | head -20 >&2 || true

@@ -28,7 +28,8 @@ import (
 // DT_NEEDED, the links and directories on the way), computed from the
 // traced build's report. Sizes are the bytes of the regular files, as the
 // reports count them. With PARE_BENCH_VERIFY=1 both images are also
-// verified under the fixture's probes ("pass" or "fail").
+// verified under the fixture's probes ("pass" or "fail"). With
+// PARE_BENCH_REPORTS=DIR the reports are kept in DIR/<fixture>/.
 func TestSizeTable(t *testing.T) {
 	if os.Getenv("PARE_BENCH_SIZE") == "" {
 		t.Skip("a benchmark: set PARE_BENCH_SIZE=1 (bench/size.sh)")
@@ -49,6 +50,12 @@ func sizeRow(t *testing.T, f genFixture) {
 	testimages.Require(t, f.name)
 	lockPorts(t, f.name)
 	dir := t.TempDir()
+	if d := os.Getenv("PARE_BENCH_REPORTS"); d != "" {
+		dir = filepath.Join(d, f.name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	orig := testimages.Image(f.name)
 	runs := append(slices.Clone(f.runs), f.traceRuns...)
 	build := func(variant string, flags ...string) (*report.Report, string) {
