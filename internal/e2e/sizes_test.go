@@ -60,7 +60,7 @@ func sizeRow(t *testing.T, f genFixture) {
 	runs := append(slices.Clone(f.runs), f.traceRuns...)
 	build := func(variant string, flags ...string) (*report.Report, string) {
 		rep := filepath.Join(dir, variant+".json")
-		tag := "pare-bench/" + f.name + ":" + variant
+		tag := fmt.Sprintf("pare-bench/%s:%s-%d", f.name, variant, os.Getpid()) // two runs at once do not share tags
 		mu.Lock()
 		created = append(created, tag)
 		mu.Unlock()
