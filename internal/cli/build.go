@@ -255,7 +255,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	cmd.Flags().BoolVar(&f.keepSetuid, "keep-setuid", false, "keep setuid/setgid bits (dropped by default)")
 	cmd.Flags().BoolVar(&f.trimAccounts, "trim-accounts", false, "write only the accounts the image uses to /etc/passwd and /etc/group (default: every source account, verbatim)")
 	cmd.Flags().StringVar(&f.user, "user", "", "user of the pared image (name or uid[:gid] of the source image; default: its non-root user, else 65532)")
-	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
+	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters and servers)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
 	tf.register(cmd.Flags())
 	cmd.Flags().StringVar(&htmlFile, "report-html", "", "write the report as a self-contained HTML page to FILE")

@@ -88,7 +88,7 @@ type BuildOptions struct {
 	// keeps a non-root source user, else 65532.
 	User string
 	// Trace, when set, is a traced run of the source (Trace): what it used
-	// joins the closure and replaces the whole-tree keep of interpreters.
+	// joins the closure and replaces the whole-tree keep of interpreters and servers.
 	Trace *TraceResult
 	// AddInit adds pare-init at InitPath as the Entrypoint in front of the
 	// image's command: a PID 1 that forwards signals and reaps zombies.
