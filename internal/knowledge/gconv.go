@@ -29,7 +29,9 @@ import (
 //     read-only data of every kept ELF object but libc and the loader (a
 //     library that maps names it knows, such as libxml2's encoding table or
 //     libunistring's locale charset table, names them there; its callers
-//     name theirs), the kept configuration files (see configFiles), the
+//     name theirs; only objects importing iconv_open and those linked to
+//     one, transitively, count: ICU's data library names every charset
+//     for its own converters), the kept configuration files (see configFiles), the
 //     image's Env, the names of kept locale directories, and the codeset of
 //     every locale name among them (de_DE.ISO-8859-15 → ISO-8859-15). A
 //     word counts when it is a charset name or alias of the image's own
@@ -58,12 +60,14 @@ type Gconv struct {
 
 // NewGconv returns the gconv rule with a cache of the objects it scanned,
 // for one build.
-func NewGconv() Gconv { return Gconv{cache: &charsetCache{words: map[string][]string{}}} }
+func NewGconv() Gconv {
+	return Gconv{cache: &charsetCache{words: map[string][]string{}, facts: map[string]elfFacts{}}}
+}
 
 type charsetCache struct {
 	mu    sync.Mutex
 	words map[string][]string // physical path → charset words found in it
-	prog  map[string]bool     // physical path → a program importing iconv_open
+	facts map[string]elfFacts // physical path → what its dynamic section says
 }
 
 // Name implements Rule.
@@ -74,7 +78,7 @@ func (r Gconv) Apply(c Keeper) error {
 	var user string
 	for _, o := range c.Objects() {
 		// libc.so.6 defines iconv_open itself; only its callers count
-		if o.Iconv && !o.Libc && (user == "" || o.Path < user) {
+		if o.Iconv && !isLibcObject(o) && (user == "" || o.Path < user) {
 			user = o.Path
 		}
 	}
@@ -163,44 +167,105 @@ func gconvConfigs(v *rootfs.View, dir string) []string {
 	return out
 }
 
+// elfFacts is what the rule reads of one object's dynamic section.
+type elfFacts struct {
+	iconv   bool // imports iconv_open itself
+	program bool // a program, not a shared library
+	soname  string
+	needed  []string
+}
+
+func (r Gconv) facts(v *rootfs.View, p string) elfFacts {
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		defer r.cache.mu.Unlock()
+		if x, ok := r.cache.facts[p]; ok {
+			return x
+		}
+	}
+	var x elfFacts
+	if fh, err := v.Open(p); err == nil {
+		if f, err := elfread.Parse(fh, fh.Size()); err == nil {
+			x = elfFacts{iconv: f.RefsIconv, program: f.Kind != elfread.KindShared && f.Kind != elfread.KindUnknown,
+				soname: f.Soname, needed: f.Needed}
+		}
+		fh.Close()
+	}
+	if r.cache != nil {
+		r.cache.facts[p] = x
+	}
+	return x
+}
+
 // generalConverter returns the first kept program that imports iconv_open
 // itself, "" when none.
 func (r Gconv) generalConverter(c Keeper) string {
 	objs := c.Objects()
 	sortObjects(objs)
 	for _, o := range objs {
-		if !o.Iconv || o.Libc {
+		if !o.Iconv || isLibcObject(o) {
 			continue
 		}
-		if r.isConverterProgram(c.View(), o.Path) {
+		if x := r.facts(c.View(), o.Path); x.iconv && x.program {
 			return o.Path
 		}
 	}
 	return ""
 }
 
-func (r Gconv) isConverterProgram(v *rootfs.View, p string) bool {
-	if r.cache != nil {
-		r.cache.mu.Lock()
-		defer r.cache.mu.Unlock()
-		if r.cache.prog == nil {
-			r.cache.prog = map[string]bool{}
+// isLibcObject reports whether o is the C library or the dynamic loader,
+// whose own strings (built-in charsets, TZDIR) say nothing of a program.
+func isLibcObject(o Object) bool {
+	base := path.Base(o.Path)
+	return o.Libc || strings.HasPrefix(base, "libc.so.") || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "ld-musl") || strings.HasPrefix(base, "libc.musl-")
+}
+
+// converterSide returns the kept objects that can hand a charset name to
+// iconv: those importing iconv_open and, transitively, those linked
+// (DT_NEEDED) to one. A library nothing converting links to (ICU's data
+// library, with its own converters' alias table) names charsets for
+// nobody here.
+func (r Gconv) converterSide(c Keeper) []Object {
+	v := c.View()
+	objs := c.Objects()
+	sortObjects(objs)
+	in := map[string]bool{}
+	sonames := map[string]bool{}
+	for _, o := range objs {
+		if isLibcObject(o) {
+			continue
 		}
-		if ok, done := r.cache.prog[p]; done {
-			return ok
+		if x := r.facts(v, o.Path); x.iconv {
+			in[o.Path] = true
+			sonames[x.soname] = true
+			sonames[path.Base(o.Path)] = true
 		}
 	}
-	ok := false
-	if fh, err := v.Open(p); err == nil {
-		if f, err := elfread.Parse(fh, fh.Size()); err == nil {
-			ok = f.RefsIconv && f.Kind != elfread.KindShared && f.Kind != elfread.KindUnknown
+	for grew := true; grew; {
+		grew = false
+		for _, o := range objs {
+			if in[o.Path] || isLibcObject(o) {
+				continue
+			}
+			x := r.facts(v, o.Path)
+			for _, n := range append(x.needed, o.Needed...) {
+				if sonames[n] {
+					in[o.Path] = true
+					sonames[x.soname] = true
+					sonames[path.Base(o.Path)] = true
+					grew = true
+					break
+				}
+			}
 		}
-		fh.Close()
 	}
-	if r.cache != nil {
-		r.cache.prog[p] = ok
+	var out []Object
+	for _, o := range objs {
+		if in[o.Path] {
+			out = append(out, o)
+		}
 	}
-	return ok
+	return out
 }
 
 // charsets returns the charset names of tab found in what is kept, each
@@ -217,13 +282,7 @@ func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string) map[strin
 		}
 	}
 	v := c.View()
-	objs := c.Objects()
-	sortObjects(objs)
-	for _, o := range objs {
-		base := path.Base(o.Path)
-		if o.Libc || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "ld-musl") {
-			continue
-		}
+	for _, o := range r.converterSide(c) {
 		add(r.objectWords(v, o.Path, tab), o.Path)
 	}
 	var own []string // the gconv configuration names every charset: not a use

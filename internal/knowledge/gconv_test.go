@@ -112,6 +112,18 @@ func TestGconvNamedCharsets(t *testing.T) {
 	c = run(t, m.View(), []keptset.Object{glibcObj(), o}, nil, keepRule("/etc/app.conf"), knowledge.NewGconv())
 	wantKept(t, c, gconvDir+"/ISO8859-2.so")
 
+	// a data library that nothing converting links to (ICU's data, for
+	// its own converters) names charsets for nobody; a program linked to
+	// the iconv user names them for it
+	m = gconvTree()
+	o = library(m, lib+"/libstdc++.so.6")
+	m.AddFile(lib+"/libicudata.so.72", 0o644, elftest.Build(elftest.Spec{Soname: "libicudata.so.72", Strings: []string{"BIG5", "EUC-JP"}}))
+	m.AddFile("/usr/bin/app", 0o755, elftest.Build(elftest.Spec{Interp: ldso, Needed: []string{"libx.so.1", "libc.so.6"}, Strings: []string{"ISO-8859-2"}}))
+	m.AddFile(lib+"/libx.so.1", 0o644, elftest.Build(elftest.Spec{Soname: "libx.so.1", Needed: []string{"x.so", "libc.so.6"}}))
+	c = run(t, m.View(), []keptset.Object{glibcObj(), o, {Path: lib + "/libicudata.so.72"}, {Path: lib + "/libx.so.1"}, {Path: "/usr/bin/app"}}, nil, knowledge.NewGconv())
+	wantKept(t, c, gconvDir+"/ISO8859-2.so")
+	wantDropped(t, c, gconvDir+"/BIG5.so", gconvDir+"/EUC-JP.so")
+
 	// --keep-gconv keeps every module
 	m = gconvTree()
 	o = library(m, lib+"/libfoo.so.1")

@@ -247,12 +247,11 @@ func (r TZData) zoneTaker(c Keeper) (string, string) {
 	objs := c.Objects()
 	sortObjects(objs)
 	for _, o := range objs {
-		base := path.Base(o.Path)
-		if o.Libc || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "ld-musl") {
+		if isLibcObject(o) {
 			continue
 		}
 		if r.namesZoneinfo(c.View(), o.Path) {
-			return o.Path, "time zone database: " + base + " looks zones up by name"
+			return o.Path, "time zone database: " + path.Base(o.Path) + " looks zones up by name"
 		}
 	}
 	return "", ""
