@@ -21,6 +21,8 @@ type buildFlags struct {
 	allowMissing bool
 	noTzdata     bool
 	wholeTrees   bool
+	keepGconv    bool
+	keepZoneinfo bool
 	keepSetuid   bool
 	trimAccounts bool
 	user         string
@@ -36,6 +38,8 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.allowMissing, "allow-missing", false, "warn instead of failing when a library cannot be found")
 	fl.BoolVar(&f.noTzdata, "no-tzdata", false, "leave out /usr/share/zoneinfo")
 	fl.BoolVar(&f.wholeTrees, "keep-interpreter-trees", false, "keep the Python, Ruby and Node library trees whole instead of the modules the application's scripts import")
+	fl.BoolVar(&f.keepGconv, "keep-gconv", false, "keep every iconv (gconv) module when iconv is used, not only those of the charsets the image names")
+	fl.BoolVar(&f.keepZoneinfo, "keep-zoneinfo", false, "keep the whole zoneinfo (right/ and posix/ too), not only the zones the image names")
 }
 
 // registerOutput registers the flags of register and those that shape the
@@ -142,6 +146,12 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 	}
 	if f.noTzdata {
 		o.SkipRules = append(o.SkipRules, "tzdata")
+	}
+	if f.keepGconv {
+		o.WholeRules = append(o.WholeRules, "gconv")
+	}
+	if f.keepZoneinfo {
+		o.WholeRules = append(o.WholeRules, "tzdata")
 	}
 	return o, nil
 }
@@ -265,7 +275,7 @@ becomes numeric (the original non-root user, else 65532).`,
 	f.registerOutput(cmd)
 	af.register(cmd)
 	vf.register(cmd)
-	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters)")
+	cmd.Flags().BoolVar(&traced, "trace", false, "also run the image under the tracer and probes and keep what it used (replaces the whole-tree keep of interpreters and servers)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "after writing, run the original and the pared image under the same probes and fail if they differ (DST must be loadable into Docker)")
 	tf.register(cmd.Flags())
 	cmd.Flags().StringVar(&htmlFile, "report-html", "", "write the report as a self-contained HTML page to FILE")

@@ -37,6 +37,7 @@ type Options struct {
 	AllowMissing  bool     // a library that cannot be found is a warning, not an error
 	Rules         []knowledge.Rule
 	SkipRules     []string // rule names to leave out (e.g. "tzdata")
+	WholeRules    []string // precise rules to run keeping everything ("gconv", "tzdata"; see knowledge.Whole)
 	Observed      []Observation
 	Traced        bool // Observed is a traced run: it stands for trace-replaceable runtime trees
 	// KeepInterpreterTrees keeps interpreter trees whole instead of the
@@ -407,7 +408,7 @@ func (b *builder) elfClosure(phys, name string, why keptset.Reason) error {
 		b.firstProc = r
 	}
 	b.res.Objects[phys] = keptset.Object{Path: phys, Static: res.Interp == nil, Musl: res.Musl, Go: res.Go, CGO: res.CGO,
-		Iconv: res.UsesIconv, Needed: res.Exe.Needed}
+		Iconv: res.UsesIconv, Needed: res.Exe.Needed, Libc: libcName(path.Base(phys))}
 	if res.Interp != nil {
 		if err := b.keepObject(*res.Interp, keptset.Reason{Kind: keptset.KindInterp, From: phys}); err != nil {
 			return err
@@ -552,7 +553,7 @@ func (b *builder) keepObject(o loader.Object, why keptset.Reason) error {
 		base := path.Base(p)
 		b.res.Objects[p] = keptset.Object{
 			Path:   p,
-			Libc:   strings.HasPrefix(base, "libc.so.") || strings.HasPrefix(base, "ld-musl-") || strings.HasPrefix(base, "libc.musl-"),
+			Libc:   libcName(base),
 			Musl:   strings.HasPrefix(base, "ld-musl-") || strings.HasPrefix(base, "libc.musl-"),
 			Needed: o.Needed,
 		}
@@ -601,7 +602,7 @@ func (b *builder) rules() error {
 	// trigger a rule, and what a rule adds may name more
 	named := knowledge.RuleFunc("named-paths", func(knowledge.Keeper) error { b.keepNamedPaths(); return nil })
 	packages := knowledge.RuleFunc("packages", func(knowledge.Keeper) error { return b.packageStep() })
-	all := append([]knowledge.Rule{named}, knowledge.Without(rules, b.opts.SkipRules...)...)
+	all := append([]knowledge.Rule{named}, knowledge.Whole(knowledge.Without(rules, b.opts.SkipRules...), b.opts.WholeRules...)...)
 	return knowledge.Run(b, b.set.Len, append(all, packages)...)
 }
 

@@ -106,11 +106,11 @@ func Default() []Rule {
 		OSRelease{},
 		NSS{},
 		LibgccS{},
-		Gconv{},
+		NewGconv(),
 		Locale{},
 		CACerts{},
 		OpenSSL{},
-		TZData{},
+		NewTZData(),
 		MIMETypes{},
 	}
 	for _, r := range Runtimes {
@@ -177,3 +177,29 @@ type funcRule struct {
 
 func (r funcRule) Name() string         { return r.name }
 func (r funcRule) Apply(c Keeper) error { return r.apply(c) }
+
+// Whole returns rules with the precise rules named replaced by their
+// keep-everything variants: "gconv" keeps every iconv module
+// (--keep-gconv), "tzdata" the whole zoneinfo (--keep-zoneinfo). Other
+// names are ignored.
+func Whole(rules []Rule, names ...string) []Rule {
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		out[i] = r
+		for _, n := range names {
+			switch x := r.(type) {
+			case Gconv:
+				if n == x.Name() {
+					x.All = true
+					out[i] = x
+				}
+			case TZData:
+				if n == x.Name() {
+					x.All = true
+					out[i] = x
+				}
+			}
+		}
+	}
+	return out
+}

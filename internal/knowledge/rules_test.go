@@ -222,33 +222,6 @@ func TestLibgccS(t *testing.T) {
 	wantDropped(t, c, lib+"/libgcc_s.so.1")
 }
 
-func gconvTree() *rootfs.Mem {
-	m := bookworm()
-	g := lib + "/gconv"
-	m.AddFile(g+"/gconv-modules", 0o644, []byte("module ISO-8859-2// INTERNAL ISO8859-2 1\n"))
-	m.AddFile(g+"/gconv-modules.cache", 0o644, []byte("cache"))
-	m.AddFile(g+"/gconv-modules.d/gconv-modules-extra.conf", 0o644, []byte("module EUC-JP// INTERNAL EUC-JP 1\n"))
-	m.AddFile(g+"/ISO8859-2.so", 0o644, []byte("iso"))
-	m.AddFile(g+"/libJIS.so", 0o644, []byte("jis"))
-	m.AddFile("/usr/bin/iconv", 0o755, []byte("iconv"))
-	return m
-}
-
-func TestGconv(t *testing.T) {
-	g := lib + "/gconv"
-	all := []string{g + "/gconv-modules", g + "/gconv-modules.cache", g + "/gconv-modules.d/gconv-modules-extra.conf", g + "/ISO8859-2.so", g + "/libJIS.so"}
-	c := run(t, gconvTree().View(), []keptset.Object{{Path: libc, Libc: true, Iconv: true}, {Path: "/usr/bin/iconv", Iconv: true}}, nil, knowledge.Gconv{})
-	wantKept(t, c, all...)
-	// libc.so.6 defines iconv_open itself: it alone does not bring gconv
-	c = run(t, gconvTree().View(), []keptset.Object{{Path: libc, Libc: true, Iconv: true}, {Path: "/usr/bin/ls"}}, nil, knowledge.Gconv{})
-	wantDropped(t, c, all...)
-	// GCONV_PATH adds a directory
-	m := gconvTree()
-	m.AddFile("/opt/gconv/gconv-modules", 0o644, []byte("x"))
-	c = run(t, m.View(), []keptset.Object{glibcObj(), {Path: "/usr/bin/iconv", Iconv: true}}, []string{"GCONV_PATH=/opt/gconv"}, knowledge.Gconv{})
-	wantKept(t, c, append(all, "/opt/gconv/gconv-modules")...)
-}
-
 func localeTree() *rootfs.Mem {
 	m := bookworm()
 	m.AddFile("/usr/lib/locale/C.utf8/LC_CTYPE", 0o644, []byte("ctype"))
@@ -401,28 +374,6 @@ func TestOpenSSL(t *testing.T) {
 		c := run(t, caTree().View(), []keptset.Object{{Path: lib + "/libssl.so.3"}}, nil, knowledge.OpenSSL{})
 		wantDropped(t, c, "/etc/ssl/openssl.cnf", lib+"/ossl-modules/legacy.so")
 	})
-}
-
-func tzTree() *rootfs.Mem {
-	m := bookworm()
-	m.AddFile("/usr/share/zoneinfo/Etc/UTC", 0o644, []byte("TZif"))
-	m.AddFile("/usr/share/zoneinfo/Europe/Paris", 0o644, []byte("TZif"))
-	m.AddSymlink("/usr/share/zoneinfo/posix", ".")
-	m.AddFile("/usr/share/zoneinfo/tzdata.zi", 0o644, []byte("zi"))
-	m.AddSymlink("/etc/localtime", "/usr/share/zoneinfo/Etc/UTC")
-	m.AddFile("/etc/timezone", 0o644, []byte("Etc/UTC\n"))
-	m.AddFile("/opt/zones/Mars/Olympus", 0o644, []byte("TZif"))
-	return m
-}
-
-func TestTZData(t *testing.T) {
-	c := run(t, tzTree().View(), []keptset.Object{{Path: "/usr/bin/ls"}}, []string{"TZ=:/opt/zones/Mars/Olympus"}, knowledge.TZData{})
-	wantKept(t, c, "/usr/share/zoneinfo/Etc/UTC", "/usr/share/zoneinfo/Europe/Paris", "/usr/share/zoneinfo/posix",
-		"/usr/share/zoneinfo/tzdata.zi", "/etc/localtime", "/etc/timezone", "/opt/zones/Mars/Olympus")
-	c = run(t, tzTree().View(), nil, nil, knowledge.TZData{})
-	wantDropped(t, c, "/usr/share/zoneinfo/Etc/UTC")
-	c = run(t, tzTree().View(), []keptset.Object{{Path: "/usr/bin/ls"}}, nil, knowledge.Without(knowledge.Default(), "tzdata")...)
-	wantDropped(t, c, "/usr/share/zoneinfo/Etc/UTC", "/etc/localtime")
 }
 
 func TestOSRelease(t *testing.T) {

@@ -56,10 +56,16 @@ type Runtime struct {
 	Trees []string
 	// Files are single files of the runtime.
 	Files []string
-	// TraceReplaceable says a traced run stands for Trees and Files: with
-	// a trace the rule keeps only Env, Deps, Packages, configuration and
-	// the application's directories (see Tracer).
+	// TraceReplaceable says a traced run stands for Trees, Files and
+	// Modules: with a trace the rule keeps only State, Env, Deps, Packages,
+	// Dirs, Siblings, configuration (and what it names) and the
+	// application's directories (see Tracer).
 	TraceReplaceable bool
+	// State are trees of configuration and state (a server's data
+	// directory, /etc/postgresql), kept whole like Trees but also when
+	// traced: a run reads only part of them, and the rest (a table it did
+	// not query, an include it did not need) is the application's.
+	State []string
 	// Dirs are directories kept without their content (a log directory).
 	Dirs []string
 	// LinksIn are directories whose symbolic links (not their other files)
@@ -332,14 +338,18 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 		what = x[0]
 	}
 	why := because(r.ID, o.Path, what)
+	trees := r.State
 	if !traced && !a.graph {
-		for _, t := range r.Trees {
-			for _, d := range expand(c, t, vars) {
-				if err := a.tree(d, why); err != nil {
-					return err
-				}
+		trees = append(r.Trees[:len(r.Trees):len(r.Trees)], r.State...)
+	}
+	for _, t := range trees {
+		for _, d := range expand(c, t, vars) {
+			if err := a.tree(d, why); err != nil {
+				return err
 			}
 		}
+	}
+	if !traced && !a.graph {
 		for _, t := range r.Files {
 			if err := addPaths(c, why, expand(c, t, vars)...); err != nil {
 				return err
@@ -373,6 +383,9 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 		}
 	}
 	for _, m := range r.Modules {
+		if traced {
+			break // the run loaded the modules it needs
+		}
 		for _, d := range expand(c, m.Dir, vars) {
 			if err := a.modules(d, m, o.Path); err != nil {
 				return err

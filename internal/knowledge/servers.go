@@ -14,14 +14,18 @@ import (
 // trees, TLS certificates, log, pid and temp directories, the "user"
 // directive's account), /usr/share/nginx, /var/lib/nginx, /var/cache/nginx,
 // the /var/log/nginx directory with its links (not old logs) and /run.
+// Traced, /usr/share/nginx is left to the run; the configuration and state
+// trees and what the configuration names stay.
 var Nginx = &Runtime{
-	ID:        "nginx",
-	What:      "nginx configuration and data",
-	Programs:  regexp.MustCompile(`^nginx(-debug)?$`),
-	Trees:     []string{"/etc/nginx", "/usr/share/nginx", "/var/lib/nginx", "/var/cache/nginx"},
-	SkipLinks: []string{"modules"},
-	Dirs:      []string{"/var/log/nginx", "/run", "/var/run"},
-	LinksIn:   []string{"/var/log/nginx"},
+	ID:               "nginx",
+	What:             "nginx configuration and data",
+	Programs:         regexp.MustCompile(`^nginx(-debug)?$`),
+	Trees:            []string{"/usr/share/nginx"},
+	State:            []string{"/etc/nginx", "/var/lib/nginx", "/var/cache/nginx"},
+	TraceReplaceable: true,
+	SkipLinks:        []string{"modules"},
+	Dirs:             []string{"/var/log/nginx", "/run", "/var/run"},
+	LinksIn:          []string{"/var/log/nginx"},
 	Config: &ConfigSyntax{
 		Files: []string{"/etc/nginx/nginx.conf"},
 		Parse: parseNginx,
@@ -64,20 +68,24 @@ var Nginx = &Runtime{
 // postgresql.conf files (which name locales) and the socket directory.
 // llvmjit.so is left out: it pulls libLLVM (over 100 MB) and is loaded only
 // when JIT compiles a query; without it PostgreSQL runs every query without
-// JIT, the same results. Zone files come from the tzdata rule.
+// JIT, the same results. Zone files come from the tzdata rule. Traced, the
+// share dirs and the $libdir modules are left to the run (it opened the
+// catalog files, extension scripts and modules it used); configuration,
+// /var/lib/postgresql and PGDATA stay whole.
 var PostgreSQL = &Runtime{
 	ID:       "postgresql",
 	What:     "PostgreSQL server files",
 	Programs: regexp.MustCompile(`^postgres$`),
 	Version:  regexp.MustCompile(`^/usr/lib/postgresql/([^/]+)/bin/`),
-	Trees: []string{"/usr/share/postgresql/{version}", "{prefix}/share/postgresql", "/usr/share/postgresql-common",
-		"/etc/postgresql", "/etc/postgresql-common", "/var/lib/postgresql", "{env:PGDATA}"},
-	Dirs: []string{"/var/run/postgresql", "/run/postgresql"},
+	Trees:    []string{"/usr/share/postgresql/{version}", "{prefix}/share/postgresql", "/usr/share/postgresql-common"},
+	State:    []string{"/etc/postgresql", "/etc/postgresql-common", "/var/lib/postgresql", "{env:PGDATA}"},
+	Dirs:     []string{"/var/run/postgresql", "/run/postgresql"},
 	Modules: []Modules{
 		{Dir: "/usr/lib/postgresql/{version}/lib", Exclude: reLLVMJIT, ExcludeNote: pgJITNote},
 		{Dir: "{prefix}/lib/postgresql", Exclude: reLLVMJIT, ExcludeNote: pgJITNote},
 	},
-	Siblings: true,
+	Siblings:         true,
+	TraceReplaceable: true,
 	Configs: []string{"{env:PGDATA}/postgresql.conf", "{env:PGDATA}/postgresql.auto.conf",
 		"/etc/postgresql/*/*/postgresql.conf"},
 }

@@ -3,7 +3,6 @@ package knowledge
 import (
 	"bufio"
 	"bytes"
-	"path"
 	"regexp"
 	"strings"
 )
@@ -185,56 +184,6 @@ func (r LibgccS) Apply(c Keeper) error {
 	return nil
 }
 
-// Gconv keeps glibc's iconv modules when a kept object calls iconv: the gconv
-// directory ($LIB/gconv next to libc.so.6, or the GCONV_PATH dirs) with
-// gconv-modules, gconv-modules.cache, gconv-modules.d/*.conf and every module
-// .so with its libraries. Which charsets a program converts is only known at
-// run time, so static mode keeps them all (about 8 MB on bookworm).
-type Gconv struct{}
-
-// Name implements Rule.
-func (Gconv) Name() string { return "gconv" }
-
-// Apply implements Rule.
-func (r Gconv) Apply(c Keeper) error {
-	var user string
-	for _, o := range c.Objects() {
-		// libc.so.6 defines iconv_open itself; only its callers count
-		if o.Iconv && !o.Libc && (user == "" || o.Path < user) {
-			user = o.Path
-		}
-	}
-	libcs := glibcs(c)
-	if user == "" || len(libcs) == 0 {
-		return nil
-	}
-	v := c.View()
-	dirs := envList(c, "GCONV_PATH")
-	for _, l := range libcs {
-		dirs = append(dirs, path.Join(path.Dir(l.Path), "gconv"))
-	}
-	for _, t := range triplets(v) {
-		dirs = append(dirs, "/usr/lib/"+t+"/gconv")
-	}
-	dirs = append(dirs, "/usr/lib64/gconv", "/usr/lib/gconv")
-	why := dlopened(r.Name(), libcs[0].Path, "iconv used by "+user)
-	kept := false
-	for _, d := range dirs {
-		if !isDir(v, d) {
-			continue
-		}
-		ok, err := keepTree(c, d, why, treeOpts{elf: true})
-		if err != nil {
-			return err
-		}
-		kept = kept || ok
-	}
-	if !kept {
-		c.Warn("gconv: %s uses iconv but the image has no gconv directory", user)
-	}
-	return nil
-}
-
 // NormalizeLocale applies glibc's codeset normalization: "en_US.UTF-8@euro"
 // becomes "en_US.utf8@euro".
 func NormalizeLocale(n string) string {
@@ -266,58 +215,4 @@ func NormalizeLocale(n string) string {
 		out += "@" + mod
 	}
 	return out
-}
-
-// TZData keeps the time zone database: /usr/share/zoneinfo as a whole,
-// /etc/localtime (and the zone it links to), /etc/timezone, and what TZ,
-// TZDIR and ZONEINFO (Go) name. It applies as soon as any program is kept.
-// Drop it with Without(rules, "tzdata") (--no-tzdata); a JVM's lib/tzdb.dat
-// comes with the JVM tree.
-type TZData struct{}
-
-// Name implements Rule.
-func (TZData) Name() string { return "tzdata" }
-
-// Apply implements Rule.
-func (r TZData) Apply(c Keeper) error {
-	objs := c.Objects()
-	if len(objs) == 0 {
-		return nil
-	}
-	why := because(r.Name(), "", "time zone database")
-	if err := addPaths(c, why, "/etc/localtime", "/etc/timezone"); err != nil {
-		return err
-	}
-	dirs := append(envList(c, "TZDIR"), "/usr/share/zoneinfo")
-	for _, d := range dirs {
-		if _, err := keepTree(c, d, why, treeOpts{}); err != nil {
-			return err
-		}
-	}
-	if z, ok := c.Getenv("ZONEINFO"); ok && z != "" {
-		if isDir(c.View(), z) {
-			if _, err := keepTree(c, z, because(r.Name(), "", "ZONEINFO"), treeOpts{}); err != nil {
-				return err
-			}
-		} else if _, err := c.AddPath(z, because(r.Name(), "", "ZONEINFO")); err != nil {
-			return err
-		}
-	}
-	if tz, ok := c.Getenv("TZ"); ok && tz != "" {
-		tz = strings.TrimPrefix(tz, ":")
-		why := because(r.Name(), "", "TZ="+tz)
-		switch {
-		case strings.HasPrefix(tz, "/"):
-			if _, err := c.AddPath(tz, why); err != nil {
-				return err
-			}
-		case !strings.Contains(tz, ".."):
-			for _, d := range dirs {
-				if _, err := c.AddPath(path.Join(d, tz), why); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }

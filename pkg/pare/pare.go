@@ -79,6 +79,9 @@ type BuildOptions struct {
 	// KeepInterpreterTrees keeps the Python, Ruby and Node library trees
 	// whole instead of the modules reachable from the application's scripts.
 	KeepInterpreterTrees bool
+	// WholeRules names precise rules that keep everything instead:
+	// "gconv" (every iconv module), "tzdata" (the whole zoneinfo).
+	WholeRules []string
 	// KeepSetuid keeps setuid/setgid bits (dropped by default).
 	KeepSetuid bool
 	// TrimAccounts writes only the accounts the image uses into the output's
@@ -88,7 +91,7 @@ type BuildOptions struct {
 	// keeps a non-root source user, else 65532.
 	User string
 	// Trace, when set, is a traced run of the source (Trace): what it used
-	// joins the closure and replaces the whole-tree keep of interpreters.
+	// joins the closure and replaces the whole-tree keep of interpreters and servers.
 	Trace *TraceResult
 	// AddInit adds pare-init at InitPath as the Entrypoint in front of the
 	// image's command: a PID 1 that forwards signals and reaps zombies.
@@ -107,6 +110,7 @@ func (o *BuildOptions) keepOptions() keep.Options {
 		Includes: o.Includes, IncludeExes: o.IncludeExes, Excludes: o.Excludes,
 		AllowMissing: o.AllowMissing, SkipRules: append([]string(nil), o.SkipRules...),
 		KeepInterpreterTrees: o.KeepInterpreterTrees,
+		WholeRules:           append([]string(nil), o.WholeRules...),
 	}
 	if o.Entrypoint != nil {
 		k.EntrypointSet, k.Entrypoint = true, o.Entrypoint

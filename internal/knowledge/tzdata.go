@@ -1,0 +1,277 @@
+package knowledge
+
+import (
+	"bytes"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pare-dev/pare/pkg/rootfs"
+)
+
+// TZData keeps the time zone database that kept programs can read. Always
+// (once any program is kept): /etc/localtime (and the zone it links to),
+// /etc/timezone, what TZ, TZDIR and ZONEINFO (Go) name. Then, in each
+// zoneinfo directory (TZDIR's, /usr/share/zoneinfo):
+//
+//   - when a kept program can take a zone from the outside, the whole
+//     directory but its right/ (leap-second variants) and posix/
+//     (duplicates) subtrees, which are kept only when TZ, or a kept
+//     configuration naming right/Zone, posix/Zone or a path below them,
+//     selects them. A program takes a zone from the outside when it is a
+//     language runtime (a Runtimes entry with application files: Python's
+//     zoneinfo, Ruby's TZInfo, Perl's DateTime, Go-like APIs in every
+//     language) or when a kept ELF object other than libc names "zoneinfo"
+//     in its read-only data (Go's time.LoadLocation, PostgreSQL's
+//     SET timezone, ICU, a JVM's default-zone search): the zone then comes
+//     from a query, a request or code, not from the image;
+//   - otherwise only the zones the image names: UTC, Etc/UTC, localtime,
+//     posixrules (glibc reads it for a POSIX TZ without rules), the zone of
+//     /etc/timezone, and every word of a kept configuration file (see
+//     configFiles) or of TZ that names a zone file there (Europe/Paris,
+//     EST5EDT). Such a program still reads TZ from its environment when
+//     it calls localtime, so "docker run -e TZ=Asia/Tokyo" on the pared
+//     image falls back to UTC for a zone not named at build time: the
+//     trade-off of this rule. Name the zone in the image's Env, or keep
+//     them all with All (--keep-zoneinfo).
+//
+// A traced run adds the zone files it opened. Drop the rule with
+// Without(rules, "tzdata") (--no-tzdata); a JVM's lib/tzdb.dat comes with
+// the JVM tree.
+type TZData struct {
+	// All keeps every zoneinfo directory whole (--keep-zoneinfo).
+	All   bool
+	cache *zoneCache
+}
+
+// NewTZData returns the tzdata rule with a cache of the objects it
+// scanned, for one build.
+func NewTZData() TZData { return TZData{cache: &zoneCache{names: map[string]bool{}}} }
+
+type zoneCache struct {
+	mu    sync.Mutex
+	names map[string]bool // physical path → its read-only data names zoneinfo
+}
+
+// Name implements Rule.
+func (TZData) Name() string { return "tzdata" }
+
+// Apply implements Rule.
+func (r TZData) Apply(c Keeper) error {
+	objs := c.Objects()
+	if len(objs) == 0 {
+		return nil
+	}
+	why := because(r.Name(), "", "time zone database")
+	if err := addPaths(c, why, "/etc/localtime", "/etc/timezone"); err != nil {
+		return err
+	}
+	dirs := append(envList(c, "TZDIR"), "/usr/share/zoneinfo")
+	if z, ok := c.Getenv("ZONEINFO"); ok && z != "" {
+		if isDir(c.View(), z) {
+			if _, err := keepTree(c, z, because(r.Name(), "", "ZONEINFO"), treeOpts{}); err != nil {
+				return err
+			}
+		} else if _, err := c.AddPath(z, because(r.Name(), "", "ZONEINFO")); err != nil {
+			return err
+		}
+	}
+	tz, _ := c.Getenv("TZ")
+	tz = strings.TrimPrefix(tz, ":")
+	if tz != "" {
+		why := because(r.Name(), "", "TZ="+tz)
+		switch {
+		case strings.HasPrefix(tz, "/"):
+			if _, err := c.AddPath(tz, why); err != nil {
+				return err
+			}
+		case !strings.Contains(tz, ".."):
+			for _, d := range dirs {
+				if _, err := c.AddPath(path.Join(d, tz), why); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if r.All {
+		for _, d := range dirs {
+			if _, err := keepTree(c, d, because(r.Name(), "", "time zone database (--keep-zoneinfo)"), treeOpts{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	v := c.View()
+	named := r.namedZones(c, dirs, tz)
+	taker, what := r.zoneTaker(c)
+	for _, d := range dirs {
+		if !isDir(v, d) {
+			continue
+		}
+		if taker != "" {
+			why := because(r.Name(), taker, what)
+			if _, err := c.AddPath(d, why); err != nil {
+				return err
+			}
+			for _, n := range children(v, d, nil) {
+				if (n == "right" || n == "posix") && !named[d][n] {
+					continue // duplicates nothing selects
+				}
+				if _, err := keepTree(c, path.Join(d, n), why, treeOpts{}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		zones := []string{"UTC", "Etc/UTC", "localtime", "posixrules"}
+		if tzf := strings.TrimSpace(string(readConfig(v, "/etc/timezone"))); tzf != "" && !strings.Contains(tzf, "..") {
+			zones = append(zones, tzf)
+		}
+		for z := range named[d] {
+			if strings.Contains(z, "/") {
+				zones = append(zones, z)
+			}
+		}
+		sort.Strings(zones[4:])
+		why := because(r.Name(), "", "zones the image names (no kept program takes a zone from the outside)")
+		for _, z := range zones {
+			if _, err := c.AddPath(path.Join(d, z), why); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// namedZones returns, per zoneinfo directory, the zone names (and the
+// right/posix subtree names) that TZ and the kept configuration files
+// name: words with the shape of a zone that are files of that directory.
+func (r TZData) namedZones(c Keeper, dirs []string, tz string) map[string]map[string]bool {
+	v := c.View()
+	out := map[string]map[string]bool{}
+	var texts [][]byte
+	texts = append(texts, []byte(tz))
+	var own []string
+	for _, d := range dirs {
+		out[d] = map[string]bool{}
+		if res, err := v.Resolve(d, true); err == nil {
+			own = append(own, res.Path+"/")
+		}
+	}
+next:
+	for _, f := range configFiles(c) {
+		for _, d := range own {
+			if strings.HasPrefix(f, d) {
+				continue next // tzdata.zi and zone.tab name every zone
+			}
+		}
+		texts = append(texts, readConfig(v, f))
+	}
+	for _, t := range texts {
+		for _, w := range zoneWords(t) {
+			for _, d := range dirs {
+				rel := w
+				if strings.HasPrefix(w, d+"/") {
+					rel = strings.TrimPrefix(w, d+"/")
+				} else if strings.HasPrefix(w, "/") {
+					continue
+				}
+				if rel == "" || strings.Contains(rel, "..") {
+					continue
+				}
+				e, err := v.Stat(path.Join(d, rel))
+				if err != nil || e.Type != rootfs.TypeReg {
+					continue
+				}
+				out[d][rel] = true
+				if top, _, ok := strings.Cut(rel, "/"); ok && (top == "right" || top == "posix") {
+					out[d][top] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// zoneWord reports whether b may be part of a zone name or path.
+func zoneWord(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '/' || b == '_' || b == '-' || b == '+'
+}
+
+// zoneWords returns the distinct words of data shaped like a zone name
+// (starting with an upper-case letter: Europe/Paris, EST5EDT) or an
+// absolute path, sorted.
+func zoneWords(data []byte) []string {
+	seen := map[string]bool{}
+	start := -1
+	for i := 0; i <= len(data); i++ {
+		if i < len(data) && zoneWord(data[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			w := strings.TrimRight(string(data[start:i]), "/")
+			start = -1
+			if len(w) >= 2 && len(w) <= 128 && (w[0] >= 'A' && w[0] <= 'Z' || w[0] == '/' || strings.HasPrefix(w, "right/") || strings.HasPrefix(w, "posix/")) {
+				seen[w] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for w := range seen {
+		out = append(out, w)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// zoneTaker returns the first kept object that can take a zone from the
+// outside (see TZData) and why, "" when none.
+func (r TZData) zoneTaker(c Keeper) (string, string) {
+	for _, rt := range Runtimes {
+		if len(rt.AppFiles) == 0 {
+			continue
+		}
+		var objs []Object
+		if rt.Programs != nil {
+			objs = matching(c, rt.Programs)
+		}
+		objs = append(objs, launchers(c, rt.Launchers)...)
+		if len(objs) > 0 {
+			return objs[0].Path, "time zone database: " + rt.ID + " programs name zones at run time"
+		}
+	}
+	objs := c.Objects()
+	sortObjects(objs)
+	for _, o := range objs {
+		if isLibcObject(o) {
+			continue
+		}
+		if r.namesZoneinfo(c.View(), o.Path) {
+			return o.Path, "time zone database: " + path.Base(o.Path) + " looks zones up by name"
+		}
+	}
+	return "", ""
+}
+
+func (r TZData) namesZoneinfo(v *rootfs.View, p string) bool {
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		ok, done := r.cache.names[p]
+		r.cache.mu.Unlock()
+		if done {
+			return ok
+		}
+	}
+	data, err := readOnlyData(v, p)
+	ok := err == nil && bytes.Contains(data, []byte("zoneinfo"))
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		r.cache.names[p] = ok
+		r.cache.mu.Unlock()
+	}
+	return ok
+}
