@@ -57,6 +57,10 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	err = limitHint(err)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// "context canceled" alone does not say a signal stopped pare.
+		err = fmt.Errorf("interrupted (%v): %w", context.Cause(ctx), err)
+	}
 	fmt.Fprintf(stderr, "pare: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {

@@ -243,10 +243,10 @@ type ent struct {
 	major, minor     int64
 }
 
-func reg(name, body string) ent   { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o755} }
-func dirE(name string) ent        { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
-func sym(name, to string) ent     { return ent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777} }
-func hardE(name, to string) ent   { return ent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
+func reg(name, body string) ent { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o755} }
+func dirE(name string) ent      { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
+func sym(name, to string) ent   { return ent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777} }
+func hardE(name, to string) ent { return ent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
 func writeEnt(t *testing.T, tw *tar.Writer, e ent) {
 	hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode,
 		ModTime: time.Unix(1700000000, 0), Devmajor: e.major, Devminor: e.minor, Format: tar.FormatPAX}

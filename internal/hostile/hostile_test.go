@@ -74,7 +74,7 @@ func one(entries ...ent) func(t *testing.T, e env) (v1.Config, []*layer) {
 // section headers at offsets past its end.
 func absurdELF() string {
 	b := elftest.Build(elftest.Spec{Type: elf.ET_EXEC, NoDynamic: true})
-	binary.LittleEndian.PutUint64(b[40:], 1<<62) // e_shoff
+	binary.LittleEndian.PutUint64(b[40:], 1<<62)  // e_shoff
 	binary.LittleEndian.PutUint16(b[56:], 0xffff) // e_phnum
 	binary.LittleEndian.PutUint16(b[60:], 0xffff) // e_shnum
 	binary.LittleEndian.PutUint16(b[62:], 0xfffe) // e_shstrndx
