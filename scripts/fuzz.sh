@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the module (each `func FuzzX(f *testing.F)` in a
 # _test.go file, found by scanning, so new targets join automatically) for
-# FUZZTIME each (default 5s). A crash fails the script; go test writes the
+# FUZZTIME each (default 4s). A crash fails the script; go test writes the
 # crashing input to the package's testdata/fuzz/FuzzX/, where, committed, it
 # becomes a regression test that plain `go test` runs.
 #
@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export PATH=/usr/local/go/bin:$PATH
-FUZZTIME=${FUZZTIME:-5s}
+FUZZTIME=${FUZZTIME:-4s}
 dirs=("$@")
 [[ ${#dirs[@]} -eq 0 ]] && dirs=(.)
 

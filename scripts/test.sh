@@ -85,7 +85,7 @@ phase "staticcheck"
 go tool staticcheck ./...
 
 # Fuzzing (issue 10): every `func Fuzz` target for FUZZTIME each (default
-# 5s); a crash fails CI and its input lands in the package's testdata/fuzz/.
+# 4s); a crash fails CI and its input lands in the package's testdata/fuzz/.
 phase "fuzz"
 bash scripts/fuzz.sh
 

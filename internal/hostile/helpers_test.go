@@ -239,7 +239,6 @@ type ent struct {
 	name, body, link string
 	typ              byte
 	mode             int64
-	size             int64 // declared size of a body written by bodyFn
 	major, minor     int64
 }
 
