@@ -22,7 +22,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/pare-dev/pare/internal/engine"
 	"github.com/pare-dev/pare/internal/testimages"
@@ -138,30 +141,106 @@ func expectClean(t *testing.T, dirs map[string][]string) {
 	}
 }
 
+// throttle slows every response body and request body of h to rate
+// bytes per second.
+func throttle(h http.Handler, rate int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = &slowBody{ReadCloser: r.Body, rate: rate}
+		}
+		h.ServeHTTP(&slowResponse{ResponseWriter: w, rate: rate}, r)
+	})
+}
+
+const slowChunk = 64 << 10
+
+type slowResponse struct {
+	http.ResponseWriter
+	rate int
+}
+
+func (s *slowResponse) Write(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		k := min(len(b), slowChunk)
+		time.Sleep(time.Duration(k) * time.Second / time.Duration(s.rate))
+		m, err := s.ResponseWriter.Write(b[:k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		b = b[k:]
+	}
+	return n, nil
+}
+
+type slowBody struct {
+	io.ReadCloser
+	rate int
+}
+
+func (s *slowBody) Read(b []byte) (int, error) {
+	b = b[:min(len(b), slowChunk)]
+	n, err := s.ReadCloser.Read(b)
+	time.Sleep(time.Duration(n) * time.Second / time.Duration(s.rate))
+	return n, err
+}
+
+// slowRegistry serves one in-memory registry twice: at full speed (to set
+// up) and throttled to rate (for pare). It returns both hosts.
+func slowRegistry(t *testing.T, rate int) (fast, slow string) {
+	h := registry.New(registry.Logger(log0()))
+	f := httptest.NewServer(h)
+	s := httptest.NewServer(throttle(h, rate))
+	t.Cleanup(func() { f.Close(); s.Close() })
+	return strings.TrimPrefix(f.URL, "http://"), strings.TrimPrefix(s.URL, "http://")
+}
+
 // TestInterrupt sends SIGINT to pare while it reads, builds and writes: it
-// must exit 1 at once saying it was interrupted, with no output and no temp
-// file.
+// must exit 1 at once saying it was interrupted, with no output (file or
+// tag) and no temp file. Reading and pushing go through a registry
+// throttled to 32 MiB/s, so that each phase lasts long enough to be hit.
 func TestInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the pare binary")
 	}
+	base := t.TempDir()
+	archive := faultImage(t, base, 96<<20)
+	img, err := tarball.ImageFromPath(strings.TrimPrefix(archive, "docker-archive:"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, slow := slowRegistry(t, 32<<20)
+	ref, err := name.ParseReference(fast + "/src/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		phase string
-		when  func(p *proc) bool
+		phase    string
+		src, dst string
+		when     func(p *proc) bool
 	}{
-		{"read", func(p *proc) bool { return strings.Contains(p.stderr(), "MiB read") }},
+		{"read", "docker://" + slow + "/src/app:1", "", func(p *proc) bool { return strings.Contains(p.stderr(), "MiB read") }},
 		// Build takes no context: a signal during it ends pare when the
 		// write starts.
-		{"build", func(p *proc) bool { return regexp.MustCompile(`layer 2/2 \S+: applied`).MatchString(p.stderr()) }},
-		{"write", func(p *proc) bool { return strings.Contains(p.stderr(), "writing: ") }},
+		{"build", "docker://" + slow + "/src/app:1", "", func(p *proc) bool {
+			return regexp.MustCompile(`layer 2/2 \S+: applied`).MatchString(p.stderr())
+		}},
+		{"write", archive, "docker://" + slow + "/out/app:1", func(p *proc) bool { return strings.Contains(p.stderr(), "writing: ") }},
 	} {
 		t.Run(tc.phase, func(t *testing.T) {
-			base := t.TempDir()
-			tmp, out := filepath.Join(base, "tmp"), filepath.Join(base, "out")
+			dir := t.TempDir()
+			tmp, out := filepath.Join(dir, "tmp"), filepath.Join(dir, "out")
 			os.Mkdir(tmp, 0o755)
 			os.Mkdir(out, 0o755)
-			src := faultImage(t, base, 48<<20)
-			p := startPare(t, nil, "build", "--temp-dir", tmp, "--include", "/data", src, "docker-archive:"+filepath.Join(out, "out.tar"))
+			dst := tc.dst
+			if dst == "" {
+				dst = "docker-archive:" + filepath.Join(out, "out.tar")
+			}
+			p := startPare(t, []string{"TMPDIR=" + tmp}, "build", "--insecure", "--temp-dir", tmp, "--include", "/data", tc.src, dst)
 			p.waitFor(t, tc.phase, 2*time.Minute, func() bool { return tc.when(p) })
 			start := time.Now()
 			p.cmd.Process.Signal(os.Interrupt)
@@ -171,6 +250,12 @@ func TestInterrupt(t *testing.T) {
 				t.Errorf("exit %d, want 1 with an error saying pare was interrupted:\n%s", code, p.stderr())
 			}
 			expectClean(t, map[string][]string{tmp: nil, out: nil})
+			if resp, err := http.Get("http://" + fast + "/v2/out/app/manifests/1"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNotFound {
+					t.Errorf("the pushed tag exists after the interrupt: %s", resp.Status)
+				}
+			}
 		})
 	}
 }
