@@ -88,6 +88,11 @@ GOOS=darwin GOARCH=arm64 go vet ./...
 phase "staticcheck"
 go tool staticcheck ./...
 
+# Fuzzing (issue 10): every `func Fuzz` target for FUZZTIME each (default
+# 4s); a crash fails CI and its input lands in the package's testdata/fuzz/.
+phase "fuzz"
+bash scripts/fuzz.sh
+
 phase "go test"
 if [[ $# -eq 0 ]]; then
 	set -- ./...

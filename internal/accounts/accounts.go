@@ -9,8 +9,6 @@
 package accounts
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -163,10 +161,10 @@ func parseShadow(b []byte, minFields int) map[string][]string {
 
 func lines(b []byte) [][]string {
 	var out [][]string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
+	// Not a bufio.Scanner: it stops silently at a line over its buffer, and
+	// every account after a hostile long line would be lost.
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimRight(line, "\r")
 		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
 			continue
 		}

@@ -40,6 +40,7 @@ type globals struct {
 	platform string
 	insecure bool
 	tempDir  string
+	limits   limitFlags
 	stdout   io.Writer
 	stderr   io.Writer
 }
@@ -58,6 +59,11 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ec exitCodeError
 	if errors.As(err, &ec) {
 		return ec.code
+	}
+	err = limitHint(err)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// "context canceled" alone does not say a signal stopped pare.
+		err = fmt.Errorf("interrupted (%v): %w", context.Cause(ctx), err)
 	}
 	fmt.Fprintf(stderr, "pare: %v\n", err)
 	var ue usageError
@@ -100,11 +106,13 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 	pf.StringVar(&g.platform, "platform", "", "platform to pick from an image index (default linux/<host arch>)")
 	pf.BoolVar(&g.insecure, "insecure", false, "allow plain-http registries (docker:// on loopback)")
 	pf.StringVar(&g.tempDir, "temp-dir", "", "directory for temporary files (default $TMPDIR)")
+	g.limits.register(pf)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.output != "text" && g.output != "json" {
 			return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}
 		}
-		return nil
+		_, err := g.limits.limits()
+		return err
 	}
 	root.AddCommand(
 		newVersionCmd(g),
@@ -181,7 +189,8 @@ func (g *globals) open(ctx context.Context, ref string) (*pare.Source, error) {
 // (an invalid --platform is ignored here; open reports it).
 func (g *globals) openOptions() pare.OpenOptions {
 	topts, _ := g.transportOptions(nil)
-	var ropts []rootfs.Option
+	lim, _ := g.limits.limits() // checked before any command runs
+	ropts := []rootfs.Option{rootfs.WithLimits(lim)}
 	if g.tempDir != "" {
 		ropts = append(ropts, rootfs.WithTempDir(g.tempDir))
 	}

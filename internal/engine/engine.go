@@ -224,7 +224,8 @@ func RemoveDetached(ctx context.Context, eng Engine, id string) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RemoveTimeout)
 	defer cancel()
 	if err := eng.Remove(rctx, id); err != nil {
-		return fmt.Errorf("removing container %s: %w", shortID(id), err)
+		// The engine's error names the container already; say what is left.
+		return fmt.Errorf("%w (the container is left behind: docker rm -f %s)", err, shortID(id))
 	}
 	return nil
 }

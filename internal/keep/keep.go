@@ -167,7 +167,7 @@ func (b *builder) roots() error {
 	b.res.Args = args
 	if b.cfg.WorkingDir != "" {
 		if _, err := b.set.Keep(b.cfg.WorkingDir, keptset.Reason{Kind: keptset.KindEntrypoint, Detail: "WorkingDir"}); err != nil && !isNotExist(err) {
-			return err
+			return fmt.Errorf("WorkingDir %q: %w", b.cfg.WorkingDir, err)
 		}
 	}
 	if len(args) == 0 && len(b.opts.IncludeExes) == 0 && len(b.opts.Includes) == 0 && len(b.opts.Observed) == 0 {

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // ErrDigestMismatch is returned when content does not match its digest.
@@ -102,12 +103,32 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: layer %d: %w", l.src, l.index, err)
 	}
-	rc, err := l.Layer.Uncompressed()
+	var rc io.ReadCloser
+	if l.derived {
+		rc, err = l.Layer.Uncompressed()
+	} else {
+		// Decompress what Compressed checks against the layer digest: a
+		// layout's or registry's blob must match its name too, not only
+		// its content the diff_id.
+		var ul v1.Layer
+		if ul, err = partial.CompressedToLayer(compressedOnly{l}); err == nil {
+			rc, err = ul.Uncompressed()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.name(d), err)
 	}
 	return newVerifier(rc, d, l.name(d)), nil
 }
+
+// compressedOnly hides a layer's own Uncompressed, so that
+// partial.CompressedToLayer decompresses its verified Compressed stream.
+type compressedOnly struct{ l *verifiedLayer }
+
+func (c compressedOnly) Digest() (v1.Hash, error)            { return c.l.Digest() }
+func (c compressedOnly) Compressed() (io.ReadCloser, error)  { return c.l.Compressed() }
+func (c compressedOnly) Size() (int64, error)                { return c.l.Size() }
+func (c compressedOnly) MediaType() (types.MediaType, error) { return c.l.MediaType() }
 
 // verifier hashes what is read and fails at EOF on a mismatch. Read errors
 // are wrapped with the layer's name.
