@@ -18,9 +18,9 @@ import (
 func bigItems() []Item {
 	var items []Item
 	x := uint64(88172645463325252)
-	for i := range 24 {
+	for i := range 14 {
 		var b bytes.Buffer
-		for b.Len() < 300<<10 {
+		for b.Len() < 384<<10 {
 			switch i % 3 {
 			case 0:
 				fmt.Fprintf(&b, "line %d of file %d of a layer\n", b.Len(), i)
