@@ -2,6 +2,7 @@ package transport
 
 import (
 	"archive/tar"
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/pgzip"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -203,4 +205,46 @@ func descriptorFor(m tarball.Manifest, tag string) *tarball.Descriptor {
 		return &m[0]
 	}
 	return nil
+}
+
+// gunzip returns the layer's content decompressed from its gzip blob with
+// a read-ahead reader (klauspost/pgzip: decompression runs in its own
+// goroutine, ahead of the reader), checking the blob's digest and the
+// content's diff_id; ok is false when the layer is not a gzip blob of its
+// own (a docker save layer, another media type, other magic bytes), which
+// the layer's own Uncompressed handles.
+func (l *verifiedLayer) gunzip(diffID v1.Hash) (rc io.ReadCloser, ok bool, err error) {
+	if l.derived {
+		return nil, false, nil
+	}
+	if mt, err := l.MediaType(); err != nil || (mt != types.OCILayer && mt != types.DockerLayer) {
+		return nil, false, nil
+	}
+	crc, err := l.Compressed()
+	if err != nil {
+		return nil, true, err
+	}
+	br := bufio.NewReaderSize(crc, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		crc.Close()
+		return nil, false, nil
+	}
+	zr, err := pgzip.NewReaderN(br, 1<<20, 4)
+	if err != nil {
+		crc.Close()
+		return nil, true, fmt.Errorf("%s: decompressing: %w", l.name(diffID), err)
+	}
+	return newVerifier(&gzipReadCloser{zr, crc}, diffID, l.name(diffID)), true, nil
+}
+
+type gzipReadCloser struct {
+	zr  *pgzip.Reader
+	crc io.Closer
+}
+
+func (g *gzipReadCloser) Read(p []byte) (int, error) { return g.zr.Read(p) }
+
+func (g *gzipReadCloser) Close() error {
+	g.zr.Close()
+	return g.crc.Close()
 }

@@ -102,6 +102,9 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: layer %d: %w", l.src, l.index, err)
 	}
+	if rc, ok, err := l.gunzip(d); ok {
+		return rc, err
+	}
 	rc, err := l.Layer.Uncompressed()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.name(d), err)
