@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -261,7 +262,7 @@ func (s *store) decodeInPlace(ctx context.Context, j *layerJob, lf *LayerFile) e
 }
 
 func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile) error {
-	sr := io.NewSectionReader(lf.File, lf.Offset, lf.Size)
+	sr := newWindowReader(lf.File, lf.Offset, lf.Size)
 	tr := tar.NewReader(sr) // sr is a Seeker: content is skipped, not read
 	for {
 		hdr, err := s.next(ctx, tr)
@@ -427,4 +428,56 @@ func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error 
 		err = j.err
 	}
 	return err
+}
+
+// windowReader reads the range [base, base+size) of an io.ReaderAt through
+// a window buffer, and seeks without reading. archive/tar reads each header
+// in 512-byte blocks and skips content by seeking (then reads its last
+// byte): through the window, a layer of small files costs one pread per
+// window instead of two per file.
+type windowReader struct {
+	r          io.ReaderAt
+	base, size int64
+	pos        int64 // relative to base
+	buf        []byte
+	bufOff     int64 // relative offset of buf[0]
+	n          int   // valid bytes in buf
+}
+
+func newWindowReader(r io.ReaderAt, base, size int64) *windowReader {
+	return &windowReader{r: r, base: base, size: size, buf: make([]byte, 256<<10)}
+}
+
+func (w *windowReader) Read(p []byte) (int, error) {
+	if w.pos >= w.size {
+		return 0, io.EOF
+	}
+	if w.pos < w.bufOff || w.pos >= w.bufOff+int64(w.n) {
+		m := min(int64(len(w.buf)), w.size-w.pos)
+		k, err := w.r.ReadAt(w.buf[:m], w.base+w.pos)
+		w.bufOff, w.n = w.pos, k
+		if k == 0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+	}
+	k := copy(p, w.buf[w.pos-w.bufOff:w.n])
+	w.pos += int64(k)
+	return k, nil
+}
+
+func (w *windowReader) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += w.pos
+	case io.SeekEnd:
+		off += w.size
+	}
+	if off < 0 {
+		return 0, errors.New("seek before the start of the layer")
+	}
+	w.pos = off
+	return off, nil
 }
