@@ -213,9 +213,13 @@ func descriptorFor(m tarball.Manifest, tag string) *tarball.Descriptor {
 // content's diff_id; ok is false when the layer is not a gzip blob of its
 // own (a docker save layer, another media type, other magic bytes), which
 // the layer's own Uncompressed handles.
-func (l *verifiedLayer) gunzip(diffID v1.Hash) (rc io.ReadCloser, ok bool, err error) {
+func (l *verifiedLayer) gunzip() (rc io.ReadCloser, ok bool, err error) {
 	if l.derived {
 		return nil, false, nil
+	}
+	diffID, err := l.DiffID()
+	if err != nil {
+		return nil, false, nil // Uncompressed reports it
 	}
 	if mt, err := l.MediaType(); err != nil || (mt != types.OCILayer && mt != types.DockerLayer) {
 		return nil, false, nil

@@ -98,12 +98,12 @@ func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 }
 
 func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
+	if rc, ok, err := l.gunzip(); ok {
+		return rc, err
+	}
 	d, err := l.DiffID()
 	if err != nil {
 		return nil, fmt.Errorf("%s: layer %d: %w", l.src, l.index, err)
-	}
-	if rc, ok, err := l.gunzip(d); ok {
-		return rc, err
 	}
 	rc, err := l.Layer.Uncompressed()
 	if err != nil {
