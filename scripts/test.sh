@@ -98,4 +98,13 @@ if [[ $# -eq 0 ]]; then
 	set -- ./...
 fi
 go test -count=1 -timeout 75m "$@"
+
+# The race detector on the packages that run goroutines of their own: layer
+# decoding (pkg/rootfs), in-place layer files (pkg/transport), the parallel
+# gzip writer (internal/tarlayer), the ELF scanning pool (internal/keep).
+# -short skips their Docker tests (run above); the 100 MB shell-scan timing
+# test is skipped (it measures speed, which the race detector changes).
+phase "go test -race (concurrent packages)"
+go test -count=1 -race -short -timeout 10m -skip 'TestScanShellLarge' \
+	./pkg/rootfs/ ./pkg/transport/ ./internal/tarlayer/ ./internal/keep/
 phase "done"

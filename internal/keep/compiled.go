@@ -50,14 +50,13 @@ func (b *builder) compiledPaths() {
 		}
 	}
 	sort.Strings(paths)
+	pre := b.rodataAll(paths)
 	for _, p := range paths {
 		st.scanned[p] = true
-		o := b.res.Objects[p]
-		base := path.Base(p)
-		if o.Libc || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "ld-musl") || !b.set.Has(p) {
+		if !b.scannedObject(p) {
 			continue
 		}
-		strs, err := b.rodataPaths(p)
+		strs, err := b.rodataOf(pre, p)
 		if err != nil {
 			b.warn("reading the read-only data of %s: %v", p, err)
 			continue

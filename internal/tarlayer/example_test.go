@@ -43,5 +43,5 @@ func ExampleNewImage() {
 	fmt.Println(digest)
 	// Output:
 	// sha256:38dd50bbc50ae24541a6bd76126d43f5d176a39fd5b4ea797b5771841c5027f9
-	// sha256:0f8172983cafad0e4d8d370d7efef748b87736d0431ebf41e62f5d00b19ec8c2
+	// sha256:c127b5a68a17eca6713ae0990634020cf06debf0437dfb73aaadcbe87e41c5d5
 }

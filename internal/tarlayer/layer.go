@@ -2,30 +2,43 @@ package tarlayer
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/pgzip"
 )
 
+// gzipBlock is the block size of the parallel gzip writer. Blocks are
+// compressed independently (each with the previous block's last 32 KiB as
+// dictionary) and concatenated in order, so the compressed bytes depend
+// only on the input, the level and this size: never on how many cores
+// compressed them or in which order the blocks finished.
+const gzipBlock = 1 << 20
+
 // Layer writes the items as one deterministic tar layer (see WriteTar) and
-// returns it as a gzip-compressed OCI layer.
+// returns it as a gzip-compressed OCI layer. The tar is compressed in one
+// pass, in parallel blocks of fixed size (deterministic output on any
+// number of cores), while both digests are computed.
 //
-// The tar is kept in a temp file (images can be gigabytes) that is unlinked
-// as soon as it is written, so nothing is left on disk even if the process
-// dies. The returned layer also implements io.Closer: Close releases the
-// file at once; otherwise it is released when the layer is garbage
-// collected. The layer must not be read after Close.
+// The compressed layer is kept in a temp file (images can be gigabytes)
+// that is unlinked as soon as it is created, so nothing is left on disk even
+// if the process dies. The returned layer also implements io.Closer: Close
+// releases the file at once; otherwise it is released when the layer is
+// garbage collected. The layer must not be read after Close.
 func Layer(items []Item, opts ...Option) (v1.Layer, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(o.tempDir, "pare-layer-*.tar")
+	f, err := os.CreateTemp(o.tempDir, "pare-layer-*.tar.gz")
 	if err != nil {
 		return nil, fmt.Errorf("creating layer temp file: %w", err)
 	}
@@ -33,29 +46,61 @@ func Layer(items []Item, opts ...Option) (v1.Layer, error) {
 		f.Close()
 		return nil, fmt.Errorf("unlinking layer temp file: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := writeTar(bw, items, o); err != nil {
+	l, err := writeLayer(f, items, o)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
+	return l, nil
+}
+
+func writeLayer(f *os.File, items []Item, o *options) (*layer, error) {
+	fw := bufio.NewWriterSize(f, 1<<20)
+	digest := sha256.New()
+	gz := &countWriter{w: io.MultiWriter(fw, digest)}
+	zw, err := pgzip.NewWriterLevel(gz, o.level)
+	if err != nil {
+		return nil, fmt.Errorf("compressing layer: %w", err)
+	}
+	if err := zw.SetConcurrency(gzipBlock, max(2, runtime.GOMAXPROCS(0))); err != nil {
+		return nil, fmt.Errorf("compressing layer: %w", err)
+	}
+	diffID := sha256.New()
+	tw := bufio.NewWriterSize(io.MultiWriter(zw, diffID), 256<<10)
+	if err := writeTar(tw, items, o); err != nil {
+		zw.Close()
+		return nil, err
+	}
+	if err := tw.Flush(); err != nil {
+		zw.Close()
+		return nil, fmt.Errorf("compressing layer: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing layer: %w", err)
+	}
+	if err := fw.Flush(); err != nil {
 		return nil, fmt.Errorf("writing layer temp file: %w", err)
 	}
-	size, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing layer temp file: %w", err)
-	}
-	tf := &tempFile{f: f, size: size}
-	l, err := tarball.LayerFromOpener(tf.open,
-		tarball.WithCompressionLevel(o.level),
-		tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("hashing layer: %w", err)
-	}
-	return &layer{Layer: l, tf: tf}, nil
+	return &layer{
+		tf:     &tempFile{f: f, size: gz.n},
+		digest: hashOf(digest),
+		diffID: hashOf(diffID),
+	}, nil
+}
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }
 
 type tempFile struct {
@@ -84,10 +129,28 @@ func (t *tempFile) close() error {
 	return t.f.Close()
 }
 
-// layer is a v1.Layer backed by an unlinked temp file.
+// layer is a gzip-compressed v1.Layer backed by an unlinked temp file.
 type layer struct {
-	v1.Layer
-	tf *tempFile
+	tf             *tempFile
+	digest, diffID v1.Hash
+}
+
+func (l *layer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *layer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *layer) Size() (int64, error)                { return l.tf.size, nil }
+func (l *layer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l *layer) Compressed() (io.ReadCloser, error)  { return l.tf.open() }
+
+func (l *layer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := l.tf.open()
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		return nil, fmt.Errorf("reading layer temp file: %w", err)
+	}
+	return zr, nil
 }
 
 // Close releases the temp file holding the layer.

@@ -293,7 +293,7 @@ func buildImage(t *testing.T, items []Item, opts ...Option) (v1.Layer, v1.Image)
 // output of pare changes for every user: update only on purpose.
 const (
 	goldenDiffID      = "sha256:8645442be5fa8008dfdc83dd6011bc5afb580b84d4983109dbecf9e10da66fa0"
-	goldenImageDigest = "sha256:886fbab3de669a51d272d1e1d47a20bcb6a997acb6aaf6a4f192d72f8c32d10c"
+	goldenImageDigest = "sha256:87386eaf3c2fca53402c39881295aa8118e0b3eb64d47de206fd74f8489fa613"
 )
 
 func TestDeterminism(t *testing.T) {

@@ -3,15 +3,12 @@ package rootfs
 import (
 	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,9 +27,12 @@ const (
 // OCI image spec (whiteouts of a layer apply before its other entries and hide
 // lower layers only); hardlinks take the content their target has when the
 // link is applied; entry names are cleaned into the root and their parent
-// directories resolved through symlinks inside the image. Regular file content
-// is spooled to one unlinked temporary file; only metadata stays in memory.
-// Close the view to release the spool.
+// directories resolved through symlinks inside the image. Only metadata stays
+// in memory: the content of layers stored uncompressed in a host file (see
+// FileLayer) is read in place; other layers' content is spooled to one
+// unlinked temporary file. Layers are decoded (decompressed, hashed,
+// spooled or indexed) concurrently and applied in order. Close the view to
+// release the spool and the layer files.
 func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -50,18 +50,35 @@ func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error)
 	if len(diffIDs) != len(layers) {
 		return nil, fmt.Errorf("image has %d layers but its config lists %d diff_ids", len(layers), len(diffIDs))
 	}
-	sp, err := newSpool(o.tempDir)
-	if err != nil {
-		return nil, err
-	}
-	a := newApplier(o, sp)
+	a := newApplier(o, nil)
+	jobs := make([]*layerJob, len(layers))
 	for i, l := range layers {
-		if err := a.applyImageLayer(ctx, i, len(layers), l, diffIDs[i]); err != nil {
-			sp.close()
+		jobs[i] = &layerJob{index: i, layer: l, diffID: diffIDs[i], recs: make(chan rec, recBuffer)}
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	a.st.decodeLayers(dctx, jobs, decodeWorkers(len(jobs)), &wg)
+	for i, j := range jobs {
+		var progress func(int64, bool)
+		if o.progress != nil {
+			progress = func(b int64, done bool) {
+				o.progress(Progress{Layer: i, Layers: len(jobs), DiffID: j.diffID, Bytes: b, Done: done})
+			}
+		}
+		if err := a.consume(ctx, i+1, j, progress); err != nil {
+			cancel()
+			for _, j := range jobs {
+				for range j.recs {
+				}
+			}
+			wg.Wait()
+			a.st.close()
 			return nil, fmt.Errorf("layer %d (diff_id %s): %w", i, diffIDs[i], err)
 		}
 	}
-	a.t.closers = append(a.t.closers, sp.close)
+	cancel()
+	wg.Wait()
+	a.t.closers = append(a.t.closers, a.st.close)
 	return &View{b: a.t, warnings: a.warnings, history: layerHistory(cfg, len(layers))}, nil
 }
 
@@ -81,23 +98,23 @@ func layerHistory(cfg *v1.ConfigFile, n int) []string {
 	return out
 }
 
-// applier applies layer tars onto an in-memory tree.
+// applier applies decoded layer entries onto an in-memory tree.
 type applier struct {
 	o        *options
 	t        *tree
-	sp       *spool
+	st       *store
 	layer    int // 1-based index of the layer being applied; 0 marks implicit nodes
-	entries  int
 	links    int
-	bytes    int64
 	nextID   uint64
 	warnings []string
 }
 
+// newApplier returns an applier whose spooled content goes to sp (nil: a
+// spool made on first need in the temp dir of o).
 func newApplier(o *options, sp *spool) *applier {
 	t := newTree()
 	t.root.entry.ModTime = epoch
-	return &applier{o: o, t: t, sp: sp}
+	return &applier{o: o, t: t, st: &store{o: o, sp: sp}}
 }
 
 var epoch = time.Unix(0, 0).UTC()
@@ -111,83 +128,9 @@ func (a *applier) warnf(format string, args ...any) {
 	}
 }
 
-// progressReader counts bytes and reports progress every few MiB.
-type progressReader struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	last int64
-	fn   func(int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	if n > 0 {
-		p.h.Write(b[:n])
-		p.n += int64(n)
-		if p.fn != nil && p.n-p.last >= 4<<20 {
-			p.last = p.n
-			p.fn(p.n)
-		}
-	}
-	return n, err
-}
-
-func (a *applier) applyImageLayer(ctx context.Context, i, n int, l v1.Layer, diffID v1.Hash) error {
-	if diffID.Algorithm != "sha256" {
-		return fmt.Errorf("unsupported diff_id algorithm %q", diffID.Algorithm)
-	}
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return fmt.Errorf("opening: %w", err)
-	}
-	defer rc.Close()
-	pr := &progressReader{r: rc, h: sha256.New()}
-	if a.o.progress != nil {
-		pr.fn = func(b int64) { a.o.progress(Progress{Layer: i, Layers: n, DiffID: diffID, Bytes: b}) }
-	}
-	if err := a.applyLayer(ctx, i+1, pr); err != nil {
-		return err
-	}
-	// Whatever follows the end-of-archive marker is part of the digest too.
-	if _, err := io.Copy(io.Discard, pr); err != nil {
-		return fmt.Errorf("reading: %w", err)
-	}
-	if got := hex.EncodeToString(pr.h.Sum(nil)); got != diffID.Hex {
-		return fmt.Errorf("content does not match the diff_id: got sha256:%s (%d bytes read)", got, pr.n)
-	}
-	if a.o.progress != nil {
-		a.o.progress(Progress{Layer: i, Layers: n, DiffID: diffID, Bytes: pr.n, Done: true})
-	}
-	return nil
-}
-
-// applyLayer applies one uncompressed layer tar as layer number layer (1-based).
-func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error {
-	a.layer = layer
-	tr := tar.NewReader(r)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading tar: %w", err)
-		}
-		a.entries++
-		if a.entries > a.o.limits.Entries {
-			return fmt.Errorf("more than %d entries: %w", a.o.limits.Entries, ErrLimit)
-		}
-		if err := a.applyEntry(hdr, tr); err != nil {
-			return fmt.Errorf("entry %q: %w", hdr.Name, err)
-		}
-	}
-}
-
-func (a *applier) applyEntry(hdr *tar.Header, r io.Reader) error {
+// applyEntry applies one tar entry; data is where a regular file's content
+// was placed by the decoder (nil when empty).
+func (a *applier) applyEntry(hdr *tar.Header, data content) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
@@ -211,28 +154,10 @@ func (a *applier) applyEntry(hdr *tar.Header, r io.Reader) error {
 		ModTime: hdr.ModTime.UTC(),
 		Xattrs:  tarXattrs(hdr),
 	}
-	var data content
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse: // the reader turns TypeRegA into TypeReg
 		e.Type = TypeReg
-		if hdr.Size < 0 {
-			return fmt.Errorf("negative size %d", hdr.Size)
-		}
-		if hdr.Size > a.o.limits.FileSize {
-			return fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, a.o.limits.FileSize, ErrLimit)
-		}
-		if a.bytes+hdr.Size > a.o.limits.TotalBytes {
-			return fmt.Errorf("content over %d bytes: %w", a.o.limits.TotalBytes, ErrLimit)
-		}
-		a.bytes += hdr.Size
 		e.Size = hdr.Size
-		if hdr.Size > 0 {
-			off, err := a.sp.append(r, hdr.Size)
-			if err != nil {
-				return fmt.Errorf("reading content: %w", err)
-			}
-			data = spoolData{a.sp, off}
-		}
 	case tar.TypeDir:
 		e.Type = TypeDir
 	case tar.TypeSymlink:

@@ -4,16 +4,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 )
 
-// spool is one temporary file holding the content of every regular file of
-// a view, appended in order. Nodes keep (offset, size) into it, so memory
-// holds only metadata however large the image is. The file is unlinked as
-// soon as it is created: nothing remains on disk after the process ends.
+// spool is one temporary file holding the content of the regular files of
+// layers that cannot be read again in place (compressed or streamed
+// layers). Nodes keep (offset, size) into it, so memory holds only metadata
+// however large the image is. The file is unlinked as soon as it is
+// created: nothing remains on disk after the process ends. Appends reserve
+// their range atomically, so layers decoded concurrently share one spool.
 type spool struct {
-	f   *os.File
-	off int64
-	buf []byte
+	f    *os.File
+	off  atomic.Int64
+	bufs sync.Pool
 }
 
 func newSpool(dir string) (*spool, error) {
@@ -25,28 +29,29 @@ func newSpool(dir string) (*spool, error) {
 		f.Close()
 		return nil, fmt.Errorf("unlinking content spool: %w", err)
 	}
-	return &spool{f: f}, nil
+	s := &spool{f: f}
+	s.bufs.New = func() any { b := make([]byte, spoolBuf); return &b }
+	return s, nil
 }
 
-// append copies exactly n bytes of r to the end of the spool and returns the
-// offset they start at.
+// append copies exactly n bytes of r to a range of the spool reserved for
+// them and returns the offset they start at. It is safe for concurrent use.
 func (s *spool) append(r io.Reader, n int64) (int64, error) {
-	start := s.off
-	if int64(len(s.buf)) < n && len(s.buf) < spoolBuf {
-		s.buf = make([]byte, min(spoolBuf, max(n, 64<<10)))
-	}
+	start := s.off.Add(n) - n
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := *bp
 	var done int64
 	for done < n {
-		chunk := s.buf
+		chunk := buf
 		if rem := n - done; rem < int64(len(chunk)) {
 			chunk = chunk[:rem]
 		}
 		k, err := io.ReadFull(r, chunk)
 		if k > 0 {
-			if _, werr := s.f.WriteAt(chunk[:k], s.off); werr != nil {
+			if _, werr := s.f.WriteAt(chunk[:k], start+done); werr != nil {
 				return 0, fmt.Errorf("writing content spool: %w", werr)
 			}
-			s.off += int64(k)
 			done += int64(k)
 		}
 		if err != nil {
@@ -59,13 +64,10 @@ func (s *spool) append(r io.Reader, n int64) (int64, error) {
 	return start, nil
 }
 
-// spoolBuf is the largest copy buffer of a spool.
-const spoolBuf = 1 << 20
+// spoolBuf is the copy buffer of a spool append.
+const spoolBuf = 256 << 10
 
-func (s *spool) close() error {
-	s.buf = nil
-	return s.f.Close()
-}
+func (s *spool) close() error { return s.f.Close() }
 
 // spoolData is the content of one regular file in the spool.
 type spoolData struct {
@@ -77,8 +79,19 @@ func (d spoolData) open(size int64) (File, error) {
 	return spoolFile{io.NewSectionReader(d.s.f, d.off, size), d.s.f, d.off}, nil
 }
 
-// spoolFile is an open file of the spool. Reads are positional, so many may
-// be open at once and used concurrently.
+// fileData is the content of one regular file read in place: a range of
+// the host file holding an uncompressed layer (see FileLayer).
+type fileData struct {
+	f   *os.File
+	off int64
+}
+
+func (d fileData) open(size int64) (File, error) {
+	return spoolFile{io.NewSectionReader(d.f, d.off, size), d.f, d.off}, nil
+}
+
+// spoolFile is an open range of a host file (the spool or a layer file).
+// Reads are positional, so many may be open at once and used concurrently.
 type spoolFile struct {
 	*io.SectionReader
 	f   *os.File

@@ -67,6 +67,9 @@ func read(ctx context.Context, ref Reference, o *options) (v1.Image, error) {
 		img, err = readArchive(ref)
 	case OCI:
 		img, err = readLayout(ref, o)
+		if err == nil {
+			img = &fileImage{Image: img, locate: layoutLocator(ref.Path)}
+		}
 	case DockerDaemon:
 		img, err = readDaemon(ctx, ref, o)
 	case Docker:
@@ -133,7 +136,8 @@ func checkImage(img v1.Image) error {
 }
 
 func readArchive(ref Reference) (v1.Image, error) {
-	if err := checkArchive(ref.Path); err != nil {
+	files, links, err := checkArchive(ref.Path)
+	if err != nil {
 		return nil, err
 	}
 	opener := func() (io.ReadCloser, error) { return os.Open(ref.Path) }
@@ -186,34 +190,44 @@ func readArchive(ref Reference) (v1.Image, error) {
 	if len(desc.Layers) != len(cf.RootFS.DiffIDs) {
 		return nil, fmt.Errorf("manifest.json lists %d layers but config lists %d diff_ids", len(desc.Layers), len(cf.RootFS.DiffIDs))
 	}
-	return img, nil
+	open := func() (*os.File, func() error, error) {
+		f, err := os.Open(ref.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, f.Close, nil
+	}
+	return &fileImage{Image: img, locate: archiveLocator(desc, files, links, open)}, nil
 }
 
-// checkArchive checks that path is a tar file holding a manifest.json. It
-// reads only tar headers (skipping contents by seeking).
-func checkArchive(path string) error {
-	f, err := os.Open(path)
+// checkArchive checks that file is a tar file holding a manifest.json and
+// returns the data ranges of its files and the targets of its links (see
+// archiveMembers). It reads only tar headers (skipping contents by seeking).
+func checkArchive(file string) (map[string]member, map[string]string, error) {
+	f, err := os.Open(file)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if fi.IsDir() {
-		return fmt.Errorf("%w: %s is a directory (use oci:%s for an OCI layout)", ErrNotImage, path, path)
+		return nil, nil, fmt.Errorf("%w: %s is a directory (use oci:%s for an OCI layout)", ErrNotImage, file, file)
 	}
 	br := bufio.NewReader(f)
 	if magic, _ := br.Peek(4); len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		return fmt.Errorf("%w: the archive is gzip-compressed; decompress it first", ErrNotImage)
+		return nil, nil, fmt.Errorf("%w: the archive is gzip-compressed; decompress it first", ErrNotImage)
 	} else if len(magic) == 4 && string(magic) == "\x28\xb5\x2f\xfd" {
-		return fmt.Errorf("%w: the archive is zstd-compressed; decompress it first", ErrNotImage)
+		return nil, nil, fmt.Errorf("%w: the archive is zstd-compressed; decompress it first", ErrNotImage)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return nil, nil, err
 	}
 	tr := tar.NewReader(f)
+	files := map[string]member{}
+	links := map[string]string{}
 	var sawManifest, sawLayout bool
 	n := 0
 	for {
@@ -223,11 +237,14 @@ func checkArchive(path string) error {
 		}
 		if err != nil {
 			if n == 0 {
-				return fmt.Errorf("%w: not a tar archive: %w", ErrNotImage, err)
+				return nil, nil, fmt.Errorf("%w: not a tar archive: %w", ErrNotImage, err)
 			}
-			return fmt.Errorf("archive is truncated or corrupt after %d entries: %w", n, err)
+			return nil, nil, fmt.Errorf("archive is truncated or corrupt after %d entries: %w", n, err)
 		}
 		n++
+		if err := addMember(files, links, h, f); err != nil {
+			return nil, nil, err
+		}
 		switch filepath.Clean(h.Name) {
 		case "manifest.json":
 			sawManifest = true
@@ -236,15 +253,15 @@ func checkArchive(path string) error {
 		}
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: empty tar archive", ErrNotImage)
+		return nil, nil, fmt.Errorf("%w: empty tar archive", ErrNotImage)
 	}
 	if !sawManifest {
 		if sawLayout {
-			return fmt.Errorf("%w: an OCI layout tarball, not a docker save tarball; extract it and use oci:DIR", ErrNotImage)
+			return nil, nil, fmt.Errorf("%w: an OCI layout tarball, not a docker save tarball; extract it and use oci:DIR", ErrNotImage)
 		}
-		return fmt.Errorf("%w: a tar archive without manifest.json, not a docker save tarball", ErrNotImage)
+		return nil, nil, fmt.Errorf("%w: a tar archive without manifest.json, not a docker save tarball", ErrNotImage)
 	}
-	return nil
+	return files, links, nil
 }
 
 func readLayout(ref Reference, o *options) (v1.Image, error) {
@@ -386,6 +403,26 @@ func readDaemon(ctx context.Context, ref Reference, o *options) (v1.Image, error
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("reading docker save output: %w", err)
+	}
+	// Index the saved archive, so that its layers are read in place (the
+	// views reading them keep f open; it is never closed before them).
+	files, links, err := archiveMembers(io.NewSectionReader(f, 0, size))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading docker save output: %w", err)
+	}
+	m, err := tarball.LoadManifest(opener)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading docker save output: %w", err)
+	}
+	tagName := ""
+	if tag != nil {
+		tagName = tag.String()
+	}
+	if desc := descriptorFor(m, tagName); desc != nil {
+		shared := func() (*os.File, func() error, error) { return f, nil, nil }
+		img = &fileImage{Image: img, locate: archiveLocator(desc, files, links, shared)}
 	}
 	return img, nil
 }

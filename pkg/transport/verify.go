@@ -99,6 +99,9 @@ func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 }
 
 func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
+	if rc, ok, err := l.gunzip(); ok {
+		return rc, err
+	}
 	d, err := l.DiffID()
 	if err != nil {
 		return nil, fmt.Errorf("%s: layer %d: %w", l.src, l.index, err)

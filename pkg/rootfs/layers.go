@@ -1,0 +1,483 @@
+package rootfs
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// FileLayer is implemented by layers whose uncompressed tar stream is
+// stored as is in a host file that can be read again at any time: a layer
+// of a docker save archive, an uncompressed blob of an OCI layout.
+// FromImage indexes such a layer in place: the view records where each
+// regular file's bytes are in that file and reads them from there, instead
+// of copying them into its spool. The stream is still hashed against the
+// layer's diff_id.
+type FileLayer interface {
+	// UncompressedFile returns where the uncompressed stream is, or nil
+	// (and no error) when this layer is not stored uncompressed.
+	UncompressedFile() (*LayerFile, error)
+}
+
+// LayerFile is a range of a host file holding a layer's uncompressed tar.
+type LayerFile struct {
+	File   *os.File
+	Offset int64
+	Size   int64
+	// Release, if not nil, is called when the view no longer reads File
+	// (at View.Close, or when FromImage fails).
+	Release func() error
+}
+
+// store places the content of regular files, for all layers at once: in
+// place for layers read from a FileLayer, in the spool otherwise. It also
+// counts the entries and bytes the limits cap, over all layers.
+type store struct {
+	o       *options
+	mu      sync.Mutex
+	sp      *spool
+	entries atomic.Int64
+	bytes   atomic.Int64
+	// releases are the LayerFile releases, run by close.
+	releases []func() error
+}
+
+func (s *store) spool() (*spool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sp == nil {
+		sp, err := newSpool(s.o.tempDir)
+		if err != nil {
+			return nil, err
+		}
+		s.sp = sp
+	}
+	return s.sp, nil
+}
+
+func (s *store) addRelease(f func() error) {
+	s.mu.Lock()
+	s.releases = append(s.releases, f)
+	s.mu.Unlock()
+}
+
+// close releases the spool and the layer files; call it once no decoder runs.
+func (s *store) close() error {
+	var first error
+	if s.sp != nil {
+		first = s.sp.close()
+	}
+	for _, r := range s.releases {
+		if err := r(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.releases = nil
+	return first
+}
+
+// rec is one decoded tar entry: its header and, for a regular file, where
+// its content is.
+type rec struct {
+	hdr  *tar.Header
+	data content
+}
+
+// layerJob is one layer being decoded. The decoder sends its entries in
+// order on recs and closes it; err is set before the close.
+type layerJob struct {
+	index  int // 0-based
+	layer  v1.Layer
+	diffID v1.Hash
+	recs   chan rec
+	read   atomic.Int64 // uncompressed bytes hashed so far
+	err    error
+}
+
+// recBuffer is how many decoded entries of a layer may wait for the
+// applier: layers ahead of the one being applied keep decoding meanwhile.
+const recBuffer = 16 << 10
+
+// decodeLayers starts decoding jobs concurrently, at most workers layers at
+// a time, in order (so the layer the applier waits for always runs).
+func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int, wg *sync.WaitGroup) {
+	sem := make(chan struct{}, workers)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, j := range jobs {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				j.err = ctx.Err()
+				close(j.recs)
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				defer close(j.recs)
+				j.err = s.decodeImageLayer(ctx, j)
+			}()
+		}
+	}()
+}
+
+// decodeWorkers is how many layers are decoded at once.
+func decodeWorkers(layers int) int {
+	return max(1, min(layers, max(2, runtime.GOMAXPROCS(0))))
+}
+
+func (s *store) decodeImageLayer(ctx context.Context, j *layerJob) error {
+	if j.diffID.Algorithm != "sha256" {
+		return fmt.Errorf("unsupported diff_id algorithm %q", j.diffID.Algorithm)
+	}
+	if fl, ok := j.layer.(FileLayer); ok {
+		lf, err := fl.UncompressedFile()
+		if err != nil {
+			return fmt.Errorf("opening: %w", err)
+		}
+		if lf != nil {
+			if lf.Release != nil {
+				s.addRelease(lf.Release)
+			}
+			return s.decodeInPlace(ctx, j, lf)
+		}
+	}
+	rc, err := j.layer.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("opening: %w", err)
+	}
+	defer rc.Close()
+	hr := &hashReader{r: rc, h: sha256.New(), n: &j.read}
+	if err := s.decodeStream(ctx, j.recs, hr); err != nil {
+		return err
+	}
+	// Whatever follows the end-of-archive marker is part of the digest too.
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	return checkDigest(hr.h.Sum(nil), j.diffID, hr.n.Load())
+}
+
+func checkDigest(sum []byte, diffID v1.Hash, n int64) error {
+	if got := hex.EncodeToString(sum); got != diffID.Hex {
+		return fmt.Errorf("content does not match the diff_id: got sha256:%s (%d bytes read)", got, n)
+	}
+	return nil
+}
+
+// hashReader hashes and counts what is read through it.
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	n *atomic.Int64
+}
+
+func (p *hashReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.h.Write(b[:n])
+		p.n.Add(int64(n))
+	}
+	return n, err
+}
+
+// decodeStream reads the tar r, copying regular file content to the spool,
+// and sends its entries on out.
+func (s *store) decodeStream(ctx context.Context, out chan<- rec, r io.Reader) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := s.next(ctx, tr)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var data content
+		if wantsContent(hdr) {
+			if data, err = s.spoolContent(tr, hdr); err != nil {
+				return fmt.Errorf("entry %q: %w", hdr.Name, err)
+			}
+		}
+		if err := send(ctx, out, rec{hdr, data}); err != nil {
+			return err
+		}
+	}
+}
+
+// decodeInPlace hashes the layer file range in one goroutine while another
+// parses its tar headers, skipping content by seeking, and records where
+// each file's content starts. Sparse files, whose bytes are not stored
+// contiguously, are spooled.
+func (s *store) decodeInPlace(ctx context.Context, j *layerJob, lf *LayerFile) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hashed := make(chan error, 1)
+	go func() {
+		h := sha256.New()
+		sr := io.NewSectionReader(lf.File, lf.Offset, lf.Size)
+		buf := make([]byte, 1<<20)
+		for {
+			if err := ctx.Err(); err != nil {
+				hashed <- err
+				return
+			}
+			n, err := sr.Read(buf)
+			if n > 0 {
+				h.Write(buf[:n])
+				j.read.Add(int64(n))
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				hashed <- fmt.Errorf("reading: %w", err)
+				return
+			}
+		}
+		hashed <- checkDigest(h.Sum(nil), j.diffID, j.read.Load())
+	}()
+	if err := s.indexInPlace(ctx, j.recs, lf); err != nil {
+		cancel()
+		<-hashed
+		return err
+	}
+	return <-hashed
+}
+
+func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile) error {
+	sr := newWindowReader(lf.File, lf.Offset, lf.Size)
+	tr := tar.NewReader(sr) // sr is a Seeker: content is skipped, not read
+	for {
+		hdr, err := s.next(ctx, tr)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var data content
+		if wantsContent(hdr) {
+			if sparse(hdr) {
+				data, err = s.spoolContent(tr, hdr)
+			} else {
+				data, err = s.checkContent(hdr)
+				if err == nil && hdr.Size > 0 {
+					pos, serr := sr.Seek(0, io.SeekCurrent)
+					if serr != nil {
+						return fmt.Errorf("entry %q: %w", hdr.Name, serr)
+					}
+					if pos+hdr.Size > lf.Size {
+						return fmt.Errorf("reading tar: entry %q: %w", hdr.Name, io.ErrUnexpectedEOF)
+					}
+					data = fileData{lf.File, lf.Offset + pos}
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", hdr.Name, err)
+			}
+		}
+		if err := send(ctx, out, rec{hdr, data}); err != nil {
+			return err
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- rec, r rec) error {
+	select {
+	case out <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// next returns the next tar header, counting it against the entry limit.
+func (s *store) next(ctx context.Context, tr *tar.Reader) (*tar.Header, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	hdr, err := tr.Next()
+	if err == io.EOF {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading tar: %w", err)
+	}
+	if s.entries.Add(1) > int64(s.o.limits.Entries) {
+		return nil, fmt.Errorf("more than %d entries: %w", s.o.limits.Entries, ErrLimit)
+	}
+	return hdr, nil
+}
+
+// wantsContent reports whether the applier will store hdr as a regular
+// file (see applyEntry), so its content must be placed.
+func wantsContent(hdr *tar.Header) bool {
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse:
+	default:
+		return false
+	}
+	if strings.IndexByte(hdr.Name, 0) >= 0 || strings.IndexByte(hdr.Linkname, 0) >= 0 {
+		return false
+	}
+	return !strings.HasPrefix(path.Base(path.Clean("/"+hdr.Name)), whiteoutPrefix)
+}
+
+// sparse reports whether hdr is a sparse file (GNU old format or PAX).
+func sparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkContent checks a regular file's size against the limits.
+func (s *store) checkContent(hdr *tar.Header) (content, error) {
+	if hdr.Size < 0 {
+		return nil, fmt.Errorf("negative size %d", hdr.Size)
+	}
+	if hdr.Size > s.o.limits.FileSize {
+		return nil, fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, s.o.limits.FileSize, ErrLimit)
+	}
+	if s.bytes.Add(hdr.Size) > s.o.limits.TotalBytes {
+		return nil, fmt.Errorf("content over %d bytes: %w", s.o.limits.TotalBytes, ErrLimit)
+	}
+	return nil, nil
+}
+
+// spoolContent copies a regular file's content to the spool.
+func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (content, error) {
+	if _, err := s.checkContent(hdr); err != nil || hdr.Size == 0 {
+		return nil, err
+	}
+	sp, err := s.spool()
+	if err != nil {
+		return nil, err
+	}
+	off, err := sp.append(r, hdr.Size)
+	if err != nil {
+		return nil, fmt.Errorf("reading content: %w", err)
+	}
+	return spoolData{sp, off}, nil
+}
+
+// consume applies the entries of job j as layer number layer (1-based),
+// then reports the job's error. Progress is reported from this goroutine.
+func (a *applier) consume(ctx context.Context, layer int, j *layerJob, progress func(int64, bool)) error {
+	a.layer = layer
+	var last int64
+	for r := range j.recs {
+		if progress != nil {
+			if n := j.read.Load(); n-last >= 4<<20 {
+				last = n
+				progress(n, false)
+			}
+		}
+		if err := a.applyEntry(r.hdr, r.data); err != nil {
+			return fmt.Errorf("entry %q: %w", r.hdr.Name, err)
+		}
+	}
+	if j.err != nil {
+		return j.err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(j.read.Load(), true)
+	}
+	return nil
+}
+
+// applyLayer applies one uncompressed layer tar as layer number layer
+// (1-based), decoding it in a goroutine as FromImage does.
+func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error {
+	ctx, cancel := context.WithCancel(ctx)
+	j := &layerJob{recs: make(chan rec, 64)}
+	go func() {
+		defer close(j.recs)
+		j.err = a.st.decodeStream(ctx, j.recs, r)
+	}()
+	err := a.consume(ctx, layer, j, nil)
+	cancel()
+	for range j.recs {
+	}
+	if err == nil {
+		err = j.err
+	}
+	return err
+}
+
+// windowReader reads the range [base, base+size) of an io.ReaderAt through
+// a window buffer, and seeks without reading. archive/tar reads each header
+// in 512-byte blocks and skips content by seeking (then reads its last
+// byte): through the window, a layer of small files costs one pread per
+// window instead of two per file.
+type windowReader struct {
+	r          io.ReaderAt
+	base, size int64
+	pos        int64 // relative to base
+	buf        []byte
+	bufOff     int64 // relative offset of buf[0]
+	n          int   // valid bytes in buf
+}
+
+func newWindowReader(r io.ReaderAt, base, size int64) *windowReader {
+	return &windowReader{r: r, base: base, size: size, buf: make([]byte, 256<<10)}
+}
+
+func (w *windowReader) Read(p []byte) (int, error) {
+	if w.pos >= w.size {
+		return 0, io.EOF
+	}
+	if w.pos < w.bufOff || w.pos >= w.bufOff+int64(w.n) {
+		m := min(int64(len(w.buf)), w.size-w.pos)
+		k, err := w.r.ReadAt(w.buf[:m], w.base+w.pos)
+		w.bufOff, w.n = w.pos, k
+		if k == 0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+	}
+	k := copy(p, w.buf[w.pos-w.bufOff:w.n])
+	w.pos += int64(k)
+	return k, nil
+}
+
+func (w *windowReader) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += w.pos
+	case io.SeekEnd:
+		off += w.size
+	}
+	if off < 0 {
+		return 0, errors.New("seek before the start of the layer")
+	}
+	w.pos = off
+	return off, nil
+}
