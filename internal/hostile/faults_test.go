@@ -298,9 +298,12 @@ func TestDiskFull(t *testing.T) {
 		}
 	})
 	t.Run("temp dir", func(t *testing.T) {
+		// A gzipped layer cannot be read in place: its content is spooled.
+		in := filepath.Join(base, "gz.tar")
+		writeArchive(t, in, appCfg, baseLayer(t), entLayer(t, dirE("data"), reg("data/blob", noise(4<<20))))
 		full, out := tmpfs(t, "1m"), filepath.Join(base, "out2")
 		os.Mkdir(out, 0o755)
-		r := runPare(t, time.Minute, nil, "build", "--quiet", "--temp-dir", full, "--include", "/data", src, "docker-archive:"+filepath.Join(out, "out.tar"))
+		r := runPare(t, time.Minute, nil, "build", "--quiet", "--temp-dir", full, "--include", "/data", "docker-archive:"+in, "docker-archive:"+filepath.Join(out, "out.tar"))
 		t.Logf("exit %d in %.2fs: %s", r.code, r.elapsed.Seconds(), lastLine(r.stderr))
 		if r.code != 1 || !strings.Contains(r.stderr, "no space left on device") {
 			t.Errorf("exit %d, want 1 saying the disk is full:\n%s", r.code, r.stderr)
