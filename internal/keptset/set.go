@@ -30,6 +30,13 @@ const manyReasons = 8
 type Set struct {
 	v     *rootfs.View
 	items map[string]*Item
+	// sorted is items in path order as of the last Items call; added holds
+	// what was kept since, and stale says that something was removed since.
+	// The rules' fixpoint lists the set every round, so Items sorts only
+	// what is new and merges it in.
+	sorted []*Item
+	added  []*Item
+	stale  bool
 }
 
 // NewSet returns an empty set over the view v.
@@ -48,12 +55,35 @@ func (s *Set) Len() int { return len(s.items) }
 
 // Items returns the kept items sorted by path.
 func (s *Set) Items() []*Item {
-	out := make([]*Item, 0, len(s.items))
-	for _, it := range s.items {
-		out = append(out, it)
+	byPath := func(l []*Item) { sort.Slice(l, func(i, j int) bool { return l[i].Path < l[j].Path }) }
+	switch {
+	case s.stale:
+		s.sorted = make([]*Item, 0, len(s.items))
+		for _, it := range s.items {
+			s.sorted = append(s.sorted, it)
+		}
+		byPath(s.sorted)
+	case len(s.added) > 0:
+		byPath(s.added)
+		merged := make([]*Item, 0, len(s.sorted)+len(s.added))
+		a, b := s.sorted, s.added
+		for len(a) > 0 && len(b) > 0 {
+			if a[0].Path < b[0].Path {
+				merged, a = append(merged, a[0]), a[1:]
+			} else {
+				merged, b = append(merged, b[0]), b[1:]
+			}
+		}
+		s.sorted = append(append(merged, a...), b...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	s.added, s.stale = nil, false
+	return append([]*Item(nil), s.sorted...)
+}
+
+// insert records a new item.
+func (s *Set) insert(it *Item) {
+	s.items[it.Path] = it
+	s.added = append(s.added, it)
 }
 
 // keep records e with reason r and keeps its parents. It reports whether the
@@ -63,7 +93,7 @@ func (s *Set) keep(e *rootfs.Entry, r Reason) bool {
 		it.addReason(r)
 		return false
 	}
-	s.items[e.Path] = &Item{Path: e.Path, Entry: e, Reasons: []Reason{r}}
+	s.insert(&Item{Path: e.Path, Entry: e, Reasons: []Reason{r}})
 	s.keepParents(e.Path)
 	return true
 }
@@ -103,7 +133,7 @@ func (s *Set) keepParents(p string) {
 			// cannot happen for a physical path whose child exists
 			e = &rootfs.Entry{Path: dir, Type: rootfs.TypeDir, Mode: 0o755}
 		}
-		s.items[dir] = &Item{Path: dir, Entry: e, Reasons: []Reason{{Kind: KindParent, From: child}}}
+		s.insert(&Item{Path: dir, Entry: e, Reasons: []Reason{{Kind: KindParent, From: child}}})
 		if dir == "/" {
 			return
 		}
@@ -184,6 +214,7 @@ func (s *Set) KeepTree(name string, r Reason) (string, error) {
 
 // Remove drops the physical path p (and, for a directory, everything below it).
 func (s *Set) Remove(p string) {
+	s.stale = true
 	delete(s.items, p)
 	prefix := strings.TrimSuffix(p, "/") + "/"
 	for k := range s.items {

@@ -2,6 +2,7 @@ package keptset
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,4 +95,58 @@ func TestEveryReasonKept(t *testing.T) {
 	if d := cmp.Diff(want, s.Item("/usr/lib/libc.so.6").Reasons); d != "" {
 		t.Errorf("reasons (-want +got):\n%s", d)
 	}
+}
+
+// TestItemsStaySorted lists the set between keeps and removals, as the
+// rules' fixpoint does, and checks each listing against a fresh sort of
+// every kept path.
+func TestItemsStaySorted(t *testing.T) {
+	m := rootfs.NewMem()
+	for _, d := range []string{"a", "b/c", "b/d", "z"} {
+		for i := 0; i < 5; i++ {
+			m.AddFile(fmt.Sprintf("/%s/f%d", d, i), 0o644, nil)
+		}
+	}
+	s := NewSet(m.View())
+	check := func(step string) {
+		t.Helper()
+		got := s.Items()
+		var paths []string
+		for _, it := range got {
+			paths = append(paths, it.Path)
+		}
+		if !sort.StringsAreSorted(paths) || len(paths) != s.Len() {
+			t.Fatalf("%s: Items = %v (Len %d)", step, paths, s.Len())
+		}
+		for _, p := range paths {
+			if !s.Has(p) {
+				t.Fatalf("%s: Items lists %s, which is not kept", step, p)
+			}
+		}
+		got[0] = nil // the caller's slice is its own
+	}
+	keep := func(p string) {
+		t.Helper()
+		if _, err := s.Keep(p, Reason{Kind: KindInclude}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep("/z/f3")
+	keep("/a/f1")
+	check("first")
+	keep("/b/c/f0")
+	keep("/a/f0")
+	check("added between")
+	if _, err := s.KeepTree("/b", Reason{Kind: KindInclude}); err != nil {
+		t.Fatal(err)
+	}
+	check("tree")
+	s.Remove("/b/c")
+	check("removed")
+	if s.Has("/b/c/f0") {
+		t.Fatal("/b/c/f0 still kept after removing /b/c")
+	}
+	keep("/b/c/f4")
+	check("re-added")
+	check("unchanged")
 }
