@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -42,7 +43,15 @@ func newTree() *tree {
 // find returns the node at the physical path p, or nil.
 func (t *tree) find(p string) *node {
 	n := t.root
-	for _, c := range splitPath(p) {
+	// Component by component without splitting: find runs for every
+	// lookup of a build, so it must not allocate.
+	for p != "" {
+		var c string
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			c, p = p[:i], p[i+1:]
+		} else {
+			c, p = p, ""
+		}
 		if c == "" {
 			continue
 		}
