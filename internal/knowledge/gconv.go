@@ -399,24 +399,13 @@ func charsetWords(data []byte, tab *GconvTable) []string {
 			out = append(out, w)
 		}
 	}
-	start := -1
-	for i := 0; i <= len(data); i++ {
-		if i < len(data) && charsetWord(data[i]) {
-			if start < 0 {
-				start = i
-			}
-			continue
+	byteRuns(data, charsetWord, func(w string) {
+		try(w)
+		if _, cs, ok := strings.Cut(w, "."); ok {
+			cs, _, _ = strings.Cut(cs, "@")
+			try(cs)
 		}
-		if start >= 0 {
-			w := string(data[start:i])
-			try(w)
-			if _, cs, ok := strings.Cut(w, "."); ok {
-				cs, _, _ = strings.Cut(cs, "@")
-				try(cs)
-			}
-			start = -1
-		}
-	}
+	})
 	sort.Strings(out)
 	return out
 }

@@ -204,22 +204,12 @@ func zoneWord(b byte) bool {
 // absolute path, sorted.
 func zoneWords(data []byte) []string {
 	seen := map[string]bool{}
-	start := -1
-	for i := 0; i <= len(data); i++ {
-		if i < len(data) && zoneWord(data[i]) {
-			if start < 0 {
-				start = i
-			}
-			continue
+	byteRuns(data, zoneWord, func(w string) {
+		w = strings.TrimRight(w, "/")
+		if len(w) >= 2 && len(w) <= 128 && (w[0] >= 'A' && w[0] <= 'Z' || w[0] == '/' || strings.HasPrefix(w, "right/") || strings.HasPrefix(w, "posix/")) {
+			seen[w] = true
 		}
-		if start >= 0 {
-			w := strings.TrimRight(string(data[start:i]), "/")
-			start = -1
-			if len(w) >= 2 && len(w) <= 128 && (w[0] >= 'A' && w[0] <= 'Z' || w[0] == '/' || strings.HasPrefix(w, "right/") || strings.HasPrefix(w, "posix/")) {
-				seen[w] = true
-			}
-		}
-	}
+	})
 	out := make([]string, 0, len(seen))
 	for w := range seen {
 		out = append(out, w)

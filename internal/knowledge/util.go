@@ -309,3 +309,20 @@ func walkFiles(v *rootfs.View, dir string) []string {
 	})
 	return out
 }
+
+// byteRuns calls fn with every maximal run of bytes of data that in accepts.
+func byteRuns(data []byte, in func(byte) bool, fn func(string)) {
+	start := -1
+	for i := 0; i <= len(data); i++ {
+		if i < len(data) && in(data[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			fn(string(data[start:i]))
+			start = -1
+		}
+	}
+}
