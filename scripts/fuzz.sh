@@ -25,10 +25,9 @@ while IFS=: read -r file name; do
 	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >/tmp/pare-fuzz.$$ 2>&1; then
 		cat /tmp/pare-fuzz.$$
 		# Go's fuzzing engine can end with "context deadline exceeded" and no
-		# failing input when the time is up while it minimizes a new input
-		#; that run is
-		# repeated once. A failure that
-		# wrote a failing input always counts.
+		# failing input when the time is up while it minimizes a new input;
+		# that run is repeated once. A failure that wrote a failing input
+		# always counts.
 		if grep -q 'Failing input written to' /tmp/pare-fuzz.$$ ||
 			! grep -q 'context deadline exceeded' /tmp/pare-fuzz.$$ ||
 			! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >/tmp/pare-fuzz.$$ 2>&1; then
