@@ -281,23 +281,7 @@ func entLayer(t *testing.T, entries ...ent) *layer { return gzLayer(t, tarOf(t, 
 // writeArchive writes a docker-archive of layers with config cfg to path.
 func writeArchive(t *testing.T, path string, cfg v1.Config, layers ...*layer) {
 	t.Helper()
-	ls := make([]v1.Layer, len(layers))
-	for i, l := range layers {
-		ls[i] = l
-	}
-	img, err := mutate.AppendLayers(empty.Image, ls...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Config = "linux", "amd64", cfg
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img := buildImage(t, cfg, layers...)
 	if err := tarball.WriteToFile(path, name.MustParseReference("hostile:latest"), img); err != nil {
 		t.Fatal(err)
 	}
@@ -363,8 +347,8 @@ func entries(dir string) []string {
 	return out
 }
 
-// writeLayout writes an OCI layout of layers with config cfg to dir.
-func writeLayout(t *testing.T, dir string, cfg v1.Config, layers ...*layer) {
+// buildImage is a linux/amd64 image of layers with config cfg.
+func buildImage(t *testing.T, cfg v1.Config, layers ...*layer) v1.Image {
 	t.Helper()
 	ls := make([]v1.Layer, len(layers))
 	for i, l := range layers {
@@ -383,6 +367,13 @@ func writeLayout(t *testing.T, dir string, cfg v1.Config, layers ...*layer) {
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+// writeLayout writes an OCI layout of layers with config cfg to dir.
+func writeLayout(t *testing.T, dir string, cfg v1.Config, layers ...*layer) {
+	t.Helper()
+	img := buildImage(t, cfg, layers...)
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)
