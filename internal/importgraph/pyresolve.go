@@ -1,8 +1,6 @@
 package importgraph
 
 import (
-	"bufio"
-	"bytes"
 	"path"
 	"strings"
 
@@ -38,9 +36,8 @@ func SitePaths(v *rootfs.View, site string) (dirs []string, code []byte, pths []
 			continue
 		}
 		pths = append(pths, p)
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), " \t\r")
+		for line := range strings.Lines(string(data)) {
+			line = strings.TrimRight(line, " \t\r\n")
 			switch {
 			case line == "" || strings.HasPrefix(line, "#"):
 			case strings.HasPrefix(line, "import ") || strings.HasPrefix(line, "import\t"):

@@ -1,7 +1,6 @@
 package knowledge
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"fmt"
@@ -432,9 +431,7 @@ type GconvModule struct {
 func ParseGconvModules(files []string, read func(string) []byte) *GconvTable {
 	t := &GconvTable{alias: map[string]string{}, spelled: map[string]bool{}, byName: map[string][]int{}}
 	for _, f := range files {
-		sc := bufio.NewScanner(bytes.NewReader(read(f)))
-		for sc.Scan() {
-			line := sc.Text()
+		for line := range lines(read(f)) {
 			if i := strings.IndexByte(line, '#'); i >= 0 {
 				line = line[:i]
 			}

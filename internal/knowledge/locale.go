@@ -1,7 +1,6 @@
 package knowledge
 
 import (
-	"bufio"
 	"bytes"
 	"path"
 	"regexp"
@@ -184,10 +183,8 @@ func LocaleSettings(data []byte) []Setting {
 		return nil
 	}
 	var out []Setting
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range lines(data) {
+		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}

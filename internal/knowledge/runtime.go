@@ -1,8 +1,6 @@
 package knowledge
 
 import (
-	"bufio"
-	"bytes"
 	"path"
 	"regexp"
 	"sort"
@@ -627,9 +625,8 @@ func markedRoots(c Keeper, marker, env string) []string {
 // configValue returns the value of key in a "KEY: value" or "KEY=value"
 // file (Bundler's YAML config, env files), unquoted; "" when absent.
 func configValue(data []byte, key string) string {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range lines(data) {
+		line = strings.TrimSpace(line)
 		k, val, ok := strings.Cut(line, ":")
 		if !ok || strings.Contains(k, "=") {
 			k, val, ok = strings.Cut(line, "=")

@@ -1,8 +1,6 @@
 package knowledge
 
 import (
-	"bufio"
-	"bytes"
 	"regexp"
 	"strings"
 )
@@ -124,10 +122,7 @@ type NSSService struct {
 func ParseNSSwitch(conf []byte) []NSSService {
 	var out []NSSService
 	idx := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(conf))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range lines(conf) {
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}

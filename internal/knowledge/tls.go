@@ -1,8 +1,6 @@
 package knowledge
 
 import (
-	"bufio"
-	"bytes"
 	"path"
 	"regexp"
 	"strings"
@@ -206,10 +204,8 @@ type opensslRef struct {
 // shared objects named by an OpenSSL configuration.
 func parseOpenSSLConf(data []byte) []opensslRef {
 	var out []opensslRef
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range lines(data) {
+		line = strings.TrimSpace(line)
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = strings.TrimSpace(line[:i])
 		}

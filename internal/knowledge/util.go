@@ -1,7 +1,9 @@
 package knowledge
 
 import (
+	"bytes"
 	"io"
+	"iter"
 	"path"
 	"regexp"
 	"sort"
@@ -11,6 +13,19 @@ import (
 	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
+
+// lines yields the lines of data without their "\n" or "\r\n", however
+// long: callers read data with a size cap, so no line is too long to see
+// (bufio.Scanner stops silently at its token limit and drops the rest).
+func lines(data []byte) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for l := range bytes.Lines(data) {
+			if !yield(strings.TrimSuffix(strings.TrimSuffix(string(l), "\n"), "\r")) {
+				return
+			}
+		}
+	}
+}
 
 // maxConfig caps the size of a configuration file a rule parses.
 const maxConfig = 4 << 20

@@ -7,8 +7,6 @@
 package pkgdb
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -106,10 +104,8 @@ func notExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 func stanzas(data []byte) []string {
 	var out []string
 	var cur strings.Builder
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		if strings.TrimSpace(line) == "" {
 			if cur.Len() > 0 {
 				out = append(out, cur.String())

@@ -1,12 +1,9 @@
 package pkgdb
 
 import (
-	"bufio"
-	"bytes"
-	"strings"
-
 	"github.com/package-url/packageurl-go"
 	"github.com/pare-dev/pare/pkg/rootfs"
+	"strings"
 )
 
 // OS is the operating system identity of an image, from os-release.
@@ -27,9 +24,8 @@ func ReadOS(v *rootfs.View) OS {
 		}
 	}
 	var o OS
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		k, val, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+	for line := range strings.Lines(string(data)) {
+		k, val, ok := strings.Cut(strings.TrimSpace(line), "=")
 		if !ok {
 			continue
 		}
