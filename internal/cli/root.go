@@ -127,6 +127,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 		newInspectCmd(g),
 		newSBOMCmd(g),
 		newDebugCmd(g),
+		newPruneCmd(g),
 	)
 	return root
 }

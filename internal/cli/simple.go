@@ -207,3 +207,34 @@ ExposedPorts, Volumes, Labels, StopSignal) is carried over.`,
 		},
 	}
 }
+
+func newPruneCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Remove the containers left by pare processes that are gone",
+		Long: `Remove the containers that pare processes which are gone left in the Docker
+engine: a pare that was killed, or whose engine stopped under it, cannot remove
+its containers itself. Every pare container is labelled dev.pare.owner.process
+with its creator's host, boot, pid namespace, pid and start time; containers of
+running pare processes, and of other hosts or pid namespaces, are left alone.
+pare trace, verify and build --trace/--verify prune on start. Prints the ids
+removed.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ids, err := pare.Prune(cmd.Context())
+			if g.output == "json" {
+				if ids == nil {
+					ids = []string{}
+				}
+				if jerr := g.printJSON(map[string][]string{"removed": ids}); jerr != nil {
+					return jerr
+				}
+			} else {
+				for _, id := range ids {
+					fmt.Fprintln(g.stdout, id)
+				}
+			}
+			return err
+		},
+	}
+}

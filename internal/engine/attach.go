@@ -11,7 +11,8 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Container is what pare debug needs to know of a running container.
+// Container is what pare knows of a container: InspectContainer fills in
+// every field, List the ones it names.
 type Container struct {
 	ID   string
 	Name string

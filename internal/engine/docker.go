@@ -299,7 +299,7 @@ func (d *Docker) Remove(ctx context.Context, id string) error {
 }
 
 // List implements Engine.
-func (d *Docker) List(ctx context.Context, labels map[string]string) ([]string, error) {
+func (d *Docker) List(ctx context.Context, labels map[string]string) ([]Container, error) {
 	f := client.Filters{}
 	for k, v := range labels {
 		if v == "" {
@@ -312,12 +312,12 @@ func (d *Docker) List(ctx context.Context, labels map[string]string) ([]string, 
 	if err != nil {
 		return nil, wrap(err, "listing containers")
 	}
-	ids := make([]string, 0, len(res.Items))
+	out := make([]Container, 0, len(res.Items))
 	for _, c := range res.Items {
-		ids = append(ids, c.ID)
+		out = append(out, Container{ID: c.ID, Labels: c.Labels, Image: c.Image, Running: c.State == "running"})
 	}
-	sort.Strings(ids)
-	return ids, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 // Exec implements Engine. The command's output is collected in memory.

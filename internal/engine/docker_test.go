@@ -101,12 +101,12 @@ func TestDockerLifecycle(t *testing.T) {
 			// Docker 20.10 reports a missing binary as exit code 126/127
 			// rather than an error; either is acceptable, nothing to check.
 		}
-		ids, err := d.List(ctx, map[string]string{"dev.pare.test": t.Name(), engine.OwnerLabel: engine.OwnerValue})
+		cs, err := d.List(ctx, map[string]string{"dev.pare.test": t.Name(), engine.OwnerLabel: engine.OwnerValue})
 		if err != nil {
 			return err
 		}
-		if !slices.Equal(ids, []string{cid}) {
-			t.Errorf("List = %v, want [%s]", ids, cid)
+		if len(cs) != 1 || cs[0].ID != cid || cs[0].Labels[engine.OwnerProcessLabel] != engine.OwnerProcess {
+			t.Errorf("List = %+v, want [%s] labelled %s=%s", cs, cid, engine.OwnerProcessLabel, engine.OwnerProcess)
 		}
 		code, err := engine.StopContainer(ctx, d, cid, "SIGUSR1", 10*time.Second)
 		if err != nil {
@@ -251,5 +251,54 @@ func TestDockerCancelDuringWait(t *testing.T) {
 	}
 	if ps := dockerPS(t); ps != "" {
 		t.Errorf("containers left after cancel: %s", ps)
+	}
+}
+
+// TestDockerSweepOrphans creates containers labelled as made by a pare
+// process that is gone and by this one; SweepOrphans removes only the first.
+func TestDockerSweepOrphans(t *testing.T) {
+	d := enginetest.Docker(t)
+	ref := enginetest.ToolImage(t)
+	f := strings.Fields(engine.OwnerProcess)
+	if len(f) != 5 {
+		t.Fatalf("OwnerProcess = %q", engine.OwnerProcess)
+	}
+	gone := strings.Join([]string{f[0], f[1], f[2], "999999999", "1"}, " ")
+	create := func(owner string) string {
+		out, err := exec.Command("docker", "create", "--network", "none", "--label", "dev.pare.test="+t.Name(),
+			"--label", engine.OwnerProcessLabel+"="+owner, ref).Output()
+		if err != nil {
+			t.Fatalf("docker create: %v", err)
+		}
+		id := strings.TrimSpace(string(out))
+		t.Cleanup(func() { exec.Command("docker", "rm", "-f", id).Run() })
+		return id
+	}
+	orphan, mine, foreign := create(gone), create(engine.OwnerProcess), create("elsewhere "+f[1]+" "+f[2]+" 999999999 1")
+	removed, err := engine.SweepOrphans(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(removed, orphan) {
+		t.Errorf("SweepOrphans removed %v, not the orphan %s", removed, orphan)
+	}
+	for _, id := range []string{mine, foreign} {
+		if slices.Contains(removed, id) {
+			t.Errorf("SweepOrphans removed %s, whose owner may be alive", id)
+		}
+	}
+	cs, err := d.List(t.Context(), map[string]string{"dev.pare.test": t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, c := range cs {
+		left = append(left, c.ID)
+	}
+	slices.Sort(left)
+	want := []string{mine, foreign}
+	slices.Sort(want)
+	if !slices.Equal(left, want) {
+		t.Errorf("containers left = %v, want %v", left, want)
 	}
 }

@@ -70,9 +70,10 @@ type Engine interface {
 	CopyFrom(ctx context.Context, id, path string) (io.ReadCloser, error)
 	// Remove force-removes the container; removing a missing one is not an error.
 	Remove(ctx context.Context, id string) error
-	// List returns the ids of all containers (running or not) that carry
-	// every one of the given labels.
-	List(ctx context.Context, labels map[string]string) ([]string, error)
+	// List returns the containers (running or not) that carry every one of
+	// the given labels ("" matches any value), sorted by id; only ID,
+	// Labels, Image and Running are filled in.
+	List(ctx context.Context, labels map[string]string) ([]Container, error)
 }
 
 // Image is the part of an image's configuration pare needs to run it.
@@ -214,6 +215,7 @@ func (s *ContainerSpec) labels() map[string]string {
 		l[k] = v
 	}
 	l[OwnerLabel] = OwnerValue
+	l[OwnerProcessLabel] = OwnerProcess
 	return l
 }
 
@@ -225,7 +227,7 @@ func RemoveDetached(ctx context.Context, eng Engine, id string) error {
 	defer cancel()
 	if err := eng.Remove(rctx, id); err != nil {
 		// The engine's error names the container already; say what is left.
-		return fmt.Errorf("%w (the container is left behind: docker rm -f %s)", err, shortID(id))
+		return fmt.Errorf("%w (the container is left behind: docker rm -f %s, or pare prune once the engine is back)", err, shortID(id))
 	}
 	return nil
 }
@@ -302,13 +304,13 @@ func shortID(id string) string {
 func Sweep(ctx context.Context, eng Engine) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RemoveTimeout)
 	defer cancel()
-	ids, err := eng.List(rctx, map[string]string{OwnerLabel: OwnerValue})
+	cs, err := eng.List(rctx, map[string]string{OwnerLabel: OwnerValue})
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, id := range ids {
-		if err := eng.Remove(rctx, id); err != nil {
+	for _, c := range cs {
+		if err := eng.Remove(rctx, c.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -560,11 +560,31 @@ func TestDaemonStopsMidTrace(t *testing.T) {
 	// A daemon that is gone cannot remove its containers: the container
 	// stays in its data root, and the error must name it so that it can be
 	// removed once the daemon is back.
+	// pare prune (run by every later trace and verify too) removes them, as
+	// their owner is gone.
 	d = startDockerd(t, dir)
-	for _, id := range owned(t, d.host, pid, false) {
+	left := owned(t, d.host, pid, false)
+	for _, id := range left {
 		if !strings.Contains(p.stderr(), "the container is left behind: docker rm -f "+id[:12]) {
 			t.Errorf("container %s is left and the error does not say so:\n%s", id, p.stderr())
 		}
-		exec.Command("docker", "-H", d.host, "rm", "-f", id).Run()
 	}
+	prune := exec.Command(pareBin(t), "prune")
+	prune.Env = append(os.Environ(), "DOCKER_HOST="+d.host)
+	pruned, err := prune.Output()
+	if err != nil {
+		t.Errorf("pare prune: %v", err)
+	}
+	for _, id := range left {
+		if !strings.Contains(string(pruned), id) {
+			t.Errorf("pare prune did not remove %s (it printed %q)", id, pruned)
+		}
+	}
+	if rest := owned(t, d.host, pid, false); len(rest) > 0 {
+		t.Errorf("containers of the gone pare %d after pare prune: %v", pid, rest)
+		for _, id := range rest {
+			exec.Command("docker", "-H", d.host, "rm", "-f", id).Run()
+		}
+	}
+	t.Logf("left behind %d, pruned %q", len(left), pruned)
 }

@@ -220,6 +220,7 @@ func Trace(ctx context.Context, src *Source, o TraceOptions) (*TraceResult, erro
 	}
 	defer eng.Close()
 	defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence; trace.Run removes its containers itself
+	pruneOrphans(ctx, eng, o.event)
 	ref, cleanup, err := inDaemon(ctx, src, o.OnEvent)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,7 @@ func Verify(ctx context.Context, original, pared string, o VerifyOptions) (*Veri
 	}
 	defer eng.Close()
 	defer engine.Sweep(ctx, eng) //nolint:errcheck // last line of defence
+	pruneOrphans(ctx, eng, o.event)
 	return verifyWith(ctx, eng, original, pared, o, func(ctx context.Context, ref string) (string, func(), error) {
 		r, err := transport.Parse(ref)
 		if err != nil {

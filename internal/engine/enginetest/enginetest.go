@@ -141,9 +141,13 @@ func Leftovers(t testing.TB, eng engine.Engine) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ids, err := eng.List(ctx, map[string]string{engine.OwnerLabel: engine.OwnerValue})
+	cs, err := eng.List(ctx, map[string]string{engine.OwnerLabel: engine.OwnerValue})
 	if err != nil {
 		t.Fatalf("listing containers: %v", err)
+	}
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
 	}
 	return ids
 }

@@ -111,6 +111,7 @@ func (f *Fake) Create(ctx context.Context, spec engine.ContainerSpec) (string, e
 		spec.Labels = map[string]string{}
 	}
 	spec.Labels[engine.OwnerLabel] = engine.OwnerValue
+	spec.Labels[engine.OwnerProcessLabel] = engine.OwnerProcess
 	if f.containers == nil {
 		f.containers = map[string]*fakeContainer{}
 	}
@@ -275,10 +276,10 @@ func (f *Fake) Remove(ctx context.Context, id string) error {
 }
 
 // List implements engine.Engine.
-func (f *Fake) List(ctx context.Context, labels map[string]string) ([]string, error) {
+func (f *Fake) List(ctx context.Context, labels map[string]string) ([]engine.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var ids []string
+	var out []engine.Container
 	for id, c := range f.containers {
 		ok := true
 		for k, v := range labels {
@@ -288,9 +289,9 @@ func (f *Fake) List(ctx context.Context, labels map[string]string) ([]string, er
 			}
 		}
 		if ok {
-			ids = append(ids, id)
+			out = append(out, engine.Container{ID: id, Labels: maps.Clone(c.spec.Labels)})
 		}
 	}
-	slices.Sort(ids)
-	return ids, nil
+	slices.SortFunc(out, func(a, b engine.Container) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
