@@ -11,6 +11,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -419,7 +420,8 @@ var languageTrees = []string{"/node_modules/", "/site-packages/", "/dist-package
 
 // isConfigName reports whether the kept regular file p is read as
 // configuration: named as one, under /etc (minus system tables), or with a
-// configuration extension (outside language package trees).
+// configuration extension (outside language package trees, and not a
+// runtime's environment marker).
 func (b *builder) isConfigName(p string) bool {
 	if b.named().configs[p] {
 		return true
@@ -435,7 +437,7 @@ func (b *builder) isConfigName(p string) bool {
 		}
 		return true
 	}
-	if !configExts[path.Ext(p)] {
+	if !configExts[path.Ext(p)] || knowledge.IsEnvironmentMarker(path.Base(p)) {
 		return false
 	}
 	for _, d := range languageTrees {

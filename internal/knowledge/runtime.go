@@ -586,6 +586,21 @@ func applicationDirs(c Keeper, suffixes []string) []string {
 	return out
 }
 
+// IsEnvironmentMarker reports whether name (a base name) is the marker file
+// of a runtime's environment (pyvenv.cfg). The runtime rule reads it itself:
+// the paths in it (the interpreter's home, the command that made the
+// environment) are not what a program's configuration names.
+func IsEnvironmentMarker(name string) bool {
+	for _, r := range Runtimes {
+		for _, d := range r.Deps {
+			if d.Marker != "" && d.Marker == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // markedRoots returns the directories holding marker that are the value of
 // env, the parent of a PATH entry, or a parent of a kept path.
 func markedRoots(c Keeper, marker, env string) []string {
