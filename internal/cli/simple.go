@@ -159,11 +159,11 @@ func newLsCmd(g *globals) *cobra.Command {
 				}
 				walkRoot := start.Path
 				visit := func(e *rootfs.Entry) error {
-					le := lsEntry{Path: e.Path, Type: e.Type.String(), Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size, Link: e.Linkname}
-					for k := range e.Xattrs {
-						le.Xattrs = append(le.Xattrs, k)
-					}
 					if g.output == "json" {
+						le := lsEntry{Path: e.Path, Type: e.Type.String(), Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size, Link: e.Linkname}
+						for k := range e.Xattrs {
+							le.Xattrs = append(le.Xattrs, k)
+						}
 						out = append(out, le)
 						return nil
 					}

@@ -262,10 +262,9 @@ func (s *store) decodeInPlace(ctx context.Context, j *layerJob, lf *LayerFile) e
 }
 
 func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile) error {
-	sr := newWindowReader(lf.File, lf.Offset, lf.Size)
-	tr := tar.NewReader(sr) // sr is a Seeker: content is skipped, not read
+	hs := newHeaderScanner(newWindowReader(lf.File, lf.Offset, lf.Size))
 	for {
-		hdr, err := s.next(ctx, tr)
+		hdr, pos, tr, err := s.nextInPlace(ctx, hs)
 		if err == io.EOF {
 			return nil
 		}
@@ -274,15 +273,11 @@ func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile)
 		}
 		var data content
 		if wantsContent(hdr) {
-			if sparse(hdr) {
+			if tr != nil {
 				data, err = s.spoolContent(tr, hdr)
 			} else {
 				data, err = s.checkContent(hdr)
 				if err == nil && hdr.Size > 0 {
-					pos, serr := sr.Seek(0, io.SeekCurrent)
-					if serr != nil {
-						return fmt.Errorf("entry %q: %w", hdr.Name, serr)
-					}
 					if pos+hdr.Size > lf.Size {
 						return fmt.Errorf("reading tar: entry %q: %w", hdr.Name, io.ErrUnexpectedEOF)
 					}
@@ -306,6 +301,24 @@ func send(ctx context.Context, out chan<- rec, r rec) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// nextInPlace is next for a layer read in place.
+func (s *store) nextInPlace(ctx context.Context, hs *headerScanner) (*tar.Header, int64, *tar.Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, nil, err
+	}
+	hdr, pos, tr, err := hs.next()
+	if err == io.EOF {
+		return nil, 0, nil, err
+	}
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("reading tar: %w", err)
+	}
+	if s.entries.Add(1) > int64(s.o.limits.Entries) {
+		return nil, 0, nil, fmt.Errorf("more than %d entries: %w", s.o.limits.Entries, ErrLimit)
+	}
+	return hdr, pos, tr, nil
 }
 
 // next returns the next tar header, counting it against the entry limit.
@@ -467,6 +480,33 @@ func (w *windowReader) Read(p []byte) (int, error) {
 	w.pos += int64(k)
 	return k, nil
 }
+
+// block returns the 512 bytes at pos from the window, filling it when
+// needed, or nil when they cannot be read (the caller's reader reports
+// why). After a skip past more than a window, a small read fills it: in a
+// layer of large files, a header is all that is needed there.
+func (w *windowReader) block(pos int64) []byte {
+	if pos < 0 || pos+blockSize > w.size {
+		return nil
+	}
+	if pos < w.bufOff || pos+blockSize > w.bufOff+int64(w.n) {
+		m := int64(len(w.buf))
+		if pos > w.bufOff+int64(w.n)+m {
+			m = min(m, smallWindow)
+		}
+		m = min(m, w.size-pos)
+		k, _ := w.r.ReadAt(w.buf[:m], w.base+pos)
+		w.bufOff, w.n = pos, k
+		if k < blockSize {
+			return nil
+		}
+	}
+	i := pos - w.bufOff
+	return w.buf[i : i+blockSize]
+}
+
+// smallWindow is what block reads after a long skip.
+const smallWindow = 16 << 10
 
 func (w *windowReader) Seek(off int64, whence int) (int64, error) {
 	switch whence {
