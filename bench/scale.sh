@@ -105,7 +105,7 @@ timed() {
 	echo "$name $secs $(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') $kib" >>"$WORK/results"
 }
 
-(cd "$ROOT" && go build -o "$WORK/pare" ./cmd/pare)
+(cd "$ROOT" && go build -o "$WORK/pare" ./cmd/pare && go build -o "$WORK/hashfloor" ./bench/cmd/hashfloor)
 P=$WORK/pare
 for n in "${NAMES[@]}"; do
 	build_image "$n"
@@ -117,6 +117,7 @@ for n in "${NAMES[@]}"; do
 	cat "$A" >/dev/null # the page cache holds the archive for every run alike
 	for _ in $(seq "$RUNS"); do
 		timed "$n-read" tar -xOf "$A"
+		timed "$n-hash" "$WORK/hashfloor" "$A"
 		rm -f "$WORK/out.tar"
 		timed "$n-build" "$P" build -q "docker-archive:$A" "docker-archive:$WORK/out.tar:pared" --entrypoint /usr/bin/python3
 		timed "$n-ls" "$P" ls -q "docker-archive:$A"
@@ -137,19 +138,20 @@ med() {
 }
 echo "median of $RUNS, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
 echo "wall seconds (CPU seconds, user+sys); ratios of wall (of CPU)"
-printf '| image | archive | layers | entries | read | build | ls | build/read | ls/read | peak RSS build / ls | build s/GiB | ls s/GiB |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| image | archive | layers | entries | read | hash | build | ls | build/read | ls/read | ls/hash | peak RSS build / ls | build s/GiB | ls s/GiB |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for n in "${NAMES[@]}"; do
 	A=$WORK/$n.tar
-	bytes=$(stat -c %s "$A")
+	bytes=$(stat -Lc %s "$A")
 	layers=$(docker image inspect -f '{{len .RootFS.Layers}}' "pare-bench/$n:latest")
 	files=$("$P" ls -q "docker-archive:$A" | wc -l)
 	read -r rs rc _ <<<"$(med "$n-read")"
+	read -r hs hc _ <<<"$(med "$n-hash")"
 	read -r bs bc br <<<"$(med "$n-build")"
 	read -r ls lc lr <<<"$(med "$n-ls")"
-	awk -v n="$n" -v b="$bytes" -v l="$layers" -v f="$files" -v rs="$rs" -v rc="$rc" -v bs="$bs" -v bc="$bc" \
+	awk -v n="$n" -v b="$bytes" -v l="$layers" -v f="$files" -v rs="$rs" -v rc="$rc" -v hs="$hs" -v hc="$hc" -v bs="$bs" -v bc="$bc" \
 		-v ls="$ls" -v lc="$lc" -v br="$br" -v lr="$lr" 'BEGIN {
 		g = b / 2^30
-		printf "| pare-bench/%s | %.0f MiB | %d | %d | %.2f s (%.2f) | %.2f s (%.2f) | %.2f s (%.2f) | %.2f× (%.1f×) | %.2f× (%.1f×) | %d / %d MiB | %.2f | %.2f |\n",
-			n, b / 2^20, l, f, rs, rc, bs, bc, ls, lc, bs / rs, bc / rc, ls / rs, lc / rc, br, lr, bs / g, ls / g }'
+		printf "| pare-bench/%s | %.0f MiB | %d | %d | %.2f s (%.2f) | %.2f s (%.2f) | %.2f s (%.2f) | %.2f s (%.2f) | %.2f× (%.1f×) | %.2f× (%.1f×) | %.2f× (%.1f×) | %d / %d MiB | %.2f | %.2f |\n",
+			n, b / 2^20, l, f, rs, rc, hs, hc, bs, bc, ls, lc, bs / rs, bc / rc, ls / rs, lc / rc, ls / hs, lc / hc, br, lr, bs / g, ls / g }'
 done

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"io/fs"
 	"runtime"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -52,31 +54,79 @@ func octalMode(m fs.FileMode) string {
 	return fmt.Sprintf("%04o", n)
 }
 
-func symbolicMode(e *rootfs.Entry) string {
-	t := map[rootfs.Type]byte{rootfs.TypeReg: '-', rootfs.TypeDir: 'd', rootfs.TypeSymlink: 'l', rootfs.TypeChar: 'c',
-		rootfs.TypeBlock: 'b', rootfs.TypeFIFO: 'p', rootfs.TypeSocket: 's'}[e.Type]
-	b := []byte{t}
+func symbolicMode(e *rootfs.Entry) string { return string(appendSymbolicMode(nil, e)) }
+
+// lsTypeChar is the first character of ls -l's mode column, by type.
+var lsTypeChar = [...]byte{rootfs.TypeReg: '-', rootfs.TypeDir: 'd', rootfs.TypeSymlink: 'l', rootfs.TypeChar: 'c',
+	rootfs.TypeBlock: 'b', rootfs.TypeFIFO: 'p', rootfs.TypeSocket: 's'}
+
+// appendSymbolicMode appends ls -l's ten-character mode of e to b.
+func appendSymbolicMode(b []byte, e *rootfs.Entry) []byte {
+	var t byte
+	if int(e.Type) < len(lsTypeChar) {
+		t = lsTypeChar[e.Type]
+	}
+	i := len(b)
+	b = append(b, t)
 	const rwx = "rwxrwxrwx"
-	for i := 0; i < 9; i++ {
-		if e.Mode&(1<<uint(8-i)) != 0 {
-			b = append(b, rwx[i])
+	for k := 0; k < 9; k++ {
+		if e.Mode&(1<<uint(8-k)) != 0 {
+			b = append(b, rwx[k])
 		} else {
 			b = append(b, '-')
 		}
 	}
 	special := func(idx int, bit fs.FileMode, c byte) {
 		if e.Mode&bit != 0 {
-			if b[idx] == 'x' {
-				b[idx] = c
+			if b[i+idx] == 'x' {
+				b[i+idx] = c
 			} else {
-				b[idx] = c - 32 // upper case: set without execute
+				b[i+idx] = c - 32 // upper case: set without execute
 			}
 		}
 	}
 	special(3, fs.ModeSetuid, 's')
 	special(6, fs.ModeSetgid, 's')
 	special(9, fs.ModeSticky, 't')
-	return string(b)
+	return b
+}
+
+// appendLsLine appends the text line of pare ls for e (with its newline):
+// what fmt's "%s %5d:%-5d %10d %s" would print, then " -> target" for a
+// symlink.
+func appendLsLine(b []byte, e *rootfs.Entry) []byte {
+	b = appendSymbolicMode(b, e)
+	b = append(b, ' ')
+	b = appendPadded(b, strconv.AppendInt(b[len(b):], int64(e.UID), 10), 5, false)
+	b = append(b, ':')
+	b = appendPadded(b, strconv.AppendInt(b[len(b):], int64(e.GID), 10), 5, true)
+	b = append(b, ' ')
+	b = appendPadded(b, strconv.AppendInt(b[len(b):], e.Size, 10), 10, false)
+	b = append(b, ' ')
+	b = append(b, e.Path...)
+	if e.Type == rootfs.TypeSymlink {
+		b = append(b, " -> "...)
+		b = append(b, e.Linkname...)
+	}
+	return append(b, '\n')
+}
+
+// appendPadded appends num (formatted in b's spare capacity, so it may
+// overlap it) padded with spaces to width, on the left or (left) right.
+func appendPadded(b, num []byte, width int, left bool) []byte {
+	var tmp [24]byte
+	n := copy(tmp[:], num)
+	pad := width - n
+	if !left {
+		for ; pad > 0; pad-- {
+			b = append(b, ' ')
+		}
+	}
+	b = append(b, tmp[:n]...)
+	for ; pad > 0; pad-- {
+		b = append(b, ' ')
+	}
+	return b
 }
 
 func newLsCmd(g *globals) *cobra.Command {
@@ -98,6 +148,10 @@ func newLsCmd(g *globals) *cobra.Command {
 				roots = []string{"/"}
 			}
 			var out []lsEntry
+			// Text lines go through one buffer: an image lists 10^5 files.
+			w := bufio.NewWriterSize(g.stdout, 64<<10)
+			defer w.Flush() // what was listed before an error
+			var line []byte
 			for _, r := range roots {
 				start, err := img.View.Lstat(r)
 				if err != nil {
@@ -105,19 +159,16 @@ func newLsCmd(g *globals) *cobra.Command {
 				}
 				walkRoot := start.Path
 				visit := func(e *rootfs.Entry) error {
-					le := lsEntry{Path: e.Path, Type: e.Type.String(), Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size, Link: e.Linkname}
-					for k := range e.Xattrs {
-						le.Xattrs = append(le.Xattrs, k)
-					}
 					if g.output == "json" {
+						le := lsEntry{Path: e.Path, Type: e.Type.String(), Mode: octalMode(e.Mode), UID: e.UID, GID: e.GID, Size: e.Size, Link: e.Linkname}
+						for k := range e.Xattrs {
+							le.Xattrs = append(le.Xattrs, k)
+						}
 						out = append(out, le)
 						return nil
 					}
-					line := fmt.Sprintf("%s %5d:%-5d %10d %s", symbolicMode(e), e.UID, e.GID, e.Size, e.Path)
-					if e.Type == rootfs.TypeSymlink {
-						line += " -> " + e.Linkname
-					}
-					_, err := fmt.Fprintln(g.stdout, line)
+					line = appendLsLine(line[:0], e)
+					_, err := w.Write(line)
 					return err
 				}
 				if start.Type != rootfs.TypeDir {
@@ -136,7 +187,7 @@ func newLsCmd(g *globals) *cobra.Command {
 				}
 				return g.printJSON(out)
 			}
-			return nil
+			return w.Flush()
 		},
 	}
 }

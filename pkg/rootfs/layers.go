@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,6 +107,11 @@ type layerJob struct {
 	recs   chan rec
 	read   atomic.Int64 // uncompressed bytes hashed so far
 	err    error
+	// For a layer stored in place: where it is (or why that failed), and
+	// the result of hashing it.
+	lf     *LayerFile
+	lfErr  error
+	hashed chan error
 }
 
 // recBuffer is how many decoded entries of a layer may wait for the
@@ -113,11 +120,25 @@ const recBuffer = 16 << 10
 
 // decodeLayers starts decoding jobs concurrently, at most workers layers at
 // a time, in order (so the layer the applier waits for always runs).
+// Layers stored in place are hashed apart from their indexing, by a pool of
+// GOMAXPROCS hashers taking the largest layers first: hashing every byte is
+// most of the work, and a large layer late in the image would otherwise
+// start only when the layers before it are applied, and finish alone.
 func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int, wg *sync.WaitGroup) {
-	sem := make(chan struct{}, workers)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		var inPlace []*layerJob
+		for _, j := range jobs {
+			if ctx.Err() != nil {
+				break
+			}
+			if j.locate(s) {
+				inPlace = append(inPlace, j)
+			}
+		}
+		s.hashLayers(ctx, inPlace, wg)
+		sem := make(chan struct{}, workers)
 		for _, j := range jobs {
 			select {
 			case sem <- struct{}{}:
@@ -137,6 +158,81 @@ func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int,
 	}()
 }
 
+// locate finds where job j's layer is stored uncompressed, if it is, and
+// reports whether it is (then j.lf is set and j.hashed made).
+func (j *layerJob) locate(s *store) bool {
+	if j.diffID.Algorithm != "sha256" {
+		return false // decodeImageLayer reports it
+	}
+	fl, ok := j.layer.(FileLayer)
+	if !ok {
+		return false
+	}
+	lf, err := fl.UncompressedFile()
+	if err != nil {
+		j.lfErr = err
+		return false
+	}
+	if lf == nil {
+		return false
+	}
+	if lf.Release != nil {
+		s.addRelease(lf.Release)
+	}
+	j.lf = lf
+	j.hashed = make(chan error, 1)
+	return true
+}
+
+// hashLayers hashes the in-place layers jobs, largest first, and sends each
+// result on its job's hashed channel.
+func (s *store) hashLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitGroup) {
+	if len(jobs) == 0 {
+		return
+	}
+	sorted := slices.Clone(jobs)
+	slices.SortStableFunc(sorted, func(a, b *layerJob) int { return cmp.Compare(b.lf.Size, a.lf.Size) })
+	queue := make(chan *layerJob, len(sorted))
+	for _, j := range sorted {
+		queue <- j
+	}
+	close(queue)
+	for range min(len(sorted), max(1, runtime.GOMAXPROCS(0))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			for j := range queue {
+				j.hashed <- hashInPlace(ctx, j, buf)
+			}
+		}()
+	}
+}
+
+// hashInPlace hashes the layer file range of j and checks it against the
+// diff_id.
+func hashInPlace(ctx context.Context, j *layerJob, buf []byte) error {
+	h := sha256.New()
+	sr := io.NewSectionReader(j.lf.File, j.lf.Offset, j.lf.Size)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := sr.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			j.read.Add(int64(n))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading: %w", err)
+		}
+	}
+	return checkDigest(h.Sum(nil), j.diffID, j.read.Load())
+}
+
 // decodeWorkers is how many layers are decoded at once.
 func decodeWorkers(layers int) int {
 	return max(1, min(layers, max(2, runtime.GOMAXPROCS(0))))
@@ -146,17 +242,11 @@ func (s *store) decodeImageLayer(ctx context.Context, j *layerJob) error {
 	if j.diffID.Algorithm != "sha256" {
 		return fmt.Errorf("unsupported diff_id algorithm %q", j.diffID.Algorithm)
 	}
-	if fl, ok := j.layer.(FileLayer); ok {
-		lf, err := fl.UncompressedFile()
-		if err != nil {
-			return fmt.Errorf("opening: %w", err)
-		}
-		if lf != nil {
-			if lf.Release != nil {
-				s.addRelease(lf.Release)
-			}
-			return s.decodeInPlace(ctx, j, lf)
-		}
+	if j.lfErr != nil {
+		return fmt.Errorf("opening: %w", j.lfErr)
+	}
+	if j.lf != nil {
+		return s.decodeInPlace(ctx, j)
 	}
 	rc, err := j.layer.Uncompressed()
 	if err != nil {
@@ -221,51 +311,26 @@ func (s *store) decodeStream(ctx context.Context, out chan<- rec, r io.Reader) e
 	}
 }
 
-// decodeInPlace hashes the layer file range in one goroutine while another
-// parses its tar headers, skipping content by seeking, and records where
-// each file's content starts. Sparse files, whose bytes are not stored
-// contiguously, are spooled.
-func (s *store) decodeInPlace(ctx context.Context, j *layerJob, lf *LayerFile) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	hashed := make(chan error, 1)
-	go func() {
-		h := sha256.New()
-		sr := io.NewSectionReader(lf.File, lf.Offset, lf.Size)
-		buf := make([]byte, 1<<20)
-		for {
-			if err := ctx.Err(); err != nil {
-				hashed <- err
-				return
-			}
-			n, err := sr.Read(buf)
-			if n > 0 {
-				h.Write(buf[:n])
-				j.read.Add(int64(n))
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				hashed <- fmt.Errorf("reading: %w", err)
-				return
-			}
-		}
-		hashed <- checkDigest(h.Sum(nil), j.diffID, j.read.Load())
-	}()
-	if err := s.indexInPlace(ctx, j.recs, lf); err != nil {
-		cancel()
-		<-hashed
+// decodeInPlace indexes the layer file range of j: it parses its tar
+// headers, skipping content by seeking, and records where each file's
+// content starts; sparse files, whose bytes are not stored contiguously,
+// are spooled. Then it waits for the layer's hash (see hashLayers).
+func (s *store) decodeInPlace(ctx context.Context, j *layerJob) error {
+	if err := s.indexInPlace(ctx, j.recs, j.lf); err != nil {
 		return err
 	}
-	return <-hashed
+	select {
+	case err := <-j.hashed:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile) error {
-	sr := newWindowReader(lf.File, lf.Offset, lf.Size)
-	tr := tar.NewReader(sr) // sr is a Seeker: content is skipped, not read
+	hs := newHeaderScanner(newWindowReader(lf.File, lf.Offset, lf.Size))
 	for {
-		hdr, err := s.next(ctx, tr)
+		hdr, pos, tr, err := s.nextInPlace(ctx, hs)
 		if err == io.EOF {
 			return nil
 		}
@@ -274,15 +339,11 @@ func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile)
 		}
 		var data content
 		if wantsContent(hdr) {
-			if sparse(hdr) {
+			if tr != nil {
 				data, err = s.spoolContent(tr, hdr)
 			} else {
 				data, err = s.checkContent(hdr)
 				if err == nil && hdr.Size > 0 {
-					pos, serr := sr.Seek(0, io.SeekCurrent)
-					if serr != nil {
-						return fmt.Errorf("entry %q: %w", hdr.Name, serr)
-					}
 					if pos+hdr.Size > lf.Size {
 						return fmt.Errorf("reading tar: entry %q: %w", hdr.Name, io.ErrUnexpectedEOF)
 					}
@@ -306,6 +367,24 @@ func send(ctx context.Context, out chan<- rec, r rec) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// nextInPlace is next for a layer read in place.
+func (s *store) nextInPlace(ctx context.Context, hs *headerScanner) (*tar.Header, int64, *tar.Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, nil, err
+	}
+	hdr, pos, tr, err := hs.next()
+	if err == io.EOF {
+		return nil, 0, nil, err
+	}
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("reading tar: %w", err)
+	}
+	if s.entries.Add(1) > int64(s.o.limits.Entries) {
+		return nil, 0, nil, fmt.Errorf("more than %d entries: %w", s.o.limits.Entries, ErrLimit)
+	}
+	return hdr, pos, tr, nil
 }
 
 // next returns the next tar header, counting it against the entry limit.
@@ -467,6 +546,34 @@ func (w *windowReader) Read(p []byte) (int, error) {
 	w.pos += int64(k)
 	return k, nil
 }
+
+// block returns the 512 bytes at pos from the window, filling it when
+// needed, or nil when they cannot be read (the caller's reader reports
+// why). After a skip over more than smallWindow unread bytes, a small read
+// fills it: past a large file, a header may be all that is needed there,
+// and a full window would copy a quarter MiB per file.
+func (w *windowReader) block(pos int64) []byte {
+	if pos < 0 || pos+blockSize > w.size {
+		return nil
+	}
+	if pos < w.bufOff || pos+blockSize > w.bufOff+int64(w.n) {
+		m := int64(len(w.buf))
+		if pos > w.bufOff+int64(w.n)+smallWindow {
+			m = min(m, smallWindow)
+		}
+		m = min(m, w.size-pos)
+		k, _ := w.r.ReadAt(w.buf[:m], w.base+pos)
+		w.bufOff, w.n = pos, k
+		if k < blockSize {
+			return nil
+		}
+	}
+	i := pos - w.bufOff
+	return w.buf[i : i+blockSize]
+}
+
+// smallWindow is what block reads after a long skip.
+const smallWindow = 16 << 10
 
 func (w *windowReader) Seek(off int64, whence int) (int64, error) {
 	switch whence {

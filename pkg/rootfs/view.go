@@ -74,6 +74,16 @@ type Resolution struct {
 // followed. A missing final component is not an error: Path names it and the
 // caller learns of its absence from Lstat.
 func (v *View) Resolve(name string, followFinal bool) (Resolution, error) {
+	if t, ok := v.b.(*tree); ok {
+		res, _, err := t.resolve(name, followFinal)
+		return res, err
+	}
+	return v.resolveGeneric(name, followFinal)
+}
+
+// resolveGeneric is Resolve for any backend: each prefix is looked up by
+// its physical path.
+func (v *View) resolveGeneric(name string, followFinal bool) (Resolution, error) {
 	var res Resolution
 	queue := splitPath(name)
 	cur := "/"
@@ -146,6 +156,17 @@ func isNotExist(err error) bool {
 }
 
 func (v *View) entry(op, name string, followFinal bool) (*Entry, error) {
+	if t, ok := v.b.(*tree); ok {
+		_, n, err := t.resolve(name, followFinal)
+		if err != nil {
+			return nil, err
+		}
+		if n == nil {
+			return nil, &fs.PathError{Op: op, Path: name, Err: ErrNotExist}
+		}
+		e := n.entry
+		return &e, nil
+	}
 	res, err := v.Resolve(name, followFinal)
 	if err != nil {
 		return nil, err

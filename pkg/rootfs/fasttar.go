@@ -1,0 +1,233 @@
+package rootfs
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// headerScanner reads the headers of a tar layer stored in place (see
+// FileLayer) and the offset of each entry's data, without reading the
+// data. Plain ustar and GNU headers (a valid checksum, octal numbers, a
+// basic type) are parsed here straight from the window buffer; anything
+// else (PAX and GNU long-name records, sparse files, base-256 numbers,
+// old or damaged headers, the end of the archive) is read by archive/tar
+// from the same offset, so both give the same headers and the same errors
+// for the same bytes. The plain path exists because archive/tar examines
+// every byte of every header rune by rune (its format guess), which costs
+// more than the rest of the index on a layer of 10^5 small files.
+type headerScanner struct {
+	w    *windowReader
+	size int64
+	pos  int64 // offset of the next header when tr is nil
+	end  int64 // end of the last plain entry's data
+	// tr is the archive/tar reader of the last entry it read. It goes on
+	// reading headers after an entry whose data the caller reads from it
+	// (a sparse file); otherwise the next header is parsed at pos.
+	tr   *tar.Reader
+	stay bool
+}
+
+func newHeaderScanner(w *windowReader) *headerScanner {
+	return &headerScanner{w: w, size: w.size}
+}
+
+// plainHeaders is false when GODEBUG asks archive/tar to refuse insecure
+// names, which only archive/tar knows how to do.
+var plainHeaders = !strings.Contains(os.Getenv("GODEBUG"), "tarinsecurepath=0")
+
+// next returns the next header and the offset of its data in the layer;
+// when tr is not nil, the data must be read from tr (sparse files). At
+// the end of the archive it returns io.EOF.
+func (s *headerScanner) next() (hdr *tar.Header, off int64, tr *tar.Reader, err error) {
+	if s.tr != nil && s.stay {
+		hdr, err := s.tr.Next()
+		return s.fromTar(hdr, err)
+	}
+	s.tr = nil
+	switch {
+	case s.end > s.size:
+		return nil, 0, nil, io.ErrUnexpectedEOF // the last entry's data is cut off
+	case s.pos >= s.size:
+		// archive/tar too ends the archive quietly where the padding of the
+		// last data block, or the next header, would start.
+		return nil, 0, nil, io.EOF
+	}
+	if plainHeaders {
+		if blk := s.w.block(s.pos); blk != nil {
+			if hdr, ok := parsePlainHeader(blk); ok {
+				off := s.pos + blockSize
+				n := hdr.Size
+				if headerOnly(hdr.Typeflag) {
+					n = 0
+				}
+				s.end = off + n
+				s.pos = off + (n+blockSize-1)/blockSize*blockSize
+				return hdr, off, nil, nil
+			}
+		}
+	}
+	if _, err := s.w.Seek(s.pos, io.SeekStart); err != nil {
+		return nil, 0, nil, err
+	}
+	s.tr = tar.NewReader(s.w)
+	hdr, err = s.tr.Next()
+	return s.fromTar(hdr, err)
+}
+
+// fromTar returns what archive/tar read and notes where the next header is.
+func (s *headerScanner) fromTar(hdr *tar.Header, err error) (*tar.Header, int64, *tar.Reader, error) {
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	off, err := s.w.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if sparse(hdr) {
+		s.stay = true
+		return hdr, off, s.tr, nil
+	}
+	s.stay = false
+	n := hdr.Size
+	if headerOnly(hdr.Typeflag) {
+		n = 0
+	}
+	s.end = off + n
+	s.pos = off + (n+blockSize-1)/blockSize*blockSize
+	return hdr, off, nil, nil
+}
+
+const blockSize = 512
+
+// headerOnly reports whether archive/tar ignores the data of an entry of
+// type flag (its size field notwithstanding).
+func headerOnly(flag byte) bool {
+	switch flag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo:
+		return true
+	}
+	return false
+}
+
+// parsePlainHeader parses a ustar or GNU header block of a basic type with
+// octal numbers as archive/tar would; ok is false for any other block,
+// which archive/tar must read.
+func parsePlainHeader(b []byte) (hdr *tar.Header, ok bool) {
+	sum, ok := octalField(b[148:156])
+	if !ok {
+		return nil, false
+	}
+	var unsigned, signed int64
+	for i, c := range b[:blockSize] {
+		if 148 <= i && i < 156 {
+			c = ' '
+		}
+		unsigned += int64(c)
+		signed += int64(int8(c))
+	}
+	if sum != unsigned && sum != signed {
+		return nil, false
+	}
+	var ustar bool
+	switch {
+	case string(b[257:263]) == "ustar\x00" && string(b[508:512]) != "tar\x00":
+		ustar = true
+	case string(b[257:263]) == "ustar " && string(b[263:265]) == " \x00":
+		// GNU: archive/tar drops the prefix field (atime, ctime) unless
+		// those fail to parse; leave that case to it.
+		if b[345] != 0 {
+			if _, ok := octalField(b[345:357]); !ok {
+				return nil, false
+			}
+		}
+		if b[357] != 0 {
+			if _, ok := octalField(b[357:369]); !ok {
+				return nil, false
+			}
+		}
+	default:
+		return nil, false
+	}
+	flag := b[156]
+	switch flag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeCont:
+	default:
+		return nil, false
+	}
+	size, ok1 := octalField(b[124:136])
+	mode, ok2 := octalField(b[100:108])
+	uid, ok3 := octalField(b[108:116])
+	gid, ok4 := octalField(b[116:124])
+	mtime, ok5 := octalField(b[136:148])
+	major, ok6 := octalField(b[329:337])
+	minor, ok7 := octalField(b[337:345])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) {
+		return nil, false
+	}
+	name := cString(b[0:100])
+	if ustar {
+		if prefix := cStringBytes(b[345:500]); len(prefix) > 0 {
+			name = string(prefix) + "/" + name
+		}
+	}
+	if flag == tar.TypeRegA {
+		if strings.HasSuffix(name, "/") {
+			flag = tar.TypeDir // legacy archives mark directories with a slash
+		} else {
+			flag = tar.TypeReg
+		}
+	}
+	return &tar.Header{
+		Typeflag: flag,
+		Name:     name,
+		Linkname: cString(b[157:257]),
+		Size:     size,
+		Mode:     mode,
+		Uid:      int(uid),
+		Gid:      int(gid),
+		ModTime:  time.Unix(mtime, 0),
+		Devmajor: major,
+		Devminor: minor,
+		// Uname and Gname are left out: the view keeps numeric owners.
+	}, true
+}
+
+// octalField parses a numeric field as archive/tar's octal parser does
+// (NULs and spaces around it ignored, empty is 0); ok is false for
+// anything else, base-256 numbers included.
+func octalField(b []byte) (int64, bool) {
+	i, j := 0, len(b)
+	for i < j && (b[i] == ' ' || b[i] == 0) {
+		i++
+	}
+	for j > i && (b[j-1] == ' ' || b[j-1] == 0) {
+		j--
+	}
+	var x int64
+	for _, c := range b[i:j] {
+		if c < '0' || c > '7' {
+			return 0, false
+		}
+		x = x<<3 | int64(c-'0')
+	}
+	return x, true
+}
+
+func cStringBytes(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+func cString(b []byte) string {
+	b = cStringBytes(b)
+	if len(b) == 0 {
+		return ""
+	}
+	return string(b)
+}
