@@ -178,6 +178,11 @@ becomes numeric (the original non-root user, else 65532).`,
   pare build dir:/ docker-archive:ls.tar --entrypoint /bin/ls`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stopProfile, err := startProfile()
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			opts, err := f.options(cmd)
 			if err != nil {
 				return err
@@ -212,7 +217,7 @@ becomes numeric (the original non-root user, else 65532).`,
 					}
 				}
 			}
-			res, err := pare.Build(img, opts)
+			res, err := pare.BuildContext(cmd.Context(), img, opts)
 			if err != nil {
 				return err
 			}
