@@ -246,7 +246,7 @@ func writeTar(w io.Writer, items []Item, o *options) error {
 	for i, it := range sorted {
 		if i%256 == 0 && o.ctx != nil {
 			if err := o.ctx.Err(); err != nil {
-				return fmt.Errorf("writing the layer: %w", err)
+				return fmt.Errorf("stopped after %d of %d entries: %w", i, len(sorted), err)
 			}
 		}
 		e := &it.Entry
