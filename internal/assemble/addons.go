@@ -8,7 +8,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -29,14 +28,14 @@ type Extra struct {
 }
 
 // addExtras puts the extra files into items.
-func addExtras(items map[string]tarlayer.Item, extras []Extra, ensureDir func(string)) error {
+func addExtras(items *layoutItems, extras []Extra, ensureDir func(string)) error {
 	for _, x := range extras {
 		p := path.Clean(x.Path)
 		if !path.IsAbs(p) || p == "/" {
 			return fmt.Errorf("added file %q: not an absolute file path", x.Path)
 		}
 		for d := parent(p); d != "/"; d = parent(d) {
-			if it, ok := items[d]; ok && it.Entry.Type != rootfs.TypeDir {
+			if it, ok := items.get(d); ok && it.Entry.Type != rootfs.TypeDir {
 				return fmt.Errorf("added file %s: %s is not a directory in the image", p, d)
 			}
 		}
@@ -48,7 +47,7 @@ func addExtras(items map[string]tarlayer.Item, extras []Extra, ensureDir func(st
 			ensureDir(dirs[i])
 		}
 		e := rootfs.Entry{Path: p, Type: rootfs.TypeReg, Mode: x.Mode.Perm(), Size: int64(len(x.Data))}
-		items[p] = bytesItem(e, x.Data)
+		items.set(p, bytesItem(e, x.Data))
 	}
 	return nil
 }

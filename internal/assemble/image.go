@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -71,11 +70,12 @@ type Layout struct {
 // Plan computes the Layout that Image writes.
 func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Layout, error) {
 	info := &Info{}
-	items := map[string]tarlayer.Item{}
+	keptItems := kept.Items()
+	items := newLayoutItems(len(keptItems))
 	generated := map[string]bool{}
 	var uids, gids []int
 	seenUID, seenGID := map[int]bool{}, map[int]bool{}
-	for _, it := range kept.Items() {
+	for _, it := range keptItems {
 		// owner and mode as in the source (dpkg statoverride already
 		// applied there): a state directory stays writable by its user, a
 		// key readable through its group
@@ -85,7 +85,7 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 			// inherit its group: it grants nothing, and is kept
 			e.Mode = dropSetid(e.Mode)
 		}
-		items[e.Path] = Item(v, &e)
+		items.set(e.Path, Item(v, &e))
 		if !seenUID[e.UID] {
 			seenUID[e.UID] = true
 			uids = append(uids, e.UID)
@@ -117,19 +117,19 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 	info.User = acc.User
 	gen := func(p string, mode fs.FileMode, uid, gid int, data []byte) {
 		e := rootfs.Entry{Path: p, Type: rootfs.TypeReg, Mode: mode, UID: uid, GID: gid, Size: int64(len(data))}
-		items[p] = bytesItem(e, data)
+		items.set(p, bytesItem(e, data))
 		generated[p] = true
 	}
 	dir := func(p string, mode fs.FileMode, uid, gid int) {
-		items[p] = tarlayer.Item{Entry: rootfs.Entry{Path: p, Type: rootfs.TypeDir, Mode: mode, UID: uid, GID: gid}}
+		items.set(p, tarlayer.Item{Entry: rootfs.Entry{Path: p, Type: rootfs.TypeDir, Mode: mode, UID: uid, GID: gid}})
 	}
 	ensureDir := func(p string) {
 		// an image path that is a symlink to a directory (/etc -> ...) keeps
 		// its link; generated files must not replace it with a directory
-		if it, ok := items[p]; ok && it.Entry.Type != rootfs.TypeDir {
+		if it, ok := items.get(p); ok && it.Entry.Type != rootfs.TypeDir {
 			return
 		}
-		if _, ok := items[p]; !ok {
+		if !items.has(p) {
 			dir(p, 0o755, 0, 0)
 		}
 	}
@@ -141,7 +141,7 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 		if e := shadows[f]; e != nil && data != nil {
 			gen(f, e.Mode.Perm(), e.UID, e.GID, data)
 		} else {
-			delete(items, f)
+			items.del(f)
 			delete(generated, f)
 		}
 	}
@@ -150,10 +150,10 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 	dir("/home/nonroot", 0o700, NonRootUID, NonRootUID)
 	dir("/root", 0o700, 0, 0)
 	if acc.Home != "" && acc.Home != "/" && acc.Home != "/nonexistent" {
-		if _, ok := items[acc.Home]; !ok {
+		if !items.has(acc.Home) {
 			if e, err := v.Lstat(acc.Home); err == nil && e.Type == rootfs.TypeDir && e.Path == acc.Home {
 				// the user's home exists in the source: keep it as it is
-				items[acc.Home] = tarlayer.Item{Entry: *e}
+				items.set(acc.Home, tarlayer.Item{Entry: *e})
 			} else {
 				for d := parent(acc.Home); d != "/"; d = parent(d) {
 					ensureDir(d)
@@ -164,7 +164,7 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 	}
 	// nsswitch.conf: glibc without one uses "hosts: files dns" only for
 	// hosts; write the minimum that honours /etc/hosts when libc is kept.
-	if _, ok := items["/etc/nsswitch.conf"]; !ok && keepsGlibc(kept) {
+	if !items.has("/etc/nsswitch.conf") && keepsGlibc(keptItems) {
 		gen("/etc/nsswitch.conf", 0o644, 0, 0, []byte("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"))
 	}
 	// Package database.
@@ -173,11 +173,11 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 		info.Warnings = append(info.Warnings, fmt.Sprintf("package database unreadable, not rewritten: %v", err))
 	} else if db.Type != "" {
 		us := db.Usage(v, kept.Has)
-		for p := range items {
+		items.paths(func(p string) {
 			if p == "/var/lib/dpkg/status" || strings.HasPrefix(p, "/var/lib/dpkg/info/") {
-				delete(items, p)
+				items.del(p)
 			}
-		}
+		})
 		for _, f := range db.Files(us) {
 			for d := parent(f.Path); d != "/"; d = parent(d) {
 				ensureDir(d)
@@ -197,11 +197,7 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 	for _, x := range o.Extras {
 		generated[path.Clean(x.Path)] = true
 	}
-	list := make([]tarlayer.Item, 0, len(items))
-	for _, it := range items {
-		list = append(list, it)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Entry.Path < list[j].Entry.Path })
+	list := items.sorted()
 	cfg := *cf
 	cfg.Config.User = acc.User
 	return &Layout{Items: list, Generated: generated, Config: &cfg, Info: info}, nil
@@ -215,8 +211,8 @@ func parent(p string) string {
 	return p[:i]
 }
 
-func keepsGlibc(kept *keptset.Set) bool {
-	for _, it := range kept.Items() {
+func keepsGlibc(kept []*keptset.Item) bool {
+	for _, it := range kept {
 		if strings.Contains(it.Path, "/libc.so.6") {
 			return true
 		}

@@ -212,7 +212,7 @@ becomes numeric (the original non-root user, else 65532).`,
 					}
 				}
 			}
-			res, err := pare.Build(img, opts)
+			res, err := pare.BuildContext(cmd.Context(), img, opts)
 			if err != nil {
 				return err
 			}

@@ -224,8 +224,7 @@ func TestInterrupt(t *testing.T) {
 		when     func(p *proc) bool
 	}{
 		{"read", "docker://" + slow + "/src/app:1", "", func(p *proc) bool { return strings.Contains(p.stderr(), "MiB read") }},
-		// Build takes no context: a signal during it ends pare when the
-		// write starts.
+		// (TestInterruptBuild checks that the build phase itself stops.)
 		{"build", "docker://" + slow + "/src/app:1", "", func(p *proc) bool {
 			return regexp.MustCompile(`layer 2/2 \S+: applied`).MatchString(p.stderr())
 		}},
@@ -257,6 +256,49 @@ func TestInterrupt(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInterruptBuild sends SIGINT to pare build once the image is read,
+// while it computes the closure and writes the layer of 100k files: the
+// build itself must stop (the error is the build's, naming the source, not
+// the write's), exit 1 saying pare was interrupted, and leave no output and
+// no temp file.
+func TestInterruptBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the pare binary")
+	}
+	base := t.TempDir()
+	in := filepath.Join(base, "in.tar")
+	writeArchive(t, in, appCfg, baseLayer(t), manyFiles(t, 100))
+	src := "docker-archive:" + in
+	for run := range 3 {
+		dir := t.TempDir()
+		tmp, out := filepath.Join(dir, "tmp"), filepath.Join(dir, "out")
+		os.Mkdir(tmp, 0o755)
+		os.Mkdir(out, 0o755)
+		p := startPare(t, []string{"TMPDIR=" + tmp}, "build", "--temp-dir", tmp, "--include", "/data", src, "docker-archive:"+filepath.Join(out, "out.tar"))
+		applied := regexp.MustCompile(`layer 2/2 \S+: applied`)
+		p.waitFor(t, "the end of reading", 2*time.Minute, func() bool { return applied.MatchString(p.stderr()) })
+		// a little later, so that the signal lands in the closure or in the
+		// layer on a fast machine as on a slow one
+		time.Sleep(time.Duration(run) * 300 * time.Millisecond)
+		start := time.Now()
+		p.cmd.Process.Signal(os.Interrupt)
+		code := p.end(t, 30*time.Second)
+		last := lastLine(p.stderr())
+		t.Logf("run %d: exit %d %.2fs after SIGINT: %s", run, code, time.Since(start).Seconds(), last)
+		if code == 0 {
+			t.Logf("run %d: the build ended before the signal", run)
+			continue
+		}
+		if code != 1 || !strings.HasPrefix(last, "pare: interrupted (interrupt signal received): "+src+": ") || !strings.Contains(last, "context canceled") {
+			t.Errorf("run %d: exit %d, want 1 with the build's error (naming %s) saying pare was interrupted:\n%s", run, code, src, p.stderr())
+		}
+		if strings.Contains(p.stderr(), "writing: ") {
+			t.Errorf("run %d: pare went on to write after the signal:\n%s", run, p.stderr())
+		}
+		expectClean(t, map[string][]string{tmp: nil, out: nil})
 	}
 }
 

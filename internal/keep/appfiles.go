@@ -148,7 +148,13 @@ func (b *builder) appFiles() {
 	for _, root := range b.appRoots() {
 		var elfs []string
 		n := 0
+		details := map[int]string{} // appDetail by layer: one string for all the files of a layer
+		walked := 0
 		err := b.v.Walk(root, func(e *rootfs.Entry) error {
+			walked++
+			if err := b.canceledEvery(walked); err != nil {
+				return err
+			}
 			if e.Path != root && e.Type == rootfs.TypeDir && cacheNames[path.Base(e.Path)] {
 				return fs.SkipDir
 			}
@@ -162,7 +168,12 @@ func (b *builder) appFiles() {
 				// is kept only as the parent of kept files
 				return nil
 			}
-			why := keptset.Reason{Kind: keptset.KindApp, Detail: appDetail(root, layer, hist)}
+			d, ok := details[layer]
+			if !ok {
+				d = appDetail(root, layer, hist)
+				details[layer] = d
+			}
+			why := keptset.Reason{Kind: keptset.KindApp, Detail: d}
 			b.keepEntry(e.Path, why)
 			n++
 			if e.Type == rootfs.TypeReg && (e.Mode&0o111 != 0 || isSharedLibName(e.Path) || strings.HasSuffix(e.Path, ".node")) {
@@ -170,6 +181,9 @@ func (b *builder) appFiles() {
 			}
 			return nil
 		})
+		if b.ctx.Err() != nil {
+			return // the rules loop returns the error
+		}
 		if err != nil && !isNotExist(err) {
 			b.warn("application files in %s: %v", root, err)
 		}

@@ -5,6 +5,7 @@
 package keep
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,6 +93,7 @@ type builder struct {
 	set      *keptset.Set
 	res      *Result
 	opts     Options
+	ctx      context.Context // stops the work once done (cancel.go)
 	done     map[string]bool // programs already expanded, by physical path
 	libDone  map[string]bool
 	scripted map[string]*ShellScan // shell scripts scanned, by physical path
@@ -118,8 +120,16 @@ type pendingMissing struct {
 // Compute decides what the image keeps: its roots, their static closure and
 // what the runtime rules and the observations add.
 func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
+	return ComputeContext(context.Background(), v, cfg, opts)
+}
+
+// ComputeContext is Compute that stops with ctx's error once ctx is done
+// (between its steps, between the rules of every round and inside the walks
+// of application trees).
+func ComputeContext(ctx context.Context, v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	b := &builder{
-		v: v, cfg: cfg, env: imagecfg.EnvMap(cfg.Env), set: keptset.NewSet(v), opts: opts,
+		ctx: ctx,
+		v:   v, cfg: cfg, env: imagecfg.EnvMap(cfg.Env), set: keptset.NewSet(v), opts: opts,
 		done: map[string]bool{}, libDone: map[string]bool{}, scripted: map[string]*ShellScan{},
 		resolvers: map[string]*loader.Resolver{},
 	}
@@ -130,7 +140,13 @@ func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 	if err := b.observed(); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := b.rules(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	b.settlePending()
@@ -603,7 +619,7 @@ func (b *builder) rules() error {
 	named := knowledge.RuleFunc("named-paths", func(knowledge.Keeper) error { b.keepNamedPaths(); return nil })
 	packages := knowledge.RuleFunc("packages", func(knowledge.Keeper) error { return b.packageStep() })
 	all := append([]knowledge.Rule{named}, knowledge.Whole(knowledge.Without(rules, b.opts.SkipRules...), b.opts.WholeRules...)...)
-	return knowledge.Run(b, b.set.Len, append(all, packages)...)
+	return knowledge.Run(b, b.set.Len, cancelable(b.ctx, append(all, packages))...)
 }
 
 // dropOrphanBytecode drops Python bytecode whose source is not kept:

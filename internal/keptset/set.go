@@ -191,9 +191,10 @@ func (s *Set) KeepTree(name string, r Reason) (string, error) {
 		return "", err
 	}
 	var links []string
+	inTree := Reason{Kind: r.Kind, From: r.From, Rule: r.Rule, Detail: "in tree " + root} // one string for the whole tree
 	err = s.v.Walk(root, func(e *rootfs.Entry) error {
 		if e.Path != root {
-			s.keep(e, Reason{Kind: r.Kind, From: r.From, Rule: r.Rule, Detail: "in tree " + root})
+			s.keep(e, inTree)
 		}
 		if e.Type == rootfs.TypeSymlink {
 			links = append(links, e.Path)

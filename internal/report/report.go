@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -216,10 +217,12 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 	r.After = Size{}
 	r.ByReason = map[keptset.Kind]Size{}
 	r.Application = Size{}
-	r.Kept = r.Kept[:0]
-	for _, it := range kept.Items() {
+	items := kept.Items()
+	r.Kept = slices.Grow(r.Kept[:0], len(items))
+	ch := newChains(kept)
+	for _, it := range items {
 		e := it.Entry
-		k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: keptset.FormatChain(kept.Why(it.Path))}
+		k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: ch.chain(it.Path)}
 		if e.Type == rootfs.TypeReg {
 			k.Size = e.Size
 			if first, ok := seen[e.HardlinkID]; ok && e.HardlinkID != 0 {

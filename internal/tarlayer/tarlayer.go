@@ -12,6 +12,7 @@ package tarlayer
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,7 @@ type options struct {
 	level      int
 	tempDir    string
 	addParents bool
+	ctx        context.Context
 }
 
 // WithEpoch sets the mtime of every entry and the image creation time.
@@ -81,6 +83,15 @@ func WithCompressionLevel(level int) Option {
 func WithTempDir(dir string) Option {
 	return func(o *options) error {
 		o.tempDir = dir
+		return nil
+	}
+}
+
+// WithContext makes writing a layer stop with ctx's error once ctx is done
+// (checked between entries).
+func WithContext(ctx context.Context) Option {
+	return func(o *options) error {
+		o.ctx = ctx
 		return nil
 	}
 }
@@ -163,11 +174,14 @@ func ComparePaths(a, b string) int {
 // ErrDuplicate is returned when two items have the same path.
 var ErrDuplicate = errors.New("duplicate path")
 
-// prepare validates and sorts the items and adds missing parents.
-func prepare(items []Item, o *options) ([]Item, error) {
+// prepare validates and sorts the items and adds missing parents. It
+// returns pointers into items (and to the added parents): an image of 200k
+// files is not copied again.
+func prepare(items []Item, o *options) ([]*Item, error) {
 	byPath := make(map[string]int, len(items))
-	out := make([]Item, 0, len(items)+8)
-	for _, it := range items {
+	out := make([]*Item, 0, len(items)+8)
+	for i := range items {
+		it := &items[i]
 		p := it.Entry.Path
 		if p == "" || p[0] != '/' || path.Clean(p) != p {
 			return nil, fmt.Errorf("invalid path %q: must be absolute and clean", p)
@@ -199,7 +213,7 @@ func prepare(items []Item, o *options) ([]Item, error) {
 				return nil, fmt.Errorf("parent %s of %s is missing", dir, p)
 			}
 			byPath[dir] = len(out)
-			out = append(out, Item{Entry: rootfs.Entry{
+			out = append(out, &Item{Entry: rootfs.Entry{
 				Path: dir, Type: rootfs.TypeDir, Mode: 0o755, ModTime: o.epoch,
 			}})
 		}
@@ -228,7 +242,13 @@ func writeTar(w io.Writer, items []Item, o *options) error {
 	}
 	tw := tar.NewWriter(w)
 	linkTarget := map[uint64]string{}
-	for _, it := range sorted {
+	buf := make([]byte, 256<<10)
+	for i, it := range sorted {
+		if i%256 == 0 && o.ctx != nil {
+			if err := o.ctx.Err(); err != nil {
+				return fmt.Errorf("stopped after %d of %d entries: %w", i, len(sorted), err)
+			}
+		}
 		e := &it.Entry
 		hdr, err := header(e, o)
 		if err != nil {
@@ -250,7 +270,7 @@ func writeTar(w io.Writer, items []Item, o *options) error {
 			return fmt.Errorf("writing header of %s: %w", e.Path, err)
 		}
 		if e.Type == rootfs.TypeReg && e.Size > 0 {
-			if err := copyContent(tw, it); err != nil {
+			if err := copyContent(tw, it, buf); err != nil {
 				return fmt.Errorf("writing %s: %w", e.Path, err)
 			}
 		}
@@ -261,7 +281,9 @@ func writeTar(w io.Writer, items []Item, o *options) error {
 	return nil
 }
 
-func copyContent(w io.Writer, it Item) error {
+// copyContent copies the content of it to w through buf (one buffer for
+// the whole layer: io.Copy would allocate one per file).
+func copyContent(w io.Writer, it *Item, buf []byte) error {
 	if it.Open == nil {
 		return errors.New("no content opener for regular file")
 	}
@@ -270,7 +292,10 @@ func copyContent(w io.Writer, it Item) error {
 		return err
 	}
 	defer rc.Close()
-	n, err := io.CopyN(w, rc, it.Entry.Size)
+	n, err := io.CopyBuffer(w, io.LimitReader(rc, it.Entry.Size), buf)
+	if err == nil && n < it.Entry.Size {
+		err = io.EOF
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("content is %d bytes, want %d", n, it.Entry.Size)

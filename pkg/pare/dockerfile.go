@@ -1,6 +1,7 @@
 package pare
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/pare-dev/pare/internal/assemble"
@@ -57,7 +58,7 @@ func Dockerfile(src *Source, o BuildOptions, d DockerfileOptions) (*DockerfileRe
 			return nil, fmt.Errorf("%s: a Dockerfile names its source image: give its name (the image loaded into the builder's engine)", src.Ref)
 		}
 	}
-	pl, err := newPlan(src, &o)
+	pl, err := newPlan(context.Background(), src, &o)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@
 package pare
 
 import (
+	"context"
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -24,6 +25,7 @@ import (
 	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keep"
 	"github.com/pare-dev/pare/internal/report"
+	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/internal/trace"
 )
 
@@ -154,9 +156,9 @@ type plan struct {
 }
 
 // newPlan computes what src keeps under o.
-func newPlan(src *Source, o *BuildOptions) (*plan, error) {
+func newPlan(ctx context.Context, src *Source, o *BuildOptions) (*plan, error) {
 	opts := o.keepOptions()
-	res, err := keep.Compute(src.View, src.ConfigFile.Config, opts)
+	res, err := keep.ComputeContext(ctx, src.View, src.ConfigFile.Config, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
 	}
@@ -177,11 +179,19 @@ func newPlan(src *Source, o *BuildOptions) (*plan, error) {
 
 // Build computes what src keeps and assembles the pared image.
 func Build(src *Source, o BuildOptions) (*BuildResult, error) {
-	pl, err := newPlan(src, &o)
+	return BuildContext(context.Background(), src, o)
+}
+
+// BuildContext is Build that stops with ctx's error once ctx is done, while
+// it computes the closure or writes the layer; the layer's temp file is gone
+// then.
+func BuildContext(ctx context.Context, src *Source, o BuildOptions) (*BuildResult, error) {
+	pl, err := newPlan(ctx, src, &o)
 	if err != nil {
 		return nil, err
 	}
 	res, extras, notes := pl.res, pl.extras, pl.notes
+	pl.asm.Layer = append(pl.asm.Layer, tarlayer.WithContext(ctx))
 	img, info, err := assemble.Image(src.View, pl.cf, res.Set, pl.asm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)
