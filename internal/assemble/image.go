@@ -86,6 +86,10 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 			e.Mode = dropSetid(e.Mode)
 		}
 		items[e.Path] = Item(v, &e)
+		if it.Content != nil {
+			items[e.Path] = bytesItem(e, it.Content)
+			generated[e.Path] = true
+		}
 		if !seenUID[e.UID] {
 			seenUID[e.UID] = true
 			uids = append(uids, e.UID)
