@@ -318,3 +318,109 @@ func FuzzOpen(f *testing.F) {
 		_, _, _ = im.PackageModules("a")
 	})
 }
+
+func TestModuleInfoReal(t *testing.T) {
+	im, _ := openReal(t)
+	mi, err := im.ModuleInfo("java.net.http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi.Name != "java.net.http" || len(mi.Requires) == 0 {
+		t.Fatalf("java.net.http: %+v", mi)
+	}
+	if !strings.Contains(fmt.Sprint(mi.Exports), "java.net.http") {
+		t.Errorf("java.net.http exports %v", mi.Exports)
+	}
+	se, err := im.ModuleInfo("java.se")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transitive := 0
+	for _, r := range se.Requires {
+		if r.Transitive {
+			transitive++
+		}
+	}
+	if transitive < 10 {
+		t.Errorf("java.se requires transitive %d modules: %+v", transitive, se.Requires)
+	}
+	base, err := im.ModuleInfo("java.base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(base.Uses, " "), "java.nio.charset.spi.CharsetProvider") {
+		t.Errorf("java.base uses %v", base.Uses)
+	}
+	cs, err := im.ModuleInfo("jdk.charsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Provides["java.nio.charset.spi.CharsetProvider"]) == 0 {
+		t.Errorf("jdk.charsets provides %v", cs.Provides)
+	}
+	// a class's references: HttpServer refers to its package's classes and java.base's
+	l, _ := im.Find("/jdk.httpserver/com/sun/net/httpserver/HttpServer.class")
+	data, _ := im.Read(l)
+	c, err := ParseClass(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := strings.Join(c.Refs, " ")
+	if c.Name != "com/sun/net/httpserver/HttpServer" || !strings.Contains(refs, "java/net/InetSocketAddress") ||
+		!strings.Contains(refs, "com/sun/net/httpserver/spi/HttpServerProvider") {
+		t.Errorf("HttpServer.class: name %s refs %s", c.Name, refs)
+	}
+}
+
+func TestCutReal(t *testing.T) {
+	im, _ := openReal(t)
+	res, err := im.Cut(map[string]bool{"java.base": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, binary.LittleEndian, res); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := out.Find("/java.base/jdk/internal/module/SystemModules$all.class"); ok {
+		t.Error("jlink's SystemModules$all is still in the cut image")
+	}
+	if _, ok := out.Find("/java.base/jdk/internal/module/SystemModules.class"); !ok {
+		t.Error("the SystemModules interface was dropped")
+	}
+	l, ok := out.Find("/java.base/jdk/internal/module/SystemModulesMap.class")
+	if !ok {
+		t.Fatal("no SystemModulesMap")
+	}
+	data, _ := out.Read(l)
+	c, err := ParseClass(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "jdk/internal/module/SystemModulesMap" || strings.Contains(strings.Join(c.Refs, " "), "SystemModules$") {
+		t.Errorf("rewritten SystemModulesMap: %s refs %v", c.Name, c.Refs)
+	}
+	if mods, _ := out.Modules(); strings.Join(mods, ",") != "java.base" {
+		t.Errorf("modules of the cut image: %v", mods)
+	}
+}
+
+func TestDescriptorTypes(t *testing.T) {
+	var got []string
+	descriptorTypes("(ILjava/util/List<Lcom/x/Y;>;[Ljava/lang/String;)Ljavax/sql/DataSource;", func(s string) { got = append(got, s) })
+	if strings.Join(got, " ") != "java/util/List com/x/Y java/lang/String javax/sql/DataSource" {
+		t.Errorf("descriptorTypes: %v", got)
+	}
+}
+
+func FuzzParseClass(f *testing.F) {
+	f.Add(systemModulesMapClass(61))
+	f.Add([]byte{0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 61, 0, 2, 1, 0, 1, 'x'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = ParseClass(data)
+	})
+}
