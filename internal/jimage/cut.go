@@ -94,7 +94,7 @@ func systemModulesMapClass(major uint16) []byte {
 	newArray := []byte{0x03, 0xbd, byte(str >> 8), byte(str), 0xb0} // iconst_0; anewarray String; areturn
 	methods := []method{
 		{0, initName, voidDesc, 1, []byte{0x2a, 0xb7, byte(objectInit >> 8), byte(objectInit), 0xb1}}, // aload_0; invokespecial; return
-		{0x0008, utf("allSystemModules"), sysDesc, 0, []byte{0x01, 0xb0}},                                // aconst_null; areturn
+		{0x0008, utf("allSystemModules"), sysDesc, 0, []byte{0x01, 0xb0}},                             // aconst_null; areturn
 		{0x0008, utf("defaultSystemModules"), sysDesc, 0, []byte{0x01, 0xb0}},
 		{0x0008, utf("moduleNames"), arrDesc, 0, newArray},
 		{0x0008, utf("classNames"), arrDesc, 0, newArray},
