@@ -243,10 +243,10 @@ func parseModule(body []byte, utf func(uint16) string, ref func(uint16, byte) st
 		}
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("Module attribute: %w", r.err)
+		return nil, fmt.Errorf("module attribute: %w", r.err)
 	}
 	if mi.Name == "" {
-		return nil, errors.New("Module attribute names no module")
+		return nil, errors.New("module attribute names no module")
 	}
 	return mi, nil
 }
