@@ -103,7 +103,7 @@ var javaState struct {
 }
 
 type javaImage struct {
-	im      *jimage.Image
+	owners  map[string]string // dotted package -> the module holding its classes
 	infos   map[string]*jimage.ModuleInfo
 	natives map[string]string          // library base name -> module
 	named   map[string]map[string]bool // other file of lib/ -> modules whose classes name it
@@ -161,12 +161,9 @@ func (a *applier) jimageCut(prefix, from string) *javaCut {
 	}
 	key := strings.Join(cut.order, ",")
 	if ji.key != key || ji.data == nil {
-		res, err := ji.im.Cut(cut.moduleSet())
+		data, err := writeCut(a.v, modPath, cut.moduleSet())
 		if err == nil {
-			var buf bytes.Buffer
-			if err = jimage.Write(&buf, ji.im.ByteOrder(), res); err == nil {
-				ji.key, ji.data = key, buf.Bytes()
-			}
+			ji.key, ji.data = key, data
 		}
 		if err != nil {
 			c.Warn("java: %s kept whole: writing the cut image: %v", modPath, err)
@@ -257,6 +254,29 @@ func (c *javaCut) detail() string {
 	return fmt.Sprintf("the JDK's module image cut to %d modules: %s", len(mods), strings.Join(parts, "; "))
 }
 
+// writeCut writes the jimage of the modules keep of the image at modPath.
+func writeCut(v *rootfs.View, modPath string, keep map[string]bool) ([]byte, error) {
+	f, err := v.Open(modPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	im, err := jimage.Open(f, f.Size())
+	if err != nil {
+		return nil, err
+	}
+	res, err := im.Cut(keep)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(f.Size() / 4))
+	if err := jimage.Write(&buf, im.ByteOrder(), res); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // open reads the image's index, every module's declaration and which
 // module loads which native library.
 func (ji *javaImage) open(v *rootfs.View, modPath, prefix string) error {
@@ -264,23 +284,18 @@ func (ji *javaImage) open(v *rootfs.View, modPath, prefix string) error {
 	if err != nil {
 		return err
 	}
-	// the index and the classes are read again for the cut: keep the
-	// content in memory (the view's files may not stay open)
-	data, err := io.ReadAll(f)
-	f.Close()
+	defer f.Close()
+	im, err := jimage.Open(f, f.Size())
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", modPath, err)
-	}
-	if ji.im, err = jimage.Parse(data); err != nil {
 		return err
 	}
-	mods, err := ji.im.Modules()
+	mods, err := im.Modules()
 	if err != nil {
 		return err
 	}
 	ji.infos = map[string]*jimage.ModuleInfo{}
 	for _, m := range mods {
-		if ji.infos[m], err = ji.im.ModuleInfo(m); err != nil {
+		if ji.infos[m], err = im.ModuleInfo(m); err != nil {
 			return err
 		}
 	}
@@ -307,15 +322,25 @@ func (ji *javaImage) open(v *rootfs.View, modPath, prefix string) error {
 	}
 	ji.natives = map[string]string{}
 	ji.named = map[string]map[string]bool{}
-	locs, err := ji.im.Locations()
+	ji.owners = map[string]string{}
+	locs, err := im.Locations()
 	if err != nil {
 		return err
 	}
 	for _, l := range locs {
+		if l.Module == "packages" && l.Parent == "" {
+			owner, _, err := im.PackageModules(l.Base)
+			if err != nil {
+				return err
+			}
+			if owner != "" {
+				ji.owners[l.Base] = owner
+			}
+		}
 		if l.Extension != "class" || l.Module == "modules" || l.Module == "packages" {
 			continue
 		}
-		data, err := ji.im.Read(l)
+		data, err := im.Read(l)
 		if err != nil {
 			continue
 		}
@@ -380,7 +405,6 @@ var reClassName = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Z
 
 // choose computes the module set.
 func (c *javaCut) choose(a *applier, ji *javaImage, jm JavaModules, from string) error {
-	im := ji.im
 	c.add("java.base", "always")
 	var roots []struct{ m, why string }
 	root := func(m, why string) {
@@ -447,10 +471,7 @@ func (c *javaCut) choose(a *applier, ji *javaImage, jm JavaModules, from string)
 				if pkg == "" || own[pkg] {
 					continue
 				}
-				owner, _, err := im.PackageModules(pkg)
-				if err != nil {
-					return err
-				}
+				owner := ji.owners[pkg]
 				if owner == "" {
 					if !seenUnresolved[pkg] {
 						seenUnresolved[pkg] = true
@@ -468,7 +489,7 @@ func (c *javaCut) choose(a *applier, ji *javaImage, jm JavaModules, from string)
 				if own[pkg] {
 					continue
 				}
-				if owner, _, err := im.PackageModules(pkg); err == nil && owner != "" {
+				if owner := ji.owners[pkg]; owner != "" {
 					c.add(owner, "class name "+s+" in "+cls.file)
 				}
 			}
