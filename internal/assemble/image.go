@@ -85,7 +85,12 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 			// inherit its group: it grants nothing, and is kept
 			e.Mode = dropSetid(e.Mode)
 		}
-		items.set(e.Path, Item(v, &e))
+		if it.Content != nil {
+			items.set(e.Path, bytesItem(e, it.Content))
+			generated[e.Path] = true
+		} else {
+			items.set(e.Path, Item(v, &e))
+		}
 		if !seenUID[e.UID] {
 			seenUID[e.UID] = true
 			uids = append(uids, e.UID)

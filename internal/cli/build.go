@@ -23,6 +23,8 @@ type buildFlags struct {
 	wholeTrees   bool
 	keepGconv    bool
 	keepZoneinfo bool
+	keepJimage   bool
+	addModules   []string
 	keepSetuid   bool
 	trimAccounts bool
 	user         string
@@ -40,6 +42,8 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.wholeTrees, "keep-interpreter-trees", false, "keep the Python, Ruby and Node library trees whole instead of the modules the application's scripts import")
 	fl.BoolVar(&f.keepGconv, "keep-gconv", false, "keep every iconv (gconv) module when iconv is used, not only those of the charsets the image names")
 	fl.BoolVar(&f.keepZoneinfo, "keep-zoneinfo", false, "keep the whole zoneinfo (right/ and posix/ too), not only the zones the image names")
+	fl.BoolVar(&f.keepJimage, "keep-jimage", false, "keep a JDK's lib/modules whole instead of a module image of the modules the application needs")
+	fl.StringArrayVar(&f.addModules, "add-modules", nil, "also keep JDK module NAME (comma-separated or repeatable) in the cut lib/modules, for modules the application finds at run time")
 }
 
 // registerOutput registers the flags of register and those that shape the
@@ -126,6 +130,7 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 		Includes: f.includes, IncludeExes: f.includeExes, Excludes: f.excludes, AllowMissing: f.allowMissing,
 		KeepSetuid: f.keepSetuid, TrimAccounts: f.trimAccounts, User: f.user,
 		KeepInterpreterTrees: f.wholeTrees,
+		KeepJimage:           f.keepJimage, AddModules: f.addModules,
 	}
 	var err error
 	if cmd.Flags().Changed("entrypoint") {

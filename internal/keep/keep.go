@@ -44,6 +44,10 @@ type Options struct {
 	// KeepInterpreterTrees keeps interpreter trees whole instead of the
 	// modules their import graphs reach.
 	KeepInterpreterTrees bool
+	// KeepJimage keeps a JDK's lib/modules whole instead of the modules
+	// the application needs; AddModules are JDK modules kept beside them.
+	KeepJimage bool
+	AddModules []string
 }
 
 // Observation is a path a traced run used.
@@ -109,7 +113,8 @@ type builder struct {
 	pk      *pkgState // the package-aware closure (packages.go)
 	// namedState is the scan of paths named by the Env and configs (configpaths.go).
 	namedState *namedPaths
-	configs    map[string]bool // kept configuration files, see KeepConfig
+	configs    map[string]bool   // kept configuration files, see KeepConfig
+	drops      map[string]string // paths rules left out, see Drop
 }
 
 type pendingMissing struct {
@@ -150,6 +155,7 @@ func ComputeContext(ctx context.Context, v *rootfs.View, cfg v1.Config, opts Opt
 		return nil, err
 	}
 	b.settlePending()
+	b.applyDrops()
 	b.dropOrphanBytecode()
 	if err := b.excludes(); err != nil {
 		return nil, err

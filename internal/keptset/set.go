@@ -20,6 +20,10 @@ type Item struct {
 	// primary reason.
 	Reasons []Reason        `json:"reasons"`
 	seen    map[Reason]bool // Reasons as a set, once there are many
+	// Content, when not nil, is generated content written in place of the
+	// image's file (a JDK's lib/modules cut to the modules the application
+	// needs); Entry.Size is its length.
+	Content []byte `json:"-"`
 }
 
 // manyReasons is the count from which an Item indexes its reasons.
@@ -181,6 +185,24 @@ func (s *Set) keepName(name string, r Reason, follow bool) (string, error) {
 	}
 	s.keep(e, r)
 	return res.Path, nil
+}
+
+// Generate keeps the regular file name like Keep, with data as its content
+// in place of the image's. A later Generate replaces the content again.
+func (s *Set) Generate(name string, data []byte, r Reason) (string, error) {
+	p, err := s.Keep(name, r)
+	if err != nil {
+		return "", err
+	}
+	it := s.items[p]
+	if it.Entry.Type != rootfs.TypeReg {
+		return "", fmt.Errorf("generating %s: not a regular file", p)
+	}
+	e := *it.Entry
+	e.Size = int64(len(data))
+	e.HardlinkID = 0 // the content is no longer the inode's
+	it.Entry, it.Content = &e, data
+	return p, nil
 }
 
 // KeepTree keeps the directory name (resolved) and everything below it.

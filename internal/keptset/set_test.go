@@ -150,3 +150,29 @@ func TestItemsStaySorted(t *testing.T) {
 	check("re-added")
 	check("unchanged")
 }
+
+func TestGenerateReplacesContent(t *testing.T) {
+	m := rootfs.NewMem()
+	m.AddFile("/jdk/lib/modules", 0o644, []byte("the whole image"))
+	m.AddSymlink("/modules", "jdk/lib/modules")
+	m.AddDir("/jdk/lib/server", 0o755)
+	s := NewSet(m.View())
+	why := Reason{Kind: KindKnowledge, Rule: "java"}
+	p, err := s.Generate("/modules", []byte("cut"), why)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := s.Item(p)
+	if p != "/jdk/lib/modules" || string(it.Content) != "cut" || it.Entry.Size != 3 {
+		t.Errorf("Generate: %s content %q size %d", p, it.Content, it.Entry.Size)
+	}
+	if !s.Has("/modules") || !s.Has("/jdk/lib") {
+		t.Error("the link and the parents are not kept")
+	}
+	if _, err := s.Generate("/jdk/lib/modules", []byte("again"), why); err != nil || string(s.Item(p).Content) != "again" {
+		t.Errorf("second Generate: %q, %v", s.Item(p).Content, err)
+	}
+	if _, err := s.Generate("/jdk/lib/server", nil, why); err == nil {
+		t.Error("Generate accepted a directory")
+	}
+}

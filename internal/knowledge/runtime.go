@@ -103,6 +103,9 @@ type Runtime struct {
 	// Resolved Deps, Env and Packages by the modules reachable from the
 	// application's scripts (see ImportGraph).
 	Imports *ImportGraph
+	// Jimage says the prefix is a JDK home whose lib/modules is cut to the
+	// modules the application needs (see javaCut).
+	Jimage bool
 }
 
 // Prefix says how to find a runtime's installation prefix from one of its
@@ -336,6 +339,12 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 		what = x[0]
 	}
 	why := because(r.ID, o.Path, what)
+	if r.Jimage && vars["prefix"] != "" {
+		cut := a.jimageCut(vars["prefix"], o.Path)
+		if err := a.applyCut(cut, o.Path, traced); err != nil {
+			return err
+		}
+	}
 	trees := r.State
 	if !traced && !a.graph {
 		trees = append(r.Trees[:len(r.Trees):len(r.Trees)], r.State...)

@@ -142,6 +142,8 @@ var Node = &Runtime{
 // /usr/lib/jvm/java-17-openjdk-amd64 from the real path), kept whole with
 // every link followed (conf/ into /etc/java-17-openjdk, lib/security/cacerts
 // into /etc/ssl/certs/java), JAVA_HOME, and the application's own directory.
+// Its lib/modules is cut to the modules the application needs (see
+// javaCut; --keep-jimage keeps it whole).
 var Java = &Runtime{
 	ID:               "java",
 	What:             "Java runtime",
@@ -151,6 +153,7 @@ var Java = &Runtime{
 	AppFiles:         []string{".jar", ".class", ".war"},
 	Uses:             []Capability{VerifiesTLS},
 	TraceReplaceable: true,
+	Jimage:           true,
 }
 
 // Perl is perl, perl5.X.Y or libperl: the @INC trees as whole directories,

@@ -126,6 +126,42 @@ type treeOpts struct {
 	elf bool // AddExecutable every ELF file below, so its libraries come too
 	// skipLink tells which links to directories not to follow into.
 	skipLink func(link string) bool
+	// skip are paths below the tree left out of it (a JDK's lib/modules
+	// that a cut image replaces).
+	skip map[string]bool
+}
+
+// skips reports whether a path below dir is to be left out.
+func (o treeOpts) skips(dir string) bool {
+	for p := range o.skip {
+		if strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// addTreeSkipping keeps dir and every entry below it but those in skip.
+func addTreeSkipping(c Keeper, dir string, why keptset.Reason, skip map[string]bool) (bool, error) {
+	if ok, err := c.AddPath(dir, why); err != nil || !ok {
+		return ok, err
+	}
+	var paths []string
+	err := c.View().Walk(dir, func(e *rootfs.Entry) error {
+		if e.Path != dir && !skip[e.Path] && e.Type != rootfs.TypeSymlink {
+			paths = append(paths, e.Path)
+		}
+		return nil
+	})
+	if err != nil {
+		return true, nil // an unreadable subtree: what could be kept is kept
+	}
+	for _, p := range paths {
+		if _, err := c.AddPath(p, why); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // keepTree keeps the directory dir and everything below it. Symlinks inside
@@ -146,13 +182,19 @@ func keepTreeSeen(c Keeper, dir string, why keptset.Reason, o treeOpts, seen map
 		return true, nil
 	}
 	seen[res.Path] = true
-	ok, err := c.AddTree(dir, why)
+	var ok bool
+	if o.skips(res.Path) {
+		ok, err = addTreeSkipping(c, res.Path, why, o.skip)
+	} else {
+		ok, err = c.AddTree(dir, why)
+	}
 	if err != nil || !ok {
 		return ok, err
 	}
 	var links, elfs []string
 	err = v.Walk(res.Path, func(e *rootfs.Entry) error {
 		switch {
+		case o.skip[e.Path]:
 		case e.Type == rootfs.TypeSymlink:
 			links = append(links, e.Path)
 		case o.elf && mayBeELF(e) && isELF(v, e):

@@ -81,6 +81,11 @@ type BuildOptions struct {
 	// KeepInterpreterTrees keeps the Python, Ruby and Node library trees
 	// whole instead of the modules reachable from the application's scripts.
 	KeepInterpreterTrees bool
+	// KeepJimage keeps a JDK's lib/modules whole instead of a module image
+	// of the modules the application needs; AddModules are JDK modules
+	// kept in it beside those (what the application finds at run time).
+	KeepJimage bool
+	AddModules []string
 	// WholeRules names precise rules that keep everything instead:
 	// "gconv" (every iconv module), "tzdata" (the whole zoneinfo).
 	WholeRules []string
@@ -112,7 +117,8 @@ func (o *BuildOptions) keepOptions() keep.Options {
 		Includes: o.Includes, IncludeExes: o.IncludeExes, Excludes: o.Excludes,
 		AllowMissing: o.AllowMissing, SkipRules: append([]string(nil), o.SkipRules...),
 		KeepInterpreterTrees: o.KeepInterpreterTrees,
-		WholeRules:           append([]string(nil), o.WholeRules...),
+		KeepJimage:           o.KeepJimage, AddModules: append([]string(nil), o.AddModules...),
+		WholeRules: append([]string(nil), o.WholeRules...),
 	}
 	if o.Entrypoint != nil {
 		k.EntrypointSet, k.Entrypoint = true, o.Entrypoint
