@@ -204,3 +204,66 @@ func FuzzParseJS(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePerl(t *testing.T) {
+	src := `#!/usr/bin/perl
+use strict;
+use v5.36;
+use lib 'vendor', "$FindBin::Bin/../lib";
+use parent -norequire, 'Skipped::Parent';
+use base qw(Base::One Base::Two);
+use if $] < 5.008, 'Old::Module' => 1;
+no warnings 'once';
+my $re = qr{use Not::A::Module};
+my $s = 'require Not::Either';
+my $x = $h{use} / 2; # use Not::Comment
+print <<"EOT";
+use Not::Heredoc;
+EOT
+require Foo::Bar;
+require "config.pl";
+do 'defaults.pl';
+require $dynamic;
+eval "use Evaled::Module; 1" or die;
+$obj->require('Not::Method');
+if ($!{ENOENT}) { print $+{name} }
+open(my $fh, '<:encoding(UTF-8)', $f);
+s{use Not::Subst}{x}g;
+=pod
+
+use Not::Pod;
+
+=cut
+use After::Pod;
+__END__
+use Not::After::End;
+`
+	var got []string
+	for _, im := range ParsePerl([]byte(src)) {
+		s := im.Kind + " " + im.Name
+		if im.Dynamic {
+			s += " (dynamic)"
+		}
+		got = append(got, s)
+	}
+	want := []string{"use strict", "use feature", "use strict", "use warnings", "use lib", "lib vendor", "lib $FindBin::Bin/../lib",
+		"use parent", "use base", "use base Base::One", "use base Base::Two", "use if", "use if Old::Module", "no warnings",
+		"require Foo::Bar", "file config.pl", "file defaults.pl", "require  (dynamic)", "use Evaled::Module", "use After::Pod",
+		"implicit Errno", "implicit Tie::Hash::NamedCapture", "implicit PerlIO::encoding"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func FuzzParsePerl(f *testing.F) {
+	f.Add([]byte("use strict;\nuse POSIX qw(floor);\nrequire Foo::Bar;\n"))
+	f.Add([]byte("print <<~EOT;\n  use X;\n  EOT\ns{a}{b}g; tr/a-z//; m#x#; $#a; $h{q} = q(x (y) z);\n=head1 X\n=cut\n"))
+	f.Add([]byte("use parent -norequire, qw(A B);\neval 'use C';\ndo \"x.pl\";\n__DATA__\nuse D;"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParsePerl(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}

@@ -95,6 +95,8 @@ func (a *applier) importGraph(objs []Object) error {
 				lp := append(a.envDirs(), x(g.Path)...)
 				rb := &importgraph.Ruby{V: a.v, LoadPath: lp, SpecDirs: x(g.Sites), WorkDir: wd, Quiet: q}
 				rs = rb.Graph(roots, g.Startup)
+			case "perl":
+				rs = a.perl(roots, x(g.Path), g.Startup, q)
 			case "node":
 				nd := &importgraph.Node{V: a.v, Globals: append(a.envDirs(), x(g.Path)...), Quiet: q}
 				rs = nd.Graph(roots)
@@ -154,15 +156,29 @@ func (a *applier) importGraph(objs []Object) error {
 			continue
 		}
 		seen[w.String()] = true
-		fb := a.fallback(w.File)
+		fbs := a.fallbacks(w.File)
 		note := "not followed"
-		if fb != "" {
-			note = "kept " + fb + " whole"
+		if len(fbs) > 0 {
+			note = "kept " + strings.Join(fbs, ", ") + " whole"
+		}
+		for _, fb := range fbs {
 			if err := a.tree(fb, because(r.ID, w.File, "package with an import pare cannot follow (line "+strconv.Itoa(w.Line)+")")); err != nil {
 				return err
 			}
 		}
 		c.Warn("%s: %s: %s (%s; --trace adds what a run loads)", r.ID, w.String(), "dynamic import", note)
+	}
+	return nil
+}
+
+// fallbacks returns the directories kept whole for a file with an import
+// pare cannot follow (see fallback and perlFallback).
+func (a *applier) fallbacks(file string) []string {
+	if a.r.Imports != nil && a.r.Imports.Lang == "perl" {
+		return a.perlFallback(file)
+	}
+	if fb := a.fallback(file); fb != "" {
+		return []string{fb}
 	}
 	return nil
 }
