@@ -267,3 +267,46 @@ func FuzzParsePerl(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTcl(t *testing.T) {
+	src := `# package require Not::Comment
+package require Tcl 8.6
+package require -exact json 1.3
+proc f {x} {
+	package require base64
+	set y [encoding convertto koi8-r $x]
+	fconfigure stdout -encoding iso8859-2
+	return "[package require uri]"
+}
+set s {package require in::braces}
+package require $name
+encoding convertfrom $enc $data
+encoding convertto $data
+source -encoding utf-8 lib.tcl
+`
+	var got []string
+	for _, im := range ParseTcl([]byte(src)) {
+		s := fmt.Sprintf("%d %s %s", im.Line, im.Kind, im.Name)
+		if im.Dynamic {
+			s += " (dynamic)"
+		}
+		got = append(got, s)
+	}
+	want := []string{"2 package Tcl", "3 package json", "5 package base64", "6 encoding koi8-r", "7 encoding iso8859-2",
+		"8 package uri", "10 package in::braces", "11 package  (dynamic)", "12 encoding  (dynamic)", "14 encoding utf-8"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func FuzzParseTcl(f *testing.F) {
+	f.Add([]byte("package require json\nproc p {} { encoding convertto koi8-r [x \"y\"] }\n"))
+	f.Add([]byte("set a \"[b {c}] \\\n d\"; # x\n{*}$l\nfconfigure $f -encoding $e\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParseTcl(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}

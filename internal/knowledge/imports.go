@@ -19,8 +19,11 @@ import (
 // start-up are kept; the trees are only searched. Paths are templates (see
 // Runtime), expanded in order.
 type ImportGraph struct {
-	// Lang is "python", "ruby" or "node".
+	// Lang is "python", "ruby", "node", "perl" or "tcl".
 	Lang string
+	// Library are the candidates for Tcl's library directory
+	// ($tcl_library), the first holding init.tcl.
+	Library []string
 	// Startup are the modules the interpreter itself loads before the
 	// script (Python's C start-up: encodings, site; Ruby's gem_prelude:
 	// rubygems, did_you_mean, ...). What they import is derived by parsing.
@@ -95,6 +98,8 @@ func (a *applier) importGraph(objs []Object) error {
 				lp := append(a.envDirs(), x(g.Path)...)
 				rb := &importgraph.Ruby{V: a.v, LoadPath: lp, SpecDirs: x(g.Sites), WorkDir: wd, Quiet: q}
 				rs = rb.Graph(roots, g.Startup)
+			case "tcl":
+				rs = a.tcl(roots, x(g.Library), x(g.Path), x(g.Sites), q)
 			case "perl":
 				rs = a.perl(roots, x(g.Path), g.Startup, q)
 			case "node":
