@@ -567,7 +567,9 @@ func plParse(src []byte, depth int) []Import {
 			}
 		case "eval":
 			a, ok := next(i + 1)
-			if ok && a.kind == plString && !a.interp && !a.words && depth < 4 {
+			// an interpolated string is parsed too: eval "require $class"
+			// is a require of a computed name
+			if ok && a.kind == plString && !a.words && depth < 4 {
 				for _, im := range plParse([]byte(a.text), depth+1) {
 					im.Line = t.line
 					out = append(out, im)
