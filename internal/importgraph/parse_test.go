@@ -310,3 +310,15 @@ func FuzzParseTcl(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRubyLazy(t *testing.T) {
+	src := "require 'a'\nmodule M\n  require 'b'\n  def self.f\n    require 'c'\n    x = <<~E\nrequire 'not'\nE\n    require 'd'\n  end\n  require 'e'\n  private def g\n    require 'f'\n  end\n  def h = require('g')\nend\n"
+	var got []string
+	for _, im := range ParseRuby([]byte(src)) {
+		got = append(got, fmt.Sprintf("%s %v", im.Name, im.Lazy))
+	}
+	want := "a false\nb false\nc true\nd true\ne false\nf true\ng false"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+}

@@ -5,7 +5,7 @@ import "regexp"
 // Runtimes are the language runtimes and servers pare knows, in a stable
 // order. Adding one is one entry here (or in a file of its own) and one
 // folder of golden tests under testdata/golden.
-var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Tcl, Nginx, PostgreSQL, Erlang, R}
+var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Nginx, PostgreSQL, Erlang, R, Tcl}
 
 // Python is CPython (python3.X, or libpython3.X embedded). Its standard
 // library <prefix>/lib/python3.X (with lib-dynload) is found like CPython
