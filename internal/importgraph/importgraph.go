@@ -41,6 +41,9 @@ type Import struct {
 	// Dynamic marks an argument that is not a literal; Name then holds
 	// its literal prefix ("" when none).
 	Dynamic bool
+	// Lazy marks an import inside a method body (Ruby: below a def by
+	// indentation), run only when the method is called.
+	Lazy bool
 }
 
 // Edge is one file kept because another needs it.
@@ -77,6 +80,10 @@ type resolver interface {
 	source(p string) bool
 }
 
+// eagerOnly is a resolver that follows only the imports run when a file is
+// loaded, not those inside method bodies (see Ruby.Graph).
+type eagerOnly interface{ eagerOnly() bool }
+
 // walk computes the closure of roots (edges with From "") under r.
 func walk(v *rootfs.View, r resolver, roots []Edge, quiet func(string) bool) *Result {
 	res := &Result{}
@@ -98,6 +105,9 @@ func walk(v *rootfs.View, r resolver, roots []Edge, quiet func(string) bool) *Re
 			continue
 		}
 		for _, im := range newFS(v).imports(e.Path, r.parse) {
+			if f, ok := r.(eagerOnly); ok && f.eagerOnly() && im.Lazy {
+				continue
+			}
 			if im.Dynamic && im.Name == "" {
 				if quiet == nil || !quiet(e.Path) {
 					res.Warnings = append(res.Warnings, Warning{File: e.Path, Line: im.Line,

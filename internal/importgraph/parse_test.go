@@ -204,3 +204,121 @@ func FuzzParseJS(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePerl(t *testing.T) {
+	src := `#!/usr/bin/perl
+use strict;
+use v5.36;
+use lib 'vendor', "$FindBin::Bin/../lib";
+use parent -norequire, 'Skipped::Parent';
+use base qw(Base::One Base::Two);
+use if $] < 5.008, 'Old::Module' => 1;
+no warnings 'once';
+my $re = qr{use Not::A::Module};
+my $s = 'require Not::Either';
+my $x = $h{use} / 2; # use Not::Comment
+print <<"EOT";
+use Not::Heredoc;
+EOT
+require Foo::Bar;
+require "config.pl";
+do 'defaults.pl';
+require $dynamic;
+eval "use Evaled::Module; 1" or die;
+$obj->require('Not::Method');
+if ($!{ENOENT}) { print $+{name} }
+open(my $fh, '<:encoding(UTF-8)', $f);
+s{use Not::Subst}{x}g;
+=pod
+
+use Not::Pod;
+
+=cut
+use After::Pod;
+__END__
+use Not::After::End;
+`
+	var got []string
+	for _, im := range ParsePerl([]byte(src)) {
+		s := im.Kind + " " + im.Name
+		if im.Dynamic {
+			s += " (dynamic)"
+		}
+		got = append(got, s)
+	}
+	want := []string{"use strict", "use feature", "use strict", "use warnings", "use lib", "lib vendor", "lib $FindBin::Bin/../lib",
+		"use parent", "use base", "use base Base::One", "use base Base::Two", "use if", "use if Old::Module", "no warnings",
+		"require Foo::Bar", "file config.pl", "file defaults.pl", "require  (dynamic)", "use Evaled::Module", "use After::Pod",
+		"implicit Errno", "implicit Tie::Hash::NamedCapture", "implicit PerlIO::encoding"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func FuzzParsePerl(f *testing.F) {
+	f.Add([]byte("use strict;\nuse POSIX qw(floor);\nrequire Foo::Bar;\n"))
+	f.Add([]byte("print <<~EOT;\n  use X;\n  EOT\ns{a}{b}g; tr/a-z//; m#x#; $#a; $h{q} = q(x (y) z);\n=head1 X\n=cut\n"))
+	f.Add([]byte("use parent -norequire, qw(A B);\neval 'use C';\ndo \"x.pl\";\n__DATA__\nuse D;"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParsePerl(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}
+
+func TestParseTcl(t *testing.T) {
+	src := `# package require Not::Comment
+package require Tcl 8.6
+package require -exact json 1.3
+proc f {x} {
+	package require base64
+	set y [encoding convertto koi8-r $x]
+	fconfigure stdout -encoding iso8859-2
+	return "[package require uri]"
+}
+set s {package require in::braces}
+package require $name
+encoding convertfrom $enc $data
+encoding convertto $data
+source -encoding utf-8 lib.tcl
+`
+	var got []string
+	for _, im := range ParseTcl([]byte(src)) {
+		s := fmt.Sprintf("%d %s %s", im.Line, im.Kind, im.Name)
+		if im.Dynamic {
+			s += " (dynamic)"
+		}
+		got = append(got, s)
+	}
+	want := []string{"2 package Tcl", "3 package json", "5 package base64", "6 encoding koi8-r", "7 encoding iso8859-2",
+		"8 package uri", "10 package in::braces", "11 package  (dynamic)", "12 encoding  (dynamic)", "14 encoding utf-8"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func FuzzParseTcl(f *testing.F) {
+	f.Add([]byte("package require json\nproc p {} { encoding convertto koi8-r [x \"y\"] }\n"))
+	f.Add([]byte("set a \"[b {c}] \\\n d\"; # x\n{*}$l\nfconfigure $f -encoding $e\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, im := range ParseTcl(src) {
+			if im.Line < 1 || im.Line > strings.Count(string(src), "\n")+1 {
+				t.Fatalf("line %d out of range", im.Line)
+			}
+		}
+	})
+}
+
+func TestParseRubyLazy(t *testing.T) {
+	src := "require 'a'\nmodule M\n  require 'b'\n  def self.f\n    require 'c'\n    x = <<~E\nrequire 'not'\nE\n    require 'd'\n  end\n  require 'e'\n  private def g\n    require 'f'\n  end\n  def h = require('g')\nend\n"
+	var got []string
+	for _, im := range ParseRuby([]byte(src)) {
+		got = append(got, fmt.Sprintf("%s %v", im.Name, im.Lazy))
+	}
+	want := "a false\nb false\nc true\nd true\ne false\nf true\ng false"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+}

@@ -88,13 +88,19 @@ func (r *Ruby) Graph(roots, startup []string) *Result {
 	r.loadGems()
 	rr := &rbResolver{r: r, f: newFS(r.V)}
 	var edges []Edge
-	for _, root := range roots {
-		edges = append(edges, Edge{Path: root, Detail: "script"})
-	}
 	for _, sd := range r.SpecDirs {
 		for _, n := range rr.f.names(sd) {
 			if strings.HasSuffix(n, ".gemspec") {
 				edges = append(edges, Edge{Path: path.Join(sd, n), Detail: "gem specification read by RubyGems"})
+			}
+		}
+	}
+	// RubyGems ignores a gem with extensions whose gem.build_complete is
+	// missing (missing_extensions?), with a warning
+	for _, g := range r.gems {
+		for _, d := range g.dirs {
+			if p := path.Join(d, "gem.build_complete"); strings.Contains(d, "/extensions/") && rr.f.isFile(p) {
+				edges = append(edges, Edge{Path: p, From: g.spec, Detail: "marker of the gem's built extensions"})
 			}
 		}
 	}
@@ -115,8 +121,35 @@ func (r *Ruby) Graph(roots, startup []string) *Result {
 		}
 		edges = append(edges, rr.resolve("", Import{Name: m, Kind: "require"})...)
 	}
-	return walk(r.V, rr, edges, r.Quiet)
+	// What the interpreter loads at start-up runs its files' top-level
+	// code only: a require inside a method of rubygems (bundler for
+	// Gem.use_gemdeps, psych for Gem.load_yaml) runs when the method is
+	// called, and the application's own graph follows every require of
+	// what it requires itself.
+	// The roots are every kept Ruby file, so the start-up files kept in
+	// an earlier round are not roots of the application's graph: it
+	// reaches them itself when it requires them.
+	boot := walk(r.V, eagerRb{rr}, edges, r.Quiet)
+	inBoot := map[string]bool{}
+	for _, e := range boot.Edges {
+		inBoot[e.Path] = true
+	}
+	var app []Edge
+	for _, root := range roots {
+		if !inBoot[root] {
+			app = append(app, Edge{Path: root, Detail: "script"})
+		}
+	}
+	res := walk(r.V, rr, app, r.Quiet)
+	res.Edges = append(res.Edges, boot.Edges...)
+	res.Warnings = append(res.Warnings, boot.Warnings...)
+	return res
 }
+
+// eagerRb follows only the requires run when a file is loaded.
+type eagerRb struct{ *rbResolver }
+
+func (eagerRb) eagerOnly() bool { return true }
 
 type rbResolver struct {
 	r *Ruby

@@ -125,12 +125,15 @@ func TestRubyGraph(t *testing.T) {
 	const arch = "/usr/lib/x86_64-linux-gnu/ruby/3.1.0"
 	const gems = "/var/lib/gems/3.1.0"
 	v := mem(map[string]string{
-		"/app/server.rb":                            "require 'json'\nrequire 'rack'\nrequire_relative 'lib/util'\nrequire 'zlib'\n",
+		"/app/server.rb":                            "require 'json'\nrequire 'rack'\nrequire_relative 'lib/util'\nrequire 'zlib'\nrequire 'set'\n",
 		"/app/lib/util.rb":                          "",
 		rlib + "/json.rb":                           "require 'json/common'\n",
 		rlib + "/json/common.rb":                    "",
 		rlib + "/unused.rb":                         "",
-		rlib + "/rubygems.rb":                       "require \"rubygems/defaults/#{RUBY_ENGINE}\"\n",
+		rlib + "/rubygems.rb":                       "require \"rubygems/defaults/#{RUBY_ENGINE}\"\nmodule Gem\n  def self.use_gemdeps\n    require 'bundler'\n  end\nend\n",
+		rlib + "/bundler.rb":                        "",
+		rlib + "/set.rb":                            "class Set\n  def to_json\n    require 'lazyset'\n  end\nend\n",
+		rlib + "/lazyset.rb":                        "",
 		rlib + "/rubygems/defaults/ruby.rb":         "",
 		arch + "/zlib.so":                           "ELF",
 		arch + "/enc/encdb.so":                      "ELF",
@@ -144,12 +147,18 @@ func TestRubyGraph(t *testing.T) {
 	})
 	rb := &Ruby{V: v, LoadPath: []string{rlib, arch}, SpecDirs: []string{gems + "/specifications"}, WorkDir: "/app",
 		Quiet: func(p string) bool { return strings.HasPrefix(p, rlib+"/") }}
-	res := rb.Graph([]string{"/app/server.rb"}, []string{"rubygems", "enc/encdb", "enc/*"})
+	res := rb.Graph([]string{"/app/server.rb", rlib + "/rubygems.rb"}, []string{"rubygems", "enc/encdb", "enc/*"})
 	expect(t, kept(res), []string{
 		rlib + "/json.rb", rlib + "/json/common.rb", "/app/lib/util.rb", arch + "/zlib.so", rlib + "/rubygems/defaults/",
 		arch + "/enc/encdb.so", arch + "/enc/euc_jp.so", gems + "/gems/rack-3.0/lib/rack.rb",
 		gems + "/gems/rack-3.0/lib/rack/builder.rb", gems + "/specifications/rack-3.0.gemspec", gems + "/specifications/other-1.0.gemspec",
-	}, []string{rlib + "/unused.rb", arch + "/enc/trans/japanese.so", gems + "/gems/other-1.0/lib/other.rb"})
+		// a require in a method of a library the application requires
+		rlib + "/lazyset.rb",
+		// roots include the start-up files kept in an earlier round
+		rlib + "/rubygems.rb",
+	}, []string{rlib + "/unused.rb", arch + "/enc/trans/japanese.so", gems + "/gems/other-1.0/lib/other.rb",
+		// a require in a method of a start-up library (Gem.use_gemdeps)
+		rlib + "/bundler.rb"})
 	if len(res.Warnings) != 1 || !strings.HasSuffix(res.Warnings[0].File, "rack.rb") || res.Warnings[0].Line != 2 {
 		t.Errorf("warnings = %v, want rack.rb:2", res.Warnings)
 	}

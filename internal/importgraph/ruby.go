@@ -351,10 +351,27 @@ func (h rbHeredoc) skip(s string) (int, int) {
 func ParseRuby(src []byte) []Import {
 	toks := rbLex(src)
 	var out []Import
+	indent := rbIndents(src)
+	var defs []int // indentation of the enclosing def lines
+	lastLine := 0
 	for i, t := range toks {
+		if t.kind != rbNewline && t.line != lastLine {
+			// the first token of a line: a line indented no deeper than
+			// a def ends that def's body
+			lastLine = t.line
+			in := indent(t.line)
+			for len(defs) > 0 && in <= defs[len(defs)-1] {
+				defs = defs[:len(defs)-1]
+			}
+		}
+		if t.kind == rbIdent && t.text == "def" && rbDefStart(toks, i) {
+			defs = append(defs, indent(t.line))
+			continue
+		}
 		if t.kind != rbIdent {
 			continue
 		}
+		lazy := len(defs) > 0 && defs[len(defs)-1] < indent(t.line) && rbDefLine(toks, i) < t.line
 		switch t.text {
 		case "require", "require_relative", "load", "autoload":
 		default:
@@ -390,16 +407,69 @@ func ParseRuby(src []byte) []Import {
 			if !end && toks[j+1].kind == rbIdent && (toks[j+1].text == "if" || toks[j+1].text == "unless" || toks[j+1].text == "rescue") {
 				end = true
 			}
-			out = append(out, Import{Name: a.text, Line: t.line, Kind: kind, Dynamic: a.interp || !end})
+			out = append(out, Import{Name: a.text, Line: t.line, Kind: kind, Dynamic: a.interp || !end, Lazy: lazy})
 			continue
 		}
 		if rel, ok := rbFileRel(toks, j); ok {
-			out = append(out, Import{Name: rel, Line: t.line, Kind: "require_relative"})
+			out = append(out, Import{Name: rel, Line: t.line, Kind: "require_relative", Lazy: lazy})
 			continue
 		}
-		out = append(out, Import{Line: t.line, Kind: kind, Dynamic: true})
+		out = append(out, Import{Line: t.line, Kind: kind, Dynamic: true, Lazy: lazy})
 	}
 	return out
+}
+
+// rbIndents returns the indentation (leading blanks, a tab as 8) of each
+// 1-based line of src.
+func rbIndents(src []byte) func(line int) int {
+	var ind []int
+	n, bol := 0, true
+	for _, c := range src {
+		switch {
+		case c == '\n':
+			ind = append(ind, n)
+			n, bol = 0, true
+		case bol && c == ' ':
+			n++
+		case bol && c == '\t':
+			n += 8
+		default:
+			bol = false
+		}
+	}
+	ind = append(ind, n)
+	return func(line int) int {
+		if line < 1 || line > len(ind) {
+			return 0
+		}
+		return ind[line-1]
+	}
+}
+
+// rbDefStart reports whether the def at toks[i] starts a method definition
+// at the start of a statement (or after private, protected, public,
+// module_function), and not an endless one-line "def x = ...".
+func rbDefStart(toks []rbTok, i int) bool {
+	if i > 0 {
+		p := toks[i-1]
+		switch {
+		case p.kind == rbNewline, p.kind == rbOp && p.text == ";":
+		case p.kind == rbIdent && (p.text == "private" || p.text == "protected" || p.text == "public" || p.text == "module_function") && p.line == toks[i].line:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// rbDefLine returns the line of the innermost def before toks[i].
+func rbDefLine(toks []rbTok, i int) int {
+	for k := i - 1; k >= 0; k-- {
+		if toks[k].kind == rbIdent && toks[k].text == "def" && rbDefStart(toks, k) {
+			return toks[k].line
+		}
+	}
+	return 0
 }
 
 // rbFileRel recognises File.expand_path("x", __dir__),

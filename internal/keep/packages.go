@@ -318,8 +318,9 @@ func (b *builder) dataPayload(q, of *pkgdb.Package, from string) {
 	if !b.static() {
 		return
 	}
+	owned := b.ownedDirs()
 	for _, f := range b.pk.ix.Files(q) {
-		if neverNeeded(f) || isSystemDir(f) || hierarchyDir(f) {
+		if neverNeeded(f) || isSystemDir(f) || hierarchyDir(f) || owned(path.Dir(f)) {
 			continue
 		}
 		b.keepEntry(f, pkgReason(q, from, what))

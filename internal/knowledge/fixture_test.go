@@ -158,7 +158,11 @@ func TestRubyFixture(t *testing.T) {
 	t.Parallel()
 	v := fixture(t, "ruby")
 	c := runReal(t, v, "/app", []string{bookwormPath}, "/usr/bin/ruby", "/app/server.rb")
-	wantKept(t, c, "/usr/lib/ruby/3.1.0/set.rb", "/usr/lib/x86_64-linux-gnu/ruby/3.1.0/socket.so", "/app/server.rb")
+	wantKept(t, c, "/usr/lib/ruby/3.1.0/json/generic_object.rb", "/usr/lib/ruby/3.1.0/delegate.rb",
+		"/usr/lib/x86_64-linux-gnu/ruby/3.1.0/socket.so", "/app/server.rb")
+	// bundler is required only inside Gem.use_gemdeps, a method of the
+	// start-up library rubygems
+	wantDropped(t, c, "/usr/lib/ruby/3.1.0/bundler.rb")
 	found := false
 	for _, p := range c.Paths() {
 		if strings.HasSuffix(p, "/webrick.rb") {

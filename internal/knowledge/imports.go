@@ -19,8 +19,11 @@ import (
 // start-up are kept; the trees are only searched. Paths are templates (see
 // Runtime), expanded in order.
 type ImportGraph struct {
-	// Lang is "python", "ruby" or "node".
+	// Lang is "python", "ruby", "node", "perl" or "tcl".
 	Lang string
+	// Library are the candidates for Tcl's library directory
+	// ($tcl_library), the first holding init.tcl.
+	Library []string
 	// Startup are the modules the interpreter itself loads before the
 	// script (Python's C start-up: encodings, site; Ruby's gem_prelude:
 	// rubygems, did_you_mean, ...). What they import is derived by parsing.
@@ -95,6 +98,10 @@ func (a *applier) importGraph(objs []Object) error {
 				lp := append(a.envDirs(), x(g.Path)...)
 				rb := &importgraph.Ruby{V: a.v, LoadPath: lp, SpecDirs: x(g.Sites), WorkDir: wd, Quiet: q}
 				rs = rb.Graph(roots, g.Startup)
+			case "tcl":
+				rs = a.tcl(roots, x(g.Library), x(g.Path), x(g.Sites), q)
+			case "perl":
+				rs = a.perl(roots, x(g.Path), g.Startup, q)
 			case "node":
 				nd := &importgraph.Node{V: a.v, Globals: append(a.envDirs(), x(g.Path)...), Quiet: q}
 				rs = nd.Graph(roots)
@@ -154,15 +161,29 @@ func (a *applier) importGraph(objs []Object) error {
 			continue
 		}
 		seen[w.String()] = true
-		fb := a.fallback(w.File)
+		fbs := a.fallbacks(w.File)
 		note := "not followed"
-		if fb != "" {
-			note = "kept " + fb + " whole"
+		if len(fbs) > 0 {
+			note = "kept " + strings.Join(fbs, ", ") + " whole"
+		}
+		for _, fb := range fbs {
 			if err := a.tree(fb, because(r.ID, w.File, "package with an import pare cannot follow (line "+strconv.Itoa(w.Line)+")")); err != nil {
 				return err
 			}
 		}
 		c.Warn("%s: %s: %s (%s; --trace adds what a run loads)", r.ID, w.String(), "dynamic import", note)
+	}
+	return nil
+}
+
+// fallbacks returns the directories kept whole for a file with an import
+// pare cannot follow (see fallback and perlFallback).
+func (a *applier) fallbacks(file string) []string {
+	if a.r.Imports != nil && a.r.Imports.Lang == "perl" {
+		return a.perlFallback(file)
+	}
+	if fb := a.fallback(file); fb != "" {
+		return []string{fb}
 	}
 	return nil
 }

@@ -320,6 +320,8 @@ type applier struct {
 	done map[string]bool // trees and files kept in this Apply
 	// graph says the runtime's import graph replaces its whole trees.
 	graph bool
+	// inc is Perl's @INC of the last graph (see perlFallback).
+	inc []string
 }
 
 func (a *applier) tree(dir string, why keptset.Reason) error {

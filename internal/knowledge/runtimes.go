@@ -5,7 +5,7 @@ import "regexp"
 // Runtimes are the language runtimes and servers pare knows, in a stable
 // order. Adding one is one entry here (or in a file of its own) and one
 // folder of golden tests under testdata/golden.
-var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Nginx, PostgreSQL, Erlang, R}
+var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Nginx, PostgreSQL, Erlang, R, Tcl}
 
 // Python is CPython (python3.X, or libpython3.X embedded). Its standard
 // library <prefix>/lib/python3.X (with lib-dynload) is found like CPython
@@ -156,8 +156,10 @@ var Java = &Runtime{
 	Jimage:           true,
 }
 
-// Perl is perl, perl5.X.Y or libperl: the @INC trees as whole directories,
-// so no version is hard-coded (/etc/perl, /usr/local/lib/<triplet>/perl,
+// Perl is perl, perl5.X.Y or libperl. With its import graph (the default)
+// the modules reachable from the scripts are kept (see ImportGraph);
+// without it the @INC trees as whole directories, so no version is
+// hard-coded (/etc/perl, /usr/local/lib/<triplet>/perl,
 // /usr/local/share/perl, /usr/lib/<triplet>/perl5, /usr/share/perl5,
 // /usr/lib/<triplet>/perl-base, /usr/lib/<triplet>/perl, /usr/share/perl,
 // <prefix>/lib/perl5 of the official image), PERL5LIB, PERLLIB, Carton's
@@ -171,8 +173,28 @@ var Perl = &Runtime{
 	Trees: []string{"/etc/perl", "/usr/local/share/perl", "/usr/share/perl5", "/usr/share/perl",
 		"/usr/local/lib/{triplet}/perl", "/usr/lib/{triplet}/perl5", "/usr/lib/{triplet}/perl-base", "/usr/lib/{triplet}/perl",
 		"{prefix}/lib/perl5"},
-	Env:              []EnvPath{{Name: "PERL5LIB"}, {Name: "PERLLIB"}},
-	Deps:             []Dep{{Beside: "local/lib/perl5"}, {Beside: "lib"}},
-	AppFiles:         []string{".pl", ".pm"},
+	Env:      []EnvPath{{Name: "PERL5LIB"}, {Name: "PERLLIB"}},
+	Deps:     []Dep{{Beside: "local/lib/perl5"}, {Beside: "lib"}},
+	AppFiles: []string{".pl", ".pm"},
+	Imports: &ImportGraph{
+		Lang: "perl",
+		// perl loads no module before the script; sitecustomize.pl runs
+		// when perl was built with it and the file exists.
+		Startup: []string{"sitecustomize.pl"},
+		// @INC: Debian's order (/etc/perl, site, vendor, perl-base, core,
+		// site_perl), then upstream's ({prefix}/lib/perl5 of the official
+		// image); Config.pm's directories are added when it is found.
+		Path: []string{"/etc/perl", "/usr/local/lib/{triplet}/perl/[0-9]*", "/usr/local/share/perl/[0-9]*",
+			"/usr/lib/{triplet}/perl5/[0-9]*", "/usr/share/perl5", "/usr/lib/{triplet}/perl-base",
+			"/usr/lib/{triplet}/perl/[0-9]*", "/usr/share/perl/[0-9]*", "/usr/local/lib/site_perl",
+			"{prefix}/lib/perl5/site_perl/[0-9]*/*-linux*", "{prefix}/lib/perl5/site_perl/[0-9]*",
+			"{prefix}/lib/perl5/vendor_perl/[0-9]*/*-linux*", "{prefix}/lib/perl5/vendor_perl/[0-9]*",
+			"{prefix}/lib/perl5/[0-9]*/*-linux*", "{prefix}/lib/perl5/[0-9]*"},
+		// perl's own library (its dynamic requires are its machinery);
+		// vendor and site modules are not quiet.
+		Quiet: []string{"/usr/lib/{triplet}/perl-base", "/usr/lib/{triplet}/perl/[0-9]*", "/usr/share/perl/[0-9]*",
+			"{prefix}/lib/perl5/[0-9]*"},
+		Sources: regexp.MustCompile(`\.(pl|pm)$`),
+	},
 	TraceReplaceable: true,
 }

@@ -120,7 +120,7 @@ func TestRubyPerlJava(t *testing.T) {
 		lib+"/ruby/3.1.0/socket.so", "/usr/share/rubygems-integration/all/specifications/webrick-1.7.0.gemspec", "/bundle/gems/rack/lib/rack.rb")
 	wantDropped(t, c, "/usr/share/perl5/Debconf/Log.pm", jvm+"/release")
 
-	c = run(t, v, []keptset.Object{{Path: "/usr/bin/perl"}}, nil, knowledge.Perl)
+	c = runWhole(t, v, []keptset.Object{{Path: "/usr/bin/perl"}}, nil, knowledge.Perl)
 	wantKept(t, c, "/etc/perl/Net/libnet.cfg", lib+"/perl-base/strict.pm", lib+"/perl/5.36.0/auto/POSIX/POSIX.so", "/usr/share/perl/5.36.0/Carp.pm", "/usr/share/perl5/Debconf/Log.pm")
 	wantDropped(t, c, "/usr/lib/ruby/3.1.0/set.rb")
 
