@@ -23,6 +23,7 @@ type buildFlags struct {
 	wholeTrees   bool
 	keepGconv    bool
 	keepZoneinfo bool
+	keepOpenSSL  bool
 	keepSetuid   bool
 	trimAccounts bool
 	user         string
@@ -40,6 +41,7 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.wholeTrees, "keep-interpreter-trees", false, "keep the Python, Ruby and Node library trees whole instead of the modules the application's scripts import")
 	fl.BoolVar(&f.keepGconv, "keep-gconv", false, "keep every iconv (gconv) module when iconv is used, not only those of the charsets the image names")
 	fl.BoolVar(&f.keepZoneinfo, "keep-zoneinfo", false, "keep the whole zoneinfo (right/ and posix/ too), not only the zones the image names")
+	fl.BoolVar(&f.keepOpenSSL, "keep-openssl-modules", false, "keep every OpenSSL provider and engine after a trace, not only those the run loaded and the configuration names")
 }
 
 // registerOutput registers the flags of register and those that shape the
@@ -152,6 +154,9 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 	}
 	if f.keepZoneinfo {
 		o.WholeRules = append(o.WholeRules, "tzdata")
+	}
+	if f.keepOpenSSL {
+		o.WholeRules = append(o.WholeRules, "openssl")
 	}
 	return o, nil
 }

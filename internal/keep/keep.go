@@ -134,6 +134,7 @@ func Compute(v *rootfs.View, cfg v1.Config, opts Options) (*Result, error) {
 		return nil, err
 	}
 	b.settlePending()
+	b.noteUnreadConfigs()
 	b.dropOrphanBytecode()
 	if err := b.excludes(); err != nil {
 		return nil, err

@@ -25,6 +25,10 @@ import (
 //   - a program (not a shared library) that itself imports iconv_open is a
 //     general converter: iconv(1), git (commit encodings), a PHP binary —
 //     what it converts is named by its input, so every module is kept;
+//     after a traced run (see traced.go) the run's observations hold the
+//     modules it opened, and the converter is treated like any other
+//     caller: the modules of the charsets the image names are kept beside
+//     them, with a note;
 //   - otherwise the charsets are the names found in what is kept: the
 //     read-only data of every kept ELF object but libc and the loader (a
 //     library that maps names it knows, such as libxml2's encoding table or
@@ -115,6 +119,11 @@ func (r Gconv) Apply(c Keeper) error {
 		whole = "iconv used by " + user + "; every module kept (--keep-gconv)"
 	default:
 		if p := r.generalConverter(c); p != "" {
+			if traced(c) {
+				// the run opened the modules of the charsets it converted
+				c.Warn("gconv: %s converts charsets named at run time; traced, only the modules the run opened and those of the charsets the image names are kept (--keep-gconv keeps every module)", p)
+				break
+			}
 			whole = "iconv_open in the program " + p + ", which converts charsets named at run time"
 		}
 	}
