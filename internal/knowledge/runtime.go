@@ -56,10 +56,11 @@ type Runtime struct {
 	Trees []string
 	// Files are single files of the runtime.
 	Files []string
-	// TraceReplaceable says a traced run stands for Trees, Files and
-	// Modules: with a trace the rule keeps only State, Env, Deps, Packages,
-	// Dirs, Siblings, configuration (and what it names) and the
-	// application's directories (see Tracer).
+	// TraceReplaceable says a traced run stands for Trees, Files, Modules
+	// and Siblings: with a trace the rule keeps only State, Env, Deps,
+	// Packages, Dirs, configuration (and what it names) and the
+	// application's directories (see Tracer). The programs a kept script
+	// names are kept by the static reading of the script in both modes.
 	TraceReplaceable bool
 	// State are trees of configuration and state (a server's data
 	// directory, /etc/postgresql), kept whole like Trees but also when
@@ -392,7 +393,7 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 			}
 		}
 	}
-	if r.Siblings {
+	if r.Siblings && !traced { // traced, the run executed the tools it needed
 		ents, _ := a.v.ReadDir(path.Dir(o.Path))
 		for _, e := range ents {
 			if e.Path != o.Path && (e.Type == rootfs.TypeReg && e.Mode&0o111 != 0 || e.Type == rootfs.TypeSymlink) {
