@@ -11,6 +11,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -426,6 +427,9 @@ var languageTrees = []string{"/node_modules/", "/site-packages/", "/dist-package
 func (b *builder) isConfigName(p string) bool {
 	if b.named().configs[p] {
 		return true
+	}
+	if knowledge.EnvironmentMarker(path.Base(p)) {
+		return false // a runtime's metadata (pyvenv.cfg)
 	}
 	if strings.HasPrefix(p, "/etc/") {
 		if systemDatabases[p] {

@@ -43,3 +43,26 @@ func TestUnreadConfigTraced(t *testing.T) {
 		})
 	}
 }
+
+// A runtime's environment marker (pyvenv.cfg) is not read as
+// configuration: its "command" line names the environment's own root,
+// which would keep the whole environment (the runtime's rule keeps what
+// it needs). The same text in a configuration file is followed.
+func TestEnvironmentMarkerNotConfig(t *testing.T) {
+	m := serverImage()
+	text := "home = /usr/bin\ncommand = /usr/bin/python3 -m venv /opt/venv\n"
+	m.AddFile("/opt/venv/pyvenv.cfg", 0o644, []byte(text))
+	m.AddFile("/opt/venv/lib/python3.11/site-packages/pip/big.py", 0o644, []byte("x"))
+	m.AddFile("/opt/other/other.cfg", 0o644, []byte(strings.ReplaceAll(text, "/opt/venv", "/opt/other")))
+	m.AddFile("/opt/other/lib/big.py", 0o644, []byte("x"))
+	// traced (so /opt is no application root), the run read both files
+	res := computeOn(t, m, cfg("/usr/sbin/srv"), Options{Traced: true, Observed: []Observation{
+		{Path: "/usr/sbin/srv", Exec: true}, {Path: "/opt/venv/pyvenv.cfg"}, {Path: "/opt/other/other.cfg"},
+	}})
+	if p := "/opt/venv/lib/python3.11/site-packages/pip/big.py"; res.Set.Has(p) {
+		t.Errorf("%s kept: %s", p, keptset.FormatChain(res.Set.Why(p)))
+	}
+	if p := "/opt/other/lib/big.py"; !res.Set.Has(p) {
+		t.Errorf("%s (named by a configuration file) not kept", p)
+	}
+}
