@@ -26,9 +26,10 @@ import (
 //     general converter: iconv(1), git (commit encodings), a PHP binary —
 //     what it converts is named by its input, so every module is kept;
 //     after a traced run (see traced.go) the run's observations hold the
-//     modules it opened, and the converter is treated like any other
-//     caller: the modules of the charsets the image names are kept beside
-//     them, with a note;
+//     modules it opened, and only the charsets the rest of the image names
+//     (its libraries, configuration, Env, locales) are kept beside them,
+//     with a note: the names in the converter's own tables are the
+//     vocabulary of its input, which the run stands for;
 //   - otherwise the charsets are the names found in what is kept: the
 //     read-only data of every kept ELF object but libc and the loader (a
 //     library that maps names it knows, such as libxml2's encoding table or
@@ -113,15 +114,18 @@ func (r Gconv) Apply(c Keeper) error {
 		c.Warn("gconv: %s uses iconv but the image has no gconv directory", user)
 		return nil
 	}
-	whole := ""
+	whole, converter := "", ""
 	switch {
 	case r.All:
 		whole = "iconv used by " + user + "; every module kept (--keep-gconv)"
 	default:
 		if p := r.generalConverter(c); p != "" {
 			if traced(c) {
-				// the run opened the modules of the charsets it converted
+				// the run opened the modules of the charsets it
+				// converted; the names in the converter's own tables
+				// are its input's vocabulary, which the run stands for
 				c.Warn("gconv: %s converts charsets named at run time; traced, only the modules the run opened and those of the charsets the image names are kept (--keep-gconv keeps every module)", p)
+				converter = p
 				break
 			}
 			whole = "iconv_open in the program " + p + ", which converts charsets named at run time"
@@ -138,7 +142,7 @@ func (r Gconv) Apply(c Keeper) error {
 	}
 	for _, d := range dirs {
 		tab := ParseGconvModules(gconvConfigs(v, d), func(name string) []byte { return readConfig(v, name) })
-		names := r.charsets(c, tab, dirs)
+		names := r.charsets(c, tab, dirs, converter)
 		files := tab.Modules(names)
 		if len(files) == 0 {
 			continue
@@ -278,8 +282,9 @@ func (r Gconv) converterSide(c Keeper) []Object {
 }
 
 // charsets returns the charset names of tab found in what is kept, each
-// with where it was first found.
-func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string) map[string]string {
+// with where it was first found; the read-only data of the object skip
+// (a traced general converter) is not read.
+func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string, skip string) map[string]string {
 	out := map[string]string{}
 	add := func(words []string, where string) {
 		for _, w := range words {
@@ -292,7 +297,9 @@ func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string) map[strin
 	}
 	v := c.View()
 	for _, o := range r.converterSide(c) {
-		add(r.objectWords(v, o.Path, tab), o.Path)
+		if o.Path != skip {
+			add(r.objectWords(v, o.Path, tab), o.Path)
+		}
 	}
 	var own []string // the gconv configuration names every charset: not a use
 	for _, d := range gconvDirs {
