@@ -105,7 +105,7 @@ func Default() []Rule {
 	rules := []Rule{
 		OSRelease{},
 		NSS{},
-		LibgccS{},
+		NewLibgccS(),
 		NewGconv(),
 		Locale{},
 		CACerts{},
