@@ -25,6 +25,7 @@ type buildFlags struct {
 	keepZoneinfo bool
 	keepJimage   bool
 	addModules   []string
+	keepOpenSSL  bool
 	keepSetuid   bool
 	trimAccounts bool
 	user         string
@@ -44,6 +45,7 @@ func (f *buildFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.keepZoneinfo, "keep-zoneinfo", false, "keep the whole zoneinfo (right/ and posix/ too), not only the zones the image names")
 	fl.BoolVar(&f.keepJimage, "keep-jimage", false, "keep a JDK's lib/modules whole instead of a module image of the modules the application needs")
 	fl.StringArrayVar(&f.addModules, "add-modules", nil, "also keep JDK module NAME (comma-separated or repeatable) in the cut lib/modules, for modules the application finds at run time")
+	fl.BoolVar(&f.keepOpenSSL, "keep-openssl-modules", false, "keep every OpenSSL provider and engine after a trace, not only those the run loaded and the configuration names")
 }
 
 // registerOutput registers the flags of register and those that shape the
@@ -157,6 +159,9 @@ func (f *buildFlags) options(cmd *cobra.Command) (pare.BuildOptions, error) {
 	}
 	if f.keepZoneinfo {
 		o.WholeRules = append(o.WholeRules, "tzdata")
+	}
+	if f.keepOpenSSL {
+		o.WholeRules = append(o.WholeRules, "openssl")
 	}
 	return o, nil
 }

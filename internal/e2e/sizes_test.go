@@ -107,13 +107,24 @@ func sizeRow(t *testing.T, f genFixture) {
 // floorBytes returns the bytes of the regular files of a traced report that
 // a probe-only keep holds: those with a trace reason, and, transitively,
 // what the loader needs for them and the links and directories on their
-// way.
+// way; and the whole kept tree of every data directory the run wrote into
+// (see dataDirs): a database's tables the probes did not read are data a
+// working image cannot lose, so a probe-only keep that works keeps them.
 func floorBytes(r *report.Report) int64 {
 	in := map[string]bool{}
 	for _, k := range r.Kept {
 		for _, why := range k.Reasons {
 			if why.Kind == keptset.KindTrace {
 				in[k.Path] = true
+			}
+		}
+	}
+	if dirs := dataDirs(r); len(dirs) > 0 {
+		for _, k := range r.Kept {
+			for _, d := range dirs {
+				if strings.HasPrefix(k.Path, d+"/") {
+					in[k.Path] = true
+				}
 			}
 		}
 	}
@@ -141,4 +152,35 @@ func floorBytes(r *report.Report) int64 {
 		}
 	}
 	return n
+}
+
+// dataDirs returns the directories of a traced report that the run wrote
+// into (a trace reason "directory written into") and that are named as
+// data: a package's state directory (/var/lib/N), writable state, or a
+// directory named directly by the command line, the Env or a
+// configuration (PGDATA), not one kept as part of a tree.
+func dataDirs(r *report.Report) []string {
+	var out []string
+	for _, k := range r.Kept {
+		if k.Type != "dir" {
+			continue
+		}
+		written, data := false, false
+		for _, why := range k.Reasons {
+			switch why.Kind {
+			case keptset.KindTrace:
+				written = written || strings.HasPrefix(why.Detail, "directory written into")
+			case keptset.KindState:
+				data = true
+			case keptset.KindPackage:
+				data = data || strings.HasSuffix(why.Detail, ": state directory")
+			case keptset.KindEntrypoint, keptset.KindConfig:
+				data = data || why.Detail != "" && !strings.HasPrefix(why.Detail, "in tree ")
+			}
+		}
+		if written && data && k.Path != "/tmp" {
+			out = append(out, k.Path)
+		}
+	}
+	return out
 }

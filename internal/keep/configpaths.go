@@ -45,11 +45,14 @@ type namedPaths struct {
 	// the command line or by an include-like line of another config.
 	configs map[string]bool
 	files   int // files read as configuration
+	// unread are the kept configuration files a traced run did not read,
+	// whose names are not followed (see unreadConfig).
+	unread map[string]bool
 }
 
 func (b *builder) named() *namedPaths {
 	if b.namedState == nil {
-		b.namedState = &namedPaths{scanned: map[string]bool{}, configs: map[string]bool{}}
+		b.namedState = &namedPaths{scanned: map[string]bool{}, configs: map[string]bool{}, unread: map[string]bool{}}
 	}
 	return b.namedState
 }
@@ -426,6 +429,9 @@ func (b *builder) isConfigName(p string) bool {
 	if b.named().configs[p] {
 		return true
 	}
+	if knowledge.EnvironmentMarker(path.Base(p)) {
+		return false // a runtime's metadata (pyvenv.cfg)
+	}
 	if strings.HasPrefix(p, "/etc/") {
 		if systemDatabases[p] {
 			return false
@@ -437,7 +443,7 @@ func (b *builder) isConfigName(p string) bool {
 		}
 		return true
 	}
-	if !configExts[path.Ext(p)] || knowledge.IsEnvironmentMarker(path.Base(p)) {
+	if !configExts[path.Ext(p)] {
 		return false
 	}
 	for _, d := range languageTrees {
@@ -459,6 +465,11 @@ func (b *builder) scanConfigs() {
 			np.scanned[it.Path] = true
 			continue
 		}
+		if b.unreadConfig(it) {
+			np.unread[it.Path] = true // judged again next round: a rule may name it
+			continue
+		}
+		delete(np.unread, it.Path)
 		if np.files >= maxConfigFiles {
 			b.warn("more than %d configuration files: the paths named in the others are not kept", maxConfigFiles)
 			return

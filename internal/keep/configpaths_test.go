@@ -306,14 +306,3 @@ func TestScratchDirs(t *testing.T) {
 	}
 }
 
-// A runtime's environment marker is the runtime rule's to read: the venv
-// directory its "command" line names must not be kept whole as a config's.
-func TestEnvironmentMarkerIsNotConfig(t *testing.T) {
-	b := &builder{}
-	if b.isConfigName("/opt/venv/pyvenv.cfg") {
-		t.Error("pyvenv.cfg read as configuration")
-	}
-	if !b.isConfigName("/opt/app/app.cfg") {
-		t.Error("an application's .cfg not read as configuration")
-	}
-}

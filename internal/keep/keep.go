@@ -156,6 +156,7 @@ func ComputeContext(ctx context.Context, v *rootfs.View, cfg v1.Config, opts Opt
 	}
 	b.settlePending()
 	b.applyDrops()
+	b.noteUnreadConfigs()
 	b.dropOrphanBytecode()
 	if err := b.excludes(); err != nil {
 		return nil, err

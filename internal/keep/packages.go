@@ -216,7 +216,7 @@ func (b *builder) stateDirs(p *pkgdb.Package, from string) {
 		}
 		why := pkgReason(p, from, "state directory")
 		if path.Dir(d) == varLib {
-			b.keepTree(d, why, false)
+			b.keepStateTree(d, why)
 			continue
 		}
 		if _, err := b.set.Keep(d, why); err != nil {

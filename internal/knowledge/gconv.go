@@ -24,6 +24,7 @@ import (
 //   - a program (not a shared library) that itself imports iconv_open is a
 //     general converter: iconv(1), git (commit encodings), a PHP binary —
 //     what it converts is named by its input, so every module is kept;
+//     after a traced run, see below;
 //   - otherwise the charsets are the names found in what is kept: the
 //     read-only data of every kept ELF object but libc and the loader (a
 //     library that maps names it knows, such as libxml2's encoding table or
@@ -49,6 +50,13 @@ import (
 // encoding) beyond the names it holds is not told apart statically: the
 // trace keeps the modules a run opened, and All (--keep-gconv) keeps them
 // all.
+//
+// After a traced run (see traced.go) the run's observations hold the
+// modules it opened, for a general converter too; beside them only the
+// charsets the configuration, the Env and the locales name are kept, with
+// a note. The names in the objects' read-only data are tables of what
+// their input may name (git's encodings, libcups' printer charsets), which
+// the run stands for.
 type Gconv struct {
 	// All keeps every module, as soon as iconv is used (--keep-gconv).
 	All bool
@@ -114,8 +122,16 @@ func (r Gconv) Apply(c Keeper) error {
 		whole = "iconv used by " + user + "; every module kept (--keep-gconv)"
 	default:
 		if p := r.generalConverter(c); p != "" {
-			whole = "iconv_open in the program " + p + ", which converts charsets named at run time"
+			if !traced(c) {
+				whole = "iconv_open in the program " + p + ", which converts charsets named at run time"
+			}
 		}
+	}
+	if whole == "" && traced(c) {
+		// the run opened the modules of the charsets it converted; the
+		// names in the objects' own tables are the vocabulary of their
+		// input, which the run stands for
+		c.Warn("gconv: traced, only the modules the run opened and those of the charsets the configuration, Env and locales name are kept (--keep-gconv keeps every module)")
 	}
 	if whole != "" {
 		why := dlopened(r.Name(), libcs[0].Path, whole)
@@ -128,7 +144,7 @@ func (r Gconv) Apply(c Keeper) error {
 	}
 	for _, d := range dirs {
 		tab := ParseGconvModules(gconvConfigs(v, d), func(name string) []byte { return readConfig(v, name) })
-		names := r.charsets(c, tab, dirs)
+		names := r.charsets(c, tab, dirs, !traced(c))
 		files := tab.Modules(names)
 		if len(files) == 0 {
 			continue
@@ -268,8 +284,9 @@ func (r Gconv) converterSide(c Keeper) []Object {
 }
 
 // charsets returns the charset names of tab found in what is kept, each
-// with where it was first found.
-func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string) map[string]string {
+// with where it was first found; the read-only data of the objects is read
+// only with objects.
+func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string, objects bool) map[string]string {
 	out := map[string]string{}
 	add := func(words []string, where string) {
 		for _, w := range words {
@@ -281,8 +298,10 @@ func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string) map[strin
 		}
 	}
 	v := c.View()
-	for _, o := range r.converterSide(c) {
-		add(r.objectWords(v, o.Path, tab), o.Path)
+	if objects {
+		for _, o := range r.converterSide(c) {
+			add(r.objectWords(v, o.Path, tab), o.Path)
+		}
 	}
 	var own []string // the gconv configuration names every charset: not a use
 	for _, d := range gconvDirs {

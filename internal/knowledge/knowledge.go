@@ -105,7 +105,7 @@ func Default() []Rule {
 	rules := []Rule{
 		OSRelease{},
 		NSS{},
-		LibgccS{},
+		NewLibgccS(),
 		NewGconv(),
 		Locale{},
 		CACerts{},
@@ -180,8 +180,9 @@ func (r funcRule) Apply(c Keeper) error { return r.apply(c) }
 
 // Whole returns rules with the precise rules named replaced by their
 // keep-everything variants: "gconv" keeps every iconv module
-// (--keep-gconv), "tzdata" the whole zoneinfo (--keep-zoneinfo). Other
-// names are ignored.
+// (--keep-gconv), "tzdata" the whole zoneinfo (--keep-zoneinfo),
+// "openssl" every provider and engine after a trace
+// (--keep-openssl-modules). Other names are ignored.
 func Whole(rules []Rule, names ...string) []Rule {
 	out := make([]Rule, len(rules))
 	for i, r := range rules {
@@ -194,6 +195,11 @@ func Whole(rules []Rule, names ...string) []Rule {
 					out[i] = x
 				}
 			case TZData:
+				if n == x.Name() {
+					x.All = true
+					out[i] = x
+				}
+			case OpenSSL:
 				if n == x.Name() {
 					x.All = true
 					out[i] = x

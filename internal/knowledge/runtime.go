@@ -54,10 +54,11 @@ type Runtime struct {
 	Trees []string
 	// Files are single files of the runtime.
 	Files []string
-	// TraceReplaceable says a traced run stands for Trees, Files and
-	// Modules: with a trace the rule keeps only State, Env, Deps, Packages,
-	// Dirs, Siblings, configuration (and what it names) and the
-	// application's directories (see Tracer).
+	// TraceReplaceable says a traced run stands for Trees, Files, Modules
+	// and Siblings: with a trace the rule keeps only State, Env, Deps,
+	// Packages, Dirs, configuration (and what it names) and the
+	// application's directories (see Tracer). The programs a kept script
+	// names are kept by the static reading of the script in both modes.
 	TraceReplaceable bool
 	// State are trees of configuration and state (a server's data
 	// directory, /etc/postgresql), kept whole like Trees but also when
@@ -401,7 +402,7 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 			}
 		}
 	}
-	if r.Siblings {
+	if r.Siblings && !traced { // traced, the run executed the tools it needed
 		ents, _ := a.v.ReadDir(path.Dir(o.Path))
 		for _, e := range ents {
 			if e.Path != o.Path && (e.Type == rootfs.TypeReg && e.Mode&0o111 != 0 || e.Type == rootfs.TypeSymlink) {
@@ -595,21 +596,6 @@ func applicationDirs(c Keeper, suffixes []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// IsEnvironmentMarker reports whether name (a base name) is the marker file
-// of a runtime's environment (pyvenv.cfg). The runtime rule reads it itself:
-// the paths in it (the interpreter's home, the command that made the
-// environment) are not what a program's configuration names.
-func IsEnvironmentMarker(name string) bool {
-	for _, r := range Runtimes {
-		for _, d := range r.Deps {
-			if d.Marker != "" && d.Marker == name {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // markedRoots returns the directories holding marker that are the value of

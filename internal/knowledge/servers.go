@@ -69,9 +69,11 @@ var Nginx = &Runtime{
 // llvmjit.so is left out: it pulls libLLVM (over 100 MB) and is loaded only
 // when JIT compiles a query; without it PostgreSQL runs every query without
 // JIT, the same results. Zone files come from the tzdata rule. Traced, the
-// share dirs and the $libdir modules are left to the run (it opened the
-// catalog files, extension scripts and modules it used); configuration,
-// /var/lib/postgresql and PGDATA stay whole.
+// share dirs, the $libdir modules and the programs beside postgres are left
+// to the run (it opened the catalog files, extension scripts and modules it
+// used, and executed the tools it ran; those a kept entrypoint script names
+// come with the script); configuration, /var/lib/postgresql and PGDATA stay
+// whole: they are the database.
 var PostgreSQL = &Runtime{
 	ID:       "postgresql",
 	What:     "PostgreSQL server files",

@@ -3,6 +3,7 @@ package knowledge
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // OSRelease keeps the files that tell scanners which OS the image is
@@ -163,14 +164,31 @@ func ParseNSSwitch(conf []byte) []NSSService {
 var validService = regexp.MustCompile(`^[A-Za-z0-9_.+-]+$`)
 
 // LibgccS keeps libgcc_s.so.1 for glibc programs: pthread_cancel and
-// pthread_exit dlopen it to unwind, and abort without it.
-type LibgccS struct{}
+// pthread_exit dlopen it to unwind, and abort without it. After a traced
+// run (see traced.go) it is kept only when a kept object imports a
+// function that makes glibc load it (see unwinders), beside a run that
+// loaded it; otherwise it is left to the run with a note.
+type LibgccS struct {
+	// imports caches, per physical path, whether an object imports one of
+	// unwinders; nil in a zero LibgccS.
+	imports *sync.Map
+}
+
+// NewLibgccS returns the libgcc_s rule with a cache of the objects it
+// read, for one build.
+func NewLibgccS() LibgccS { return LibgccS{imports: &sync.Map{}} }
 
 // Name implements Rule.
 func (LibgccS) Name() string { return "libgcc_s" }
 
 // Apply implements Rule.
 func (r LibgccS) Apply(c Keeper) error {
+	if traced(c) && len(glibcs(c)) > 0 {
+		if who := unwinder(c, r.imports); who == "" {
+			c.Warn("libgcc_s: traced, libgcc_s.so.1 is left to the run: no kept object imports %s, for which glibc loads it (--include it to keep it)", strings.Join(unwinders, ", "))
+			return nil
+		}
+	}
 	for _, l := range glibcs(c) {
 		if _, err := c.AddLibrary("libgcc_s.so.1", l.Path, dlopened(r.Name(), l.Path, "pthread_cancel unwinds through it")); err != nil {
 			return err

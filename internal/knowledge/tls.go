@@ -3,9 +3,11 @@ package knowledge
 import (
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
 // CACerts keeps the trusted CA certificates when something that verifies
@@ -66,8 +68,16 @@ func (r CACerts) Apply(c Keeper) error {
 // /usr/lib/ssl/openssl.cnf -> /etc/ssl/openssl.cnf, and the files it
 // .include-s), the provider modules (ossl-modules next to libcrypto, or
 // OPENSSL_MODULES) and engines (engines-3, engines-1.1), each with its
-// libraries.
-type OpenSSL struct{}
+// libraries. After a traced run (see traced.go) the module directories
+// keep only the modules the configuration names (absolute, or relative to
+// a module directory) beside those the run loaded: the default provider is
+// part of libcrypto, and a program that loads another provider or an
+// engine by name does so at start or on the request that needs it. All
+// (--keep-openssl-modules) keeps every module, traced too.
+type OpenSSL struct {
+	// All keeps every provider and engine, traced too.
+	All bool
+}
 
 // Name implements Rule.
 func (OpenSSL) Name() string { return "openssl" }
@@ -95,8 +105,9 @@ func (r OpenSSL) Apply(c Keeper) error {
 			}
 		}
 		seen := map[string]bool{}
+		var named []string // relative module names of the configuration
 		for _, f := range confs {
-			if err := r.keepConf(c, f, why, seen, 0); err != nil {
+			if err := r.keepConf(c, f, why, seen, &named, 0); err != nil {
 				return err
 			}
 		}
@@ -116,9 +127,44 @@ func (r OpenSSL) Apply(c Keeper) error {
 		if env, ok := c.Getenv("OPENSSL_ENGINES"); ok && env != "" {
 			mods = append(mods, env)
 		}
+		trim := traced(c) && !r.All
+		left := false
 		for _, d := range mods {
+			if trim {
+				if err := keepNamedModules(c, d, named, why); err != nil {
+					return err
+				}
+				for _, n := range children(v, d, reSharedObject) {
+					left = left || !c.Has(resolvedPath(v, path.Join(d, n)))
+				}
+				continue
+			}
 			if err := keepModules(c, d, why); err != nil {
 				return err
+			}
+		}
+		if left {
+			c.Warn("openssl: traced, only the provider and engine modules the run loaded and those the configuration names are kept (--keep-openssl-modules keeps them all)")
+		}
+	}
+	return nil
+}
+
+// keepNamedModules keeps the modules of dir whose names (with or without
+// the .so suffix, as OpenSSL's configuration gives them) are in names.
+func keepNamedModules(c Keeper, dir string, names []string, why keptset.Reason) error {
+	v := c.View()
+	if !isDir(v, dir) {
+		return nil
+	}
+	for _, n := range names {
+		for _, f := range []string{n, n + ".so"} {
+			p := path.Join(dir, f)
+			if e, err := v.Stat(p); err == nil && e.Type != rootfs.TypeDir {
+				if _, err := c.AddExecutable(p, why); err != nil {
+					return err
+				}
+				break
 			}
 		}
 	}
@@ -148,7 +194,7 @@ var reSharedObject = regexp.MustCompile(`\.so(\.[0-9.]+)?$`)
 
 // keepConf keeps an OpenSSL configuration file and what it includes or names
 // as module paths.
-func (r OpenSSL) keepConf(c Keeper, name string, why keptset.Reason, seen map[string]bool, depth int) error {
+func (r OpenSSL) keepConf(c Keeper, name string, why keptset.Reason, seen map[string]bool, named *[]string, depth int) error {
 	v := c.View()
 	res, err := v.Resolve(name, true)
 	if err != nil || seen[res.Path] || depth > 8 {
@@ -161,7 +207,7 @@ func (r OpenSSL) keepConf(c Keeper, name string, why keptset.Reason, seen map[st
 	}
 	if isDir(v, name) {
 		for _, f := range children(v, name, reCnf) {
-			if err := r.keepConf(c, path.Join(res.Path, f), why, seen, depth+1); err != nil {
+			if err := r.keepConf(c, path.Join(res.Path, f), why, seen, named, depth+1); err != nil {
 				return err
 			}
 		}
@@ -176,7 +222,10 @@ func (r OpenSSL) keepConf(c Keeper, name string, why keptset.Reason, seen map[st
 		p := d.path
 		if !strings.HasPrefix(p, "/") {
 			if d.module {
-				continue // relative module names are looked up in the modules dir, kept whole
+				// looked up in the module directories (kept whole
+				// unless traced)
+				*named = append(*named, p)
+				continue
 			}
 			p = path.Join(base, p)
 		}
@@ -186,7 +235,7 @@ func (r OpenSSL) keepConf(c Keeper, name string, why keptset.Reason, seen map[st
 			}
 			continue
 		}
-		if err := r.keepConf(c, p, why, seen, depth+1); err != nil {
+		if err := r.keepConf(c, p, why, seen, named, depth+1); err != nil {
 			return err
 		}
 	}
@@ -197,13 +246,19 @@ var reCnf = regexp.MustCompile(`\.(cnf|conf)$`)
 
 type opensslRef struct {
 	path   string
-	module bool // a provider or engine shared object
+	module bool // a provider or engine shared object, or its name
 }
 
 // parseOpenSSLConf returns the .include targets and the module/dynamic_path
-// shared objects named by an OpenSSL configuration.
+// shared objects named by an OpenSSL configuration, and the names of the
+// providers and engines its providers= and engines= sections list (a
+// provider without a module line is the module <name>.so of the module
+// directory; "default" is built into libcrypto and matches no file).
 func parseOpenSSLConf(data []byte) []opensslRef {
 	var out []opensslRef
+	lists := map[string]bool{}    // sections named by providers= or engines=
+	keys := map[string][]string{} // section → its keys
+	sect := ""
 	for line := range lines(data) {
 		line = strings.TrimSpace(line)
 		if i := strings.IndexByte(line, '#'); i >= 0 {
@@ -216,16 +271,36 @@ func parseOpenSSLConf(data []byte) []opensslRef {
 			}
 			continue
 		}
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			sect = strings.TrimSpace(line[1 : len(line)-1])
+			continue
+		}
 		k, val, ok := strings.Cut(line, "=")
 		if !ok {
 			continue
 		}
-		switch strings.TrimSpace(k) {
+		k, val = strings.TrimSpace(k), unquote(strings.TrimSpace(val))
+		keys[sect] = append(keys[sect], k)
+		switch k {
 		case "module", "dynamic_path", "MODULE_PATH":
-			if p := unquote(strings.TrimSpace(val)); p != "" && !strings.Contains(p, "$") {
-				out = append(out, opensslRef{path: p, module: true})
+			if val != "" && !strings.Contains(val, "$") {
+				out = append(out, opensslRef{path: val, module: true})
+			}
+		case "providers", "engines":
+			lists[val] = true
+		}
+	}
+	var names []string
+	for sect := range lists {
+		for _, k := range keys[sect] {
+			if k != "" && !strings.ContainsAny(k, "/$") {
+				names = append(names, k)
 			}
 		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, opensslRef{path: n, module: true})
 	}
 	return out
 }

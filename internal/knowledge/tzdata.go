@@ -36,7 +36,10 @@ import (
 //     trade-off of this rule. Name the zone in the image's Env, or keep
 //     them all with All (--keep-zoneinfo).
 //
-// A traced run adds the zone files it opened. Drop the rule with
+// A traced run adds the zone files it opened; it then stands for the
+// outside (see traced.go): a zone taker keeps only the zones the image
+// names, as a program that takes none, beside those the run opened, with a
+// note. Drop the rule with
 // Without(rules, "tzdata") (--no-tzdata); a JVM's lib/tzdb.dat comes with
 // the JVM tree.
 type TZData struct {
@@ -105,6 +108,13 @@ func (r TZData) Apply(c Keeper) error {
 	v := c.View()
 	named := r.namedZones(c, dirs, tz)
 	taker, what := r.zoneTaker(c)
+	namedWhy := "zones the image names (no kept program takes a zone from the outside)"
+	if taker != "" && traced(c) {
+		// the run opened the zones it used; the image's own stay
+		c.Warn("tzdata: %s can take a zone by name; traced, only the zones the run opened and those the image names are kept (--keep-zoneinfo keeps the whole zoneinfo)", taker)
+		namedWhy = "zones the image names (traced: the run opened those it took by name)"
+		taker = ""
+	}
 	for _, d := range dirs {
 		if !isDir(v, d) {
 			continue
@@ -134,7 +144,7 @@ func (r TZData) Apply(c Keeper) error {
 			}
 		}
 		sort.Strings(zones[4:])
-		why := because(r.Name(), "", "zones the image names (no kept program takes a zone from the outside)")
+		why := because(r.Name(), "", namedWhy)
 		for _, z := range zones {
 			if _, err := c.AddPath(path.Join(d, z), why); err != nil {
 				return err
