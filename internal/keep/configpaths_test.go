@@ -305,4 +305,3 @@ func TestScratchDirs(t *testing.T) {
 		t.Error("/run/lock 0755 kept as a scratch directory")
 	}
 }
-
