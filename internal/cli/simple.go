@@ -54,7 +54,6 @@ func octalMode(m fs.FileMode) string {
 	return fmt.Sprintf("%04o", n)
 }
 
-func symbolicMode(e *rootfs.Entry) string { return string(appendSymbolicMode(nil, e)) }
 
 // lsTypeChar is the first character of ls -l's mode column, by type.
 var lsTypeChar = [...]byte{rootfs.TypeReg: '-', rootfs.TypeDir: 'd', rootfs.TypeSymlink: 'l', rootfs.TypeChar: 'c',

@@ -154,7 +154,7 @@ func parsePlainHeader(b []byte) (hdr *tar.Header, ok bool) {
 	}
 	flag := b[156]
 	switch flag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeCont:
+	case tar.TypeReg, typeRegA, tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeCont:
 	default:
 		return nil, false
 	}
@@ -174,7 +174,7 @@ func parsePlainHeader(b []byte) (hdr *tar.Header, ok bool) {
 			name = string(prefix) + "/" + name
 		}
 	}
-	if flag == tar.TypeRegA {
+	if flag == typeRegA {
 		if strings.HasSuffix(name, "/") {
 			flag = tar.TypeDir // legacy archives mark directories with a slash
 		} else {
@@ -231,3 +231,7 @@ func cString(b []byte) string {
 	}
 	return string(b)
 }
+
+// typeRegA is the pre-POSIX flag of a regular file ('\x00', archive/tar's
+// deprecated TypeRegA), which old archives still carry.
+const typeRegA = '\x00'
