@@ -54,7 +54,6 @@ func octalMode(m fs.FileMode) string {
 	return fmt.Sprintf("%04o", n)
 }
 
-
 // lsTypeChar is the first character of ls -l's mode column, by type.
 var lsTypeChar = [...]byte{rootfs.TypeReg: '-', rootfs.TypeDir: 'd', rootfs.TypeSymlink: 'l', rootfs.TypeChar: 'c',
 	rootfs.TypeBlock: 'b', rootfs.TypeFIFO: 'p', rootfs.TypeSocket: 's'}
