@@ -262,7 +262,7 @@ func plQuoteOp(w, rest string) (plTok, int, int) {
 		return plTok{kind: plOp}, 0, 0
 	}
 	open := rest[0]
-	cl := plCloser(open)
+	cl := closer(open)
 	t, n, nl := plQuoted(rest[1:], open, cl, w != "q" && w != "qw" && open != '\'')
 	n++
 	if w == "s" || w == "tr" || w == "y" {
@@ -276,7 +276,7 @@ func plQuoteOp(w, rest string) (plTok, int, int) {
 			}
 			if n < len(rest) {
 				o2 := rest[n]
-				_, m, nl2 := plQuoted(rest[n+1:], o2, plCloser(o2), true)
+				_, m, nl2 := plQuoted(rest[n+1:], o2, closer(o2), true)
 				n += 1 + m
 				nl += nl2
 			}
@@ -297,20 +297,6 @@ func plQuoteOp(w, rest string) (plTok, int, int) {
 		return t, n, nl
 	}
 	return plTok{kind: plOp}, n, nl
-}
-
-func plCloser(open byte) byte {
-	switch open {
-	case '(':
-		return ')'
-	case '[':
-		return ']'
-	case '{':
-		return '}'
-	case '<':
-		return '>'
-	}
-	return open
 }
 
 // plQuoted reads a quoted body up to the close delimiter (nesting when the

@@ -205,16 +205,24 @@ func (r *pyResolver) module(vr PythonPaths, search, parts []string, file string,
 		if kind == "module" {
 			return out
 		}
-		search = nil
-		for _, f := range found {
-			if kind == "namespace" {
-				search = append(search, f)
-			} else {
-				search = append(search, path.Dir(f))
-			}
-		}
+		search = packageSearch(kind, found)
 	}
 	return out
+}
+
+// packageSearch returns where a package's submodules are looked up: a
+// namespace package's directories, or the directories of a regular
+// package's __init__ files.
+func packageSearch(kind string, found []string) []string {
+	var dirs []string
+	for _, f := range found {
+		if kind == "namespace" {
+			dirs = append(dirs, f)
+		} else {
+			dirs = append(dirs, path.Dir(f))
+		}
+	}
+	return dirs
 }
 
 // packageDirs returns the directories of the package named by parts.
@@ -224,14 +232,7 @@ func (r *pyResolver) packageDirs(search, parts []string) []string {
 		if kind == "" || kind == "module" {
 			return nil
 		}
-		search = nil
-		for _, f := range found {
-			if kind == "namespace" {
-				search = append(search, f)
-			} else {
-				search = append(search, path.Dir(f))
-			}
-		}
+		search = packageSearch(kind, found)
 	}
 	return search
 }

@@ -193,6 +193,8 @@ func rbLex(src []byte) []rbTok {
 	return toks
 }
 
+// closer is the closing delimiter of a Perl or Ruby quote-like operator
+// opened with open: brackets pair, any other byte closes itself.
 func closer(open byte) byte {
 	switch open {
 	case '(':

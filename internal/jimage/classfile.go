@@ -58,41 +58,34 @@ type reader struct {
 }
 
 func (r *reader) u1() byte {
-	if len(r.p) < 1 {
-		r.err = errShort
-		return 0
+	if b := r.bytes(1); b != nil {
+		return b[0]
 	}
-	v := r.p[0]
-	r.p = r.p[1:]
-	return v
+	return 0
 }
 
 func (r *reader) u2() uint16 {
-	if len(r.p) < 2 {
-		r.err, r.p = errShort, nil
-		return 0
+	if b := r.bytes(2); b != nil {
+		return binary.BigEndian.Uint16(b)
 	}
-	v := binary.BigEndian.Uint16(r.p)
-	r.p = r.p[2:]
-	return v
+	return 0
 }
 
 func (r *reader) u4() uint32 {
-	if len(r.p) < 4 {
-		r.err, r.p = errShort, nil
-		return 0
+	if b := r.bytes(4); b != nil {
+		return binary.BigEndian.Uint32(b)
 	}
-	v := binary.BigEndian.Uint32(r.p)
-	r.p = r.p[4:]
-	return v
+	return 0
 }
 
+// bytes consumes the next n bytes; past the end it records errShort and
+// returns nil (and nothing after it can be read).
 func (r *reader) bytes(n int) []byte {
 	if n < 0 || len(r.p) < n {
 		r.err, r.p = errShort, nil
 		return nil
 	}
-	v := r.p[:n]
+	v := r.p[:n:n]
 	r.p = r.p[n:]
 	return v
 }
