@@ -143,6 +143,7 @@ type cache struct {
 	types  map[string]rootfs.Type // 0xff: missing
 	parsed map[string][]Import
 	hasPy  map[string]bool
+	beams  map[string]*Beam
 }
 
 var (
@@ -156,7 +157,7 @@ func cacheFor(v *rootfs.View) *cache {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if last == nil || last.v != v {
-		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, hasPy: map[string]bool{}}
+		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, hasPy: map[string]bool{}, beams: map[string]*Beam{}}
 	}
 	return last
 }
