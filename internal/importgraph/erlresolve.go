@@ -84,9 +84,19 @@ type erlNode struct {
 	From, Why  string
 }
 
+// emulatorCalls reports whether the emulator itself calls the exports of
+// preloaded module m: erl_init (the first process, which boots init),
+// erlang (the trap functions of BIFs) and the erts_ modules (its system
+// processes and the functions its C code calls). The other preloaded
+// modules (init, erl_prim_loader, prim_file, zlib, ...) are reached by
+// calls like any module.
+func emulatorCalls(m string) bool {
+	return m == "erl_init" || m == "erlang" || strings.HasPrefix(m, "erts_")
+}
+
 // Graph returns the closure of the .beam files roots (every export of
-// each), of entry and of the boot script: its preloaded modules (every
-// export: the emulator calls them), the primLoad modules it loads, the
+// each), of entry and of the boot script: the preloaded modules the
+// emulator calls (see emulatorCalls), the primLoad modules it loads, the
 // functions of its apply and kernelProcess instructions and the
 // applications they load and start. An entry Import is Kind "call" with
 // Name "mod:fun/arity" (the -s or -run function), "module" with a module
@@ -131,7 +141,9 @@ func (e *Erlang) Graph(roots []string, entry []Import) *Result {
 	}
 	if b := e.Boot; b != nil {
 		for _, m := range b.Preloaded {
-			w.push(erlNode{Module: m, Fn: "*", Why: "preloaded module, called by the emulator"})
+			if emulatorCalls(m) {
+				w.push(erlNode{Module: m, Fn: "*", Why: "preloaded module, called by the emulator"})
+			}
 		}
 		mods := b.Early
 		if e.Embedded {

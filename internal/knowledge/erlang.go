@@ -48,9 +48,9 @@ var Erlang = &Runtime{
 
 // erlPrograms are the programs of erts-VSN/bin the emulator runs itself:
 // the emulators erlexec picks, the child spawner every port needs, the
-// native name resolver (inet_gethost, started on the first lookup), heart
-// (-heart) and the launcher's helpers. epmd is added for distribution.
-var erlPrograms = []string{"erlexec", "beam", "beam.smp", "beam.emu", "erl_child_setup", "inet_gethost", "heart", "dyn_erl", "erl"}
+// native name resolver (inet_gethost, started on the first lookup) and the
+// launcher's helpers. epmd is added for distribution, heart for -heart.
+var erlPrograms = []string{"erlexec", "beam", "beam.smp", "beam.emu", "erl_child_setup", "inet_gethost", "dyn_erl", "erl"}
 
 // runsErl reports whether the image's command runs erl or erlexec, so its
 // flags say what starts.
@@ -77,6 +77,7 @@ type erlFlags struct {
 	configs []string
 	argFile []string
 	dist    bool // -sname, -name or -setcookie
+	heart   bool // -heart
 	shell   bool // no -noshell, -noinput, -detached: the shell starts
 }
 
@@ -146,6 +147,8 @@ func (f *erlFlags) parse(args []string, read func(string) []byte, depth int) {
 			f.configs = append(f.configs, vs...)
 		case "-sname", "-name", "-setcookie":
 			f.dist = true
+		case "-heart":
+			f.heart = true
 		case "-noshell", "-noinput", "-detached":
 			f.shell = false
 		case "-args_file":
@@ -166,8 +169,8 @@ func (f *erlFlags) parse(args []string, read func(string) []byte, depth int) {
 // (erl's flags after ERL_AFLAGS and before ERL_FLAGS and ERL_ZFLAGS, as
 // erlexec orders them), ERL_LIBS and the boot script, and adds what the
 // emulator needs beside modules: its programs, the boot file, the -config
-// and -args_file files, OTP_VERSION, $HOME/.erlang, and for distribution
-// epmd (started through /bin/sh) and $HOME/.erlang.cookie.
+// and -args_file files, OTP_VERSION, $HOME/.erlang, heart for -heart, and
+// for distribution epmd (started through /bin/sh) and $HOME/.erlang.cookie.
 func (a *applier) erlang(roots []string, root string, quiet func(string) bool) *importgraph.Result {
 	c := a.c
 	cwd := ""
@@ -274,6 +277,9 @@ func (a *applier) erlang(roots []string, root string, quiet func(string) bool) *
 	res := e.Graph(app, entry)
 
 	programs := append([]string(nil), erlPrograms...)
+	if f.heart {
+		programs = append(programs, "heart")
+	}
 	if f.dist {
 		programs = append(programs, "epmd")
 		keep("/bin/sh", "erlexec starts epmd -daemon through system(3)", true)
