@@ -1,5 +1,6 @@
 // Package importgraph reads the import statements of interpreted programs
-// (Python, Ruby, JavaScript) and resolves them against an image the way
+// (Python, Ruby, JavaScript, Perl, Tcl) and the calls of compiled Erlang
+// modules, and resolves them against an image the way
 // the runtime would, so that only the modules reachable from the
 // application's scripts are kept instead of whole interpreter trees.
 //
