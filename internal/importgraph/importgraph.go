@@ -1,5 +1,6 @@
 // Package importgraph reads the import statements of interpreted programs
-// (Python, Ruby, JavaScript) and resolves them against an image the way
+// (Python, Ruby, JavaScript, Perl, Tcl) and the calls of compiled Erlang
+// modules, and resolves them against an image the way
 // the runtime would, so that only the modules reachable from the
 // application's scripts are kept instead of whole interpreter trees.
 //
@@ -143,6 +144,7 @@ type cache struct {
 	types  map[string]rootfs.Type // 0xff: missing
 	parsed map[string][]Import
 	hasPy  map[string]bool
+	beams  map[string]*Beam
 }
 
 var (
@@ -156,7 +158,7 @@ func cacheFor(v *rootfs.View) *cache {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if last == nil || last.v != v {
-		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, hasPy: map[string]bool{}}
+		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, hasPy: map[string]bool{}, beams: map[string]*Beam{}}
 	}
 	return last
 }

@@ -19,7 +19,7 @@ import (
 // start-up are kept; the trees are only searched. Paths are templates (see
 // Runtime), expanded in order.
 type ImportGraph struct {
-	// Lang is "python", "ruby", "node", "perl" or "tcl".
+	// Lang is "python", "ruby", "node", "perl", "tcl" or "erlang".
 	Lang string
 	// Library are the candidates for Tcl's library directory
 	// ($tcl_library), the first holding init.tcl.
@@ -39,6 +39,10 @@ type ImportGraph struct {
 	Quiet []string
 	// Sources matches the names of source files.
 	Sources *regexp.Regexp
+	// Only, when set, says whether the graph can be built for the image
+	// (Erlang's needs the command to run erl, whose flags name the entry
+	// module and the code path); without it the trees are kept whole.
+	Only func(c Keeper) bool
 	// Note is said once when a static graph leaves out what only a
 	// computed name loads (Ruby's transcoders).
 	Note string
@@ -59,7 +63,7 @@ func (r *Runtime) graphs(c Keeper) bool {
 	if w, ok := c.(WholeTrees); ok && w.KeepInterpreterTrees() {
 		return false
 	}
-	return true
+	return r.Imports.Only == nil || r.Imports.Only(c)
 }
 
 // importGraph keeps the modules reachable from the kept scripts of the
@@ -67,7 +71,7 @@ func (r *Runtime) graphs(c Keeper) bool {
 func (a *applier) importGraph(objs []Object) error {
 	c, r, g := a.c, a.r, a.r.Imports
 	roots := a.scripts(g)
-	if len(roots) == 0 && len(g.Startup) == 0 {
+	if len(roots) == 0 && len(g.Startup) == 0 && g.Lang != "erlang" {
 		return nil
 	}
 	var res *importgraph.Result
@@ -102,6 +106,8 @@ func (a *applier) importGraph(objs []Object) error {
 				rs = a.tcl(roots, x(g.Library), x(g.Path), x(g.Sites), q)
 			case "perl":
 				rs = a.perl(roots, x(g.Path), g.Startup, q)
+			case "erlang":
+				rs = a.erlang(uniqStrings(roots), vars["prefix"], q)
 			case "node":
 				nd := &importgraph.Node{V: a.v, Globals: append(a.envDirs(), x(g.Path)...), Quiet: q}
 				rs = nd.Graph(roots)
@@ -181,6 +187,12 @@ func (a *applier) importGraph(objs []Object) error {
 func (a *applier) fallbacks(file string) []string {
 	if a.r.Imports != nil && a.r.Imports.Lang == "perl" {
 		return a.perlFallback(file)
+	}
+	if a.r.Imports != nil && a.r.Imports.Lang == "erlang" {
+		if fb := erlangFallback(file); fb != "" {
+			return []string{fb}
+		}
+		return nil
 	}
 	if fb := a.fallback(file); fb != "" {
 		return []string{fb}
