@@ -3,6 +3,7 @@ package knowledge
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"path"
@@ -160,11 +161,49 @@ func (r Gconv) Apply(c Keeper) error {
 			}
 		}
 		why := dlopened(r.Name(), libcs[0].Path, "gconv configuration of the kept modules")
-		if err := addPaths(c, why, append(gconvConfigs(v, d), path.Join(d, "gconv-modules.cache"))...); err != nil {
+		configs := append(gconvConfigs(v, d), path.Join(d, "gconv-modules.cache"))
+		if cache := path.Join(d, "gconv-modules.cache"); sameDir(v, d, path.Join(path.Dir(libcs[0].Path), "gconv")) && !hasEnv(c, "GCONV_PATH") && validGconvCache(v, cache) {
+			// glibc reads its own directory's cache and, when the cache
+			// is valid and GCONV_PATH unset, never the text configuration
+			why = dlopened(r.Name(), libcs[0].Path, "gconv module cache of the kept modules (glibc reads it instead of gconv-modules)")
+			configs = []string{cache}
+		}
+		if err := addPaths(c, why, configs...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// gconvCacheMagic starts a valid gconv-modules.cache (glibc's
+// GCONVCACHE_MAGIC, in the host's byte order: little-endian here).
+const gconvCacheMagic = 0x20010324
+
+// validGconvCache reports whether name is a gconv module cache glibc would
+// use: a regular file starting with the magic number.
+func validGconvCache(v *rootfs.View, name string) bool {
+	f, err := v.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return false
+	}
+	return binary.LittleEndian.Uint32(b[:]) == gconvCacheMagic
+}
+
+// sameDir reports whether a and b resolve to the same directory.
+func sameDir(v *rootfs.View, a, b string) bool {
+	ra, err1 := v.Resolve(a, true)
+	rb, err2 := v.Resolve(b, true)
+	return err1 == nil && err2 == nil && ra.Path == rb.Path
+}
+
+func hasEnv(c Keeper, key string) bool {
+	_, ok := c.Getenv(key)
+	return ok
 }
 
 // gconvConfigs returns the configuration files glibc reads in the gconv

@@ -165,3 +165,24 @@ func TestParseGconvModules(t *testing.T) {
 		t.Errorf("Modules(EUC-CN) = %v, want %v", got, want)
 	}
 }
+
+func TestGconvValidCacheStandsForTheConfiguration(t *testing.T) {
+	// glibc reads a valid gconv-modules.cache of its own directory instead
+	// of the text configuration, unless GCONV_PATH is set
+	valid := func() *rootfs.Mem {
+		m := gconvTree()
+		m.AddFile(gconvDir+"/gconv-modules.cache", 0o644, []byte{0x24, 0x03, 0x01, 0x20, 0, 0, 0, 0})
+		return m
+	}
+	text := []string{gconvDir + "/gconv-modules", gconvDir + "/gconv-modules.d/gconv-modules-extra.conf"}
+	m := valid()
+	o := library(m, lib+"/libxml2.so.2", "latin2")
+	c := run(t, m.View(), []keptset.Object{glibcObj(), o}, nil, knowledge.NewGconv())
+	wantKept(t, c, gconvDir+"/gconv-modules.cache", gconvDir+"/ISO8859-2.so")
+	wantDropped(t, c, text...)
+
+	m = valid()
+	o = library(m, lib+"/libxml2.so.2", "latin2")
+	c = run(t, m.View(), []keptset.Object{glibcObj(), o}, []string{"GCONV_PATH=/opt/gconv"}, knowledge.NewGconv())
+	wantKept(t, c, append(text, gconvDir+"/gconv-modules.cache", gconvDir+"/ISO8859-2.so")...)
+}

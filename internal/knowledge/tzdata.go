@@ -26,6 +26,15 @@ import (
 //     in its read-only data (Go's time.LoadLocation, PostgreSQL's
 //     SET timezone, ICU, a JVM's default-zone search): the zone then comes
 //     from a query, a request or code, not from the image;
+//     The tables beside the zones (tzdata.zi, zone.tab, zone1970.tab,
+//     iso3166.tab, leapseconds: every regular file of the directory's top
+//     level that is not a TZif zone) are not zones: glibc, Go, CPython's
+//     zoneinfo, ICU and the JVM look zones up by file name and never read
+//     them; zone pickers and country listings do (tzselect, Ruby's TZInfo,
+//     systemd's list-timezones). A table is kept when a kept program or
+//     library names it in its read-only data, or a kept source file of a
+//     language runtime (a Runtimes entry's AppFiles: .rb, .py, .pl, .js…)
+//     names it;
 //   - otherwise only the zones the image names: UTC, Etc/UTC, localtime,
 //     posixrules (glibc reads it for a POSIX TZ without rules), the zone of
 //     /etc/timezone, and every word of a kept configuration file (see
@@ -50,11 +59,14 @@ type TZData struct {
 
 // NewTZData returns the tzdata rule with a cache of the objects it
 // scanned, for one build.
-func NewTZData() TZData { return TZData{cache: &zoneCache{names: map[string]bool{}}} }
+func NewTZData() TZData {
+	return TZData{cache: &zoneCache{names: map[string]bool{}, tables: map[string]map[string]bool{}}}
+}
 
 type zoneCache struct {
-	mu    sync.Mutex
-	names map[string]bool // physical path → its read-only data names zoneinfo
+	mu     sync.Mutex
+	names  map[string]bool            // physical path → its read-only data names zoneinfo
+	tables map[string]map[string]bool // physical path → the zone tables it names
 }
 
 // Name implements Rule.
@@ -124,9 +136,22 @@ func (r TZData) Apply(c Keeper) error {
 			if _, err := c.AddPath(d, why); err != nil {
 				return err
 			}
+			tables := zoneTables(v, d)
+			var namedTables map[string]string
+			if len(tables) > 0 {
+				namedTables = r.tablesNamed(c, tables)
+			}
 			for _, n := range children(v, d, nil) {
 				if (n == "right" || n == "posix") && !named[d][n] {
 					continue // duplicates nothing selects
+				}
+				if tables[n] {
+					if by, ok := namedTables[n]; ok {
+						if _, err := c.AddPath(path.Join(d, n), because(r.Name(), by, "zone table "+n+" named in "+by)); err != nil {
+							return err
+						}
+					}
+					continue
 				}
 				if _, err := keepTree(c, path.Join(d, n), why, treeOpts{}); err != nil {
 					return err
@@ -274,4 +299,113 @@ func (r TZData) namesZoneinfo(v *rootfs.View, p string) bool {
 		r.cache.mu.Unlock()
 	}
 	return ok
+}
+
+// zoneTables returns the top-level regular files of the zoneinfo directory
+// dir that are not TZif zones (tzdata.zi, zone.tab, iso3166.tab,
+// leapseconds…).
+func zoneTables(v *rootfs.View, dir string) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range children(v, dir, nil) {
+		p := path.Join(dir, n)
+		e, err := v.Stat(p)
+		if err != nil || e.Type != rootfs.TypeReg {
+			continue
+		}
+		f, err := v.Open(p)
+		if err != nil {
+			continue
+		}
+		var magic [4]byte
+		_, err = f.ReadAt(magic[:], 0)
+		f.Close()
+		if err != nil || string(magic[:]) != "TZif" {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// tablesNamed returns the zone tables that a kept ELF object (other than
+// libc) names in its read-only data, or that a kept source file of a
+// language runtime names, each with the first such file.
+func (r TZData) tablesNamed(c Keeper, tables map[string]bool) map[string]string {
+	out := map[string]string{}
+	v := c.View()
+	look := func(p string, read func() ([]byte, error)) bool {
+		found, ok := r.cachedTables(p)
+		if !ok {
+			found = map[string]bool{}
+			if data, err := read(); err == nil {
+				for t := range tables {
+					if bytes.Contains(data, []byte(t)) {
+						found[t] = true
+					}
+				}
+			}
+			r.storeTables(p, found)
+		}
+		for t := range found {
+			if _, done := out[t]; !done && tables[t] {
+				out[t] = p
+			}
+		}
+		return len(out) == len(tables)
+	}
+	objs := c.Objects()
+	sortObjects(objs)
+	for _, o := range objs {
+		if isLibcObject(o) {
+			continue
+		}
+		if look(o.Path, func() ([]byte, error) { return readOnlyData(v, o.Path) }) {
+			return out
+		}
+	}
+	l, ok := c.(PathLister)
+	if !ok {
+		return out
+	}
+	for _, p := range l.Paths() {
+		if !isRuntimeSource(p) {
+			continue
+		}
+		if look(p, func() ([]byte, error) { return v.ReadFile(p, maxConfig) }) {
+			return out
+		}
+	}
+	return out
+}
+
+// isRuntimeSource reports whether p is named like a language runtime's
+// application file (a Runtimes entry's AppFiles).
+func isRuntimeSource(p string) bool {
+	base := path.Base(p)
+	for _, rt := range Runtimes {
+		for _, s := range rt.AppFiles {
+			if strings.HasPrefix(s, ".") && strings.HasSuffix(base, s) || base == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r TZData) cachedTables(p string) (map[string]bool, bool) {
+	if r.cache == nil {
+		return nil, false
+	}
+	r.cache.mu.Lock()
+	defer r.cache.mu.Unlock()
+	t, ok := r.cache.tables[p]
+	return t, ok
+}
+
+func (r TZData) storeTables(p string, found map[string]bool) {
+	if r.cache == nil {
+		return
+	}
+	r.cache.mu.Lock()
+	r.cache.tables[p] = found
+	r.cache.mu.Unlock()
 }

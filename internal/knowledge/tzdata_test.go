@@ -67,13 +67,27 @@ func TestTZDataNamedZones(t *testing.T) {
 
 func TestTZDataZoneTakers(t *testing.T) {
 	// an object naming zoneinfo looks zones up by name: the whole
-	// directory but the duplicates
+	// directory but the duplicates and the tables nothing names
 	c := run(t, tzTree().View(), []keptset.Object{glibcObj(), zoneAPI}, nil, knowledge.NewTZData())
-	wantKept(t, c, zi+"/Europe/Paris", zi+"/Asia/Tokyo", zi+"/EST5EDT", zi+"/tzdata.zi", zi+"/zone.tab", zi+"/posixrules")
-	wantDropped(t, c, zi+"/right/Europe/Paris", zi+"/posix/Europe")
+	wantKept(t, c, zi+"/Europe/Paris", zi+"/Asia/Tokyo", zi+"/EST5EDT", zi+"/posixrules")
+	wantDropped(t, c, zi+"/right/Europe/Paris", zi+"/posix/Europe", zi+"/tzdata.zi", zi+"/zone.tab")
+
+	// a table is kept when a kept object names it, or a kept source file
+	// of a language runtime (a zone picker, a country listing)
+	m := tzTree()
+	m.AddFile("/usr/bin/picker", 0o755, elftest.Build(elftest.Spec{Interp: ldso, Needed: []string{"libc.so.6"}, Strings: []string{"/usr/share/zoneinfo/", "zone.tab"}}))
+	c = run(t, m.View(), []keptset.Object{glibcObj(), {Path: "/usr/bin/picker"}}, nil, knowledge.NewTZData())
+	wantKept(t, c, zi+"/zone.tab", zi+"/Asia/Tokyo")
+	wantDropped(t, c, zi+"/tzdata.zi")
+	m = tzTree()
+	m.AddFile("/usr/bin/python3.11", 0o755, elftest.Build(elftest.Spec{Interp: ldso, Needed: []string{"libc.so.6"}}))
+	m.AddFile("/usr/lib/python3/dist-packages/tzlist.py", 0o644, []byte("open('/usr/share/zoneinfo/tzdata.zi')\n"))
+	c = run(t, m.View(), []keptset.Object{glibcObj(), {Path: "/usr/bin/python3.11"}}, nil, keepRule("/usr/lib/python3/dist-packages/tzlist.py"), knowledge.NewTZData())
+	wantKept(t, c, zi+"/tzdata.zi", zi+"/Asia/Tokyo")
+	wantDropped(t, c, zi+"/zone.tab")
 
 	// a language runtime (an entry with application files) too
-	m := tzTree()
+	m = tzTree()
 	m.AddFile("/usr/bin/python3.11", 0o755, elftest.Build(elftest.Spec{Interp: ldso, Needed: []string{"libc.so.6"}}))
 	m.AddFile("/usr/lib/python3.11/os.py", 0o644, []byte("# os\n"))
 	c = run(t, m.View(), []keptset.Object{glibcObj(), {Path: "/usr/bin/python3.11"}}, nil, knowledge.NewTZData())
