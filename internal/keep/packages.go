@@ -25,7 +25,10 @@ import (
 //     with owner and mode), its private trees (directories of P's list whose
 //     listed contents all belong to P and whose path names P, such as
 //     /usr/lib/git-core or /usr/lib/postgresql/15/lib) with the loader
-//     closure of the ELF helpers in them, and its data-only dependencies;
+//     closure of the ELF helpers in them, the other executables of P in
+//     the program's directory when no other package shares it as a bin
+//     dir (/usr/lib/postgresql/15/bin: initdb beside postgres), and its
+//     data-only dependencies;
 //   - a library's package gives only its configuration (conffiles, files
 //     under /etc) and its data-only dependencies: libraries load their
 //     plugin trees on demand, and the trees a library really uses are the
@@ -34,6 +37,11 @@ import (
 //   - a data-only dependency (Architecture: all, no executable file),
 //     followed transitively through data-only packages only, gives all its
 //     files.
+//
+// Tree keeps with helpers leave out the optional plugins of
+// knowledge.OptionalPlugins (PostgreSQL's llvmjit.so and its bitcode) with
+// a note: what no metadata can tell. State directories other than
+// /var/lib/N keep the links right inside them (access.log -> /dev/stdout).
 //
 // Documentation, man and info pages, lintian overrides, bug scripts, shell
 // completions, menus, translations, desktop integration and service-manager
