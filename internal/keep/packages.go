@@ -26,9 +26,9 @@ import (
 //     listed contents all belong to P and whose path names P, such as
 //     /usr/lib/git-core or /usr/lib/postgresql/15/lib) with the loader
 //     closure of the ELF helpers in them, the other executables of P in
-//     the program's directory when no other package shares it as a bin
-//     dir (/usr/lib/postgresql/15/bin: initdb beside postgres), and its
-//     data-only dependencies;
+//     the program's own directory when that is not a shared program
+//     directory (initdb beside /usr/lib/postgresql/15/bin/postgres; not
+//     the rest of /usr/bin), and its data-only dependencies;
 //   - a library's package gives only its configuration (conffiles, files
 //     under /etc) and its data-only dependencies: libraries load their
 //     plugin trees on demand, and the trees a library really uses are the
