@@ -652,7 +652,10 @@ func templateDir(tok string) (string, bool) {
 // prefixes tried for a config file are its directory and those above it
 // below the shared hierarchy, and the compiled-in directories (see
 // compiledRoots) of every kept ELF object one of whose compiled-in
-// directories holds the file: the program that the file configures. A
+// directories holds the file: the program that the file configures. Only
+// files a program reads as configuration are resolved so: under /etc,
+// named as configuration (an argument, an include line, the Env), or in a
+// configuration language below a program's compiled-in directory. A
 // relative name is kept only when it exists below a prefix (a glob: when
 // it matches there); a missing one says nothing, since which prefix the
 // program would write to is not known.
@@ -670,7 +673,11 @@ func (b *builder) relativeNames() {
 	}
 	sort.Strings(cfgs)
 	for _, c := range cfgs {
-		for _, pre := range b.configPrefixes(c) {
+		prefixes, owned := b.configPrefixes(c)
+		if !owned && !strings.HasPrefix(c, "/etc/") && !np.configs[c] {
+			continue // a file named like configuration that no program is known to read
+		}
+		for _, pre := range prefixes {
 			key := c + "\x00" + pre
 			if np.relDone[key] {
 				continue
@@ -694,8 +701,13 @@ func (b *builder) relativeNames() {
 // configPrefixes returns the directories the relative names of the config
 // file c are resolved against: its own directory and those above it below
 // the shared hierarchy, then the compiled-in directories of the objects
-// whose compiled-in directories hold c.
-func (b *builder) configPrefixes(c string) []string {
+// whose compiled-in directories hold c; owned says there were such objects
+// and c is in a configuration language of its own (.conf, .cfg, .cnf,
+// .ini or no extension), not in a data format that packages of languages
+// also use for their metadata (a package.json's "main": "dist/x.js" below
+// a runtime's compiled-in module directory is not a program's
+// configuration).
+func (b *builder) configPrefixes(c string) (prefixes []string, owned bool) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(d string) {
@@ -718,11 +730,17 @@ func (b *builder) configPrefixes(c string) []string {
 		if !slices.ContainsFunc(roots, func(r string) bool { return under(c, resolvedPath(b.v, r)) || under(c, r) }) {
 			continue
 		}
+		owned = true
 		for _, r := range roots {
 			add(r)
 		}
 	}
-	return out
+	switch path.Ext(c) {
+	case "", ".conf", ".cfg", ".cnf", ".ini":
+	default:
+		owned = false
+	}
+	return out, owned
 }
 
 // under reports whether p is below the directory d.

@@ -263,3 +263,25 @@ func TestAccountSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestRelativeNamesOnlyInConfiguration(t *testing.T) {
+	// a runtime's compiled-in module directory holds packages whose
+	// metadata names files relatively: that is no program's configuration
+	m := image()
+	exe := elftest.Build(elftest.Spec{Interp: interp, Needed: []string{"libc.so.6"}, Flags1: 0x08000000})
+	m.AddFile("/usr/bin/rt", 0o755, withRodata(exe, "/usr/share/rtmods", "/etc/rt/rt.conf"))
+	m.AddFile("/usr/share/rtmods/acorn/package.json", 0o644, []byte(`{"main": "dist/acorn.js", "bin": {"acorn": "./bin/acorn"}}`))
+	m.AddFile("/usr/share/rtmods/acorn/dist/acorn.js", 0o644, []byte("js"))
+	m.AddFile("/usr/share/rtmods/acorn/bin/acorn", 0o755, []byte("#!/usr/bin/env rt\n"))
+	m.AddFile("/usr/share/rtmods/rt.conf", 0o644, []byte("plugins acorn/dist/acorn.js\n"))
+	m.AddFile("/usr/share/rtmods/loose.json", 0o644, []byte(`{"x": "acorn/bin/acorn"}`))
+	res := pkgClosure(t, m, cfg("/usr/bin/rt"), Options{Includes: []string{"/usr/share/rtmods/acorn/package.json", "/usr/share/rtmods/rt.conf", "/usr/share/rtmods/loose.json"}})
+	if !res.Set.Has("/usr/share/rtmods/acorn/dist/acorn.js") {
+		t.Error("a relative name in a .conf below the program's compiled-in directory not kept")
+	}
+	for _, p := range []string{"/usr/share/rtmods/acorn/bin/acorn", "/usr/bin/env"} {
+		if res.Set.Has(p) {
+			t.Errorf("%s kept: %s", p, keptset.FormatChain(res.Set.Why(p)))
+		}
+	}
+}
