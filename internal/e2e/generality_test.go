@@ -87,6 +87,8 @@ var genFixtures = []genFixture{
 		"--http-probe=/:8093", "--http-probe=/hello.txt:8093", "--tcp-probe=8453", probeScript("https.sh", "8453", "/hello.txt")}},
 	{name: "haproxy", classes: "server user in supplementary group ssl-cert reading a key; config as argument", probes: []string{
 		"--http-probe=/:8095", "--http-probe=/nosuch:8095=404", "--tcp-probe=8445", probeScript("https.sh", "8445", "/")}},
+	{name: "apache2", classes: "a server no rule names: modules by LoadModule lines, relative Include lines against the ServerRoot, run/lock/log dirs named by the Env, the default site", probes: []string{
+		"--http-probe=/:8098", "--http-probe=/hello.txt:8098", "--http-probe=/large.txt:8098", "--http-probe=/nosuch:8098=404"}},
 	{name: "tor", classes: "config as argument naming a state dir (owner and mode checked) and a log dir", probes: []string{
 		"--tcp-probe=9061", probeScript("tor-control.sh", "9061")}},
 	{name: "memcached", classes: "docker-entrypoint.sh: exec gosu USER \"$@\", CMD program through PATH, $(id -u)", probes: []string{

@@ -64,7 +64,34 @@ func (b *builder) compiledPaths() {
 		for _, s := range strs {
 			b.compiledPath(s, p)
 		}
+		st.roots[p] = b.compiledRoots(strs)
 	}
+}
+
+// compiledRoots returns the directories the compiled-in paths strs name:
+// each that is an existing directory, and the existing directory of each
+// other (the conf dir of a compiled-in nginx.conf, the log dir of a log
+// file made at run time), but none of the shared hierarchy. They are where
+// the program resolves the relative names of its configuration (see
+// relativeNames).
+func (b *builder) compiledRoots(strs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range strs {
+		s = path.Clean(s)
+		for _, d := range []string{s, path.Dir(s)} {
+			if seen[d] || skipCompiled(d) || d == "/" || isSystemDir(d) || hierarchyDir(d) || isHierarchyDir(d) || binDirs[d] {
+				continue
+			}
+			if e, err := b.v.Stat(d); err == nil && e.Type == rootfs.TypeDir {
+				seen[d] = true
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // skipCompiled are paths a compiled-in string may name that pare must not

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -48,11 +50,23 @@ type namedPaths struct {
 	// unread are the kept configuration files a traced run did not read,
 	// whose names are not followed (see unreadConfig).
 	unread map[string]bool
+	// rel are the relative names of each config file read, by physical
+	// path; relDone the config and prefix pairs resolved (see
+	// relativeNames).
+	rel     map[string][]relName
+	relDone map[string]bool
+}
+
+// relName is a relative path named on one line of a config file.
+type relName struct {
+	name, where string
+	include     bool // on an include-like line: read it as configuration
 }
 
 func (b *builder) named() *namedPaths {
 	if b.namedState == nil {
-		b.namedState = &namedPaths{scanned: map[string]bool{}, configs: map[string]bool{}, unread: map[string]bool{}}
+		b.namedState = &namedPaths{scanned: map[string]bool{}, configs: map[string]bool{}, unread: map[string]bool{},
+			rel: map[string][]relName{}, relDone: map[string]bool{}}
 	}
 	return b.namedState
 }
@@ -68,6 +82,7 @@ func (b *builder) keepNamedPaths() {
 		b.envPaths()
 	}
 	b.scanConfigs()
+	b.relativeNames()
 }
 
 // scratchDirPaths are the world-writable directories of the hierarchy that
@@ -522,6 +537,13 @@ func (b *builder) scanConfig(p string, data []byte) {
 		}
 		include := strings.Contains(strings.ToLower(line), "include") || strings.Contains(strings.ToLower(line), "conf")
 		where := fmt.Sprintf("%s line %d", p, i+1)
+		if user, group := accountSetting(line); user != "" || group != "" {
+			b.NeedAccount(user, group, keptset.Reason{Kind: keptset.KindConfig, From: p, Detail: "account named in " + where})
+		}
+		for _, name := range relativeTokens(line) {
+			np := b.named()
+			np.rel[p] = append(np.rel[p], relName{name: name, where: where, include: include})
+		}
 		for _, tok := range pathTokens(line) {
 			if dir, ok := templateDir(tok); ok {
 				// /var/log/p/%Y.log, /run/p/${name}.pid: the directory is
@@ -620,4 +642,210 @@ func templateDir(tok string) (string, bool) {
 		return "", false
 	}
 	return d, true
+}
+
+// Relative names in configuration. A server resolves the relative
+// arguments of its configuration against the directory of the file or
+// against a prefix compiled into it (nginx's "load_module
+// modules/ngx_stream_module.so" against its --prefix /usr/share/nginx,
+// apache's "Include ports.conf" against its ServerRoot /etc/apache2). The
+// prefixes tried for a config file are its directory and those above it
+// below the shared hierarchy, and the compiled-in directories (see
+// compiledRoots) of every kept ELF object one of whose compiled-in
+// directories holds the file: the program that the file configures. Only
+// files a program reads as configuration are resolved so: under /etc,
+// named as configuration (an argument, an include line, the Env), or in a
+// configuration language below a program's compiled-in directory. A
+// relative name is kept only when it exists below a prefix (a glob: when
+// it matches there); a missing one says nothing, since which prefix the
+// program would write to is not known.
+
+// relativeNames resolves the relative names of the configs read so far
+// against their prefixes, each config and prefix once.
+func (b *builder) relativeNames() {
+	np := b.named()
+	if len(np.rel) == 0 {
+		return
+	}
+	cfgs := make([]string, 0, len(np.rel))
+	for c := range np.rel {
+		cfgs = append(cfgs, c)
+	}
+	sort.Strings(cfgs)
+	for _, c := range cfgs {
+		prefixes, owned := b.configPrefixes(c)
+		if !owned && !strings.HasPrefix(c, "/etc/") && !np.configs[c] {
+			continue // a file named like configuration that no program is known to read
+		}
+		for _, pre := range prefixes {
+			key := c + "\x00" + pre
+			if np.relDone[key] {
+				continue
+			}
+			np.relDone[key] = true
+			for _, r := range np.rel[c] {
+				full := path.Join(pre, r.name)
+				if !b.existsOrMatches(full) {
+					continue
+				}
+				b.keepNamed(namedRef{
+					path:   full,
+					why:    keptset.Reason{Kind: keptset.KindConfig, From: c, Detail: "named in " + r.where + " (" + r.name + " below " + pre + ")"},
+					config: r.include,
+				})
+			}
+		}
+	}
+}
+
+// configPrefixes returns the directories the relative names of the config
+// file c are resolved against: its own directory and those above it below
+// the shared hierarchy, then the compiled-in directories of the objects
+// whose compiled-in directories hold c; owned says there were such objects
+// and c is in a configuration language of its own (.conf, .cfg, .cnf,
+// .ini or no extension), not in a data format that packages of languages
+// also use for their metadata (a package.json's "main": "dist/x.js" below
+// a runtime's compiled-in module directory is not a program's
+// configuration).
+func (b *builder) configPrefixes(c string) (prefixes []string, owned bool) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(d string) {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	for d := path.Dir(c); d != "/" && !hierarchyDir(d) && !isHierarchyDir(d) && !isSystemDir(d); d = path.Dir(d) {
+		add(d)
+	}
+	st := b.pkgs()
+	objs := make([]string, 0, len(st.roots))
+	for o := range st.roots {
+		objs = append(objs, o)
+	}
+	sort.Strings(objs)
+	for _, o := range objs {
+		roots := st.roots[o]
+		if !slices.ContainsFunc(roots, func(r string) bool { return under(c, resolvedPath(b.v, r)) || under(c, r) }) {
+			continue
+		}
+		owned = true
+		for _, r := range roots {
+			add(r)
+		}
+	}
+	switch path.Ext(c) {
+	case "", ".conf", ".cfg", ".cnf", ".ini":
+	default:
+		owned = false
+	}
+	return out, owned
+}
+
+// under reports whether p is below the directory d.
+func under(p, d string) bool {
+	return strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/")
+}
+
+// existsOrMatches reports whether p exists in the image or, holding glob
+// characters, matches a path there.
+func (b *builder) existsOrMatches(p string) bool {
+	if !strings.ContainsAny(p, "*?[") {
+		_, err := b.v.Lstat(p)
+		return err == nil
+	}
+	base := globBase(p)
+	if base == "/" || !doublestar.ValidatePattern(p) {
+		return false
+	}
+	root, err := b.v.Stat(base)
+	if err != nil || root.Type != rootfs.TypeDir {
+		return false
+	}
+	found := false
+	_ = b.v.Walk(root.Path, func(e *rootfs.Entry) error {
+		if ok, _ := doublestar.Match(p, base+strings.TrimPrefix(e.Path, root.Path)); ok && e.Path != root.Path {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return found
+}
+
+// relativeTokens returns the words of a config line that may be relative
+// paths: with a '/' inside, or a file name with an extension
+// ("mime.types", "ports.conf"), not absolute, not a URL, host:port, option,
+// number or template.
+func relativeTokens(line string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(line, func(r rune) bool {
+		return r == ' ' || r == '\t' || strings.ContainsRune("\"'`;,()<>|&=[]{}", r)
+	}) {
+		if len(w) < 3 || len(w) > 255 || strings.ContainsAny(w, ":$%@~\\#!^") || w[0] == '/' || w[0] == '-' || w[0] == '+' {
+			continue
+		}
+		if strings.Trim(w, "0123456789.") == "" {
+			continue // a number, a version, an address
+		}
+		clean := path.Clean(w)
+		if clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+			continue // nothing, or above the prefix: not a name below it
+		}
+		if !strings.Contains(clean, "/") {
+			ext := path.Ext(clean)
+			if len(ext) < 2 || len(ext) == len(clean) || strings.Trim(ext[1:], "abcdefghijklmnopqrstuvwxyz") != "" {
+				continue // a bare word, or a dotted name without a file extension
+			}
+		}
+		out = append(out, clean)
+	}
+	return out
+}
+
+// accountSetting returns the user and group a config line makes its
+// program switch to: a key whose last part ("server.username",
+// "cache_effective_user", "user") is user, username, group or groupname,
+// with a plain account name as its value (nginx's "user www-data
+// [group]" gives both).
+func accountSetting(line string) (user, group string) {
+	f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '=' || r == ':' || r == ';' })
+	if len(f) < 2 {
+		return "", ""
+	}
+	key := strings.ToLower(f[0])
+	if i := strings.LastIndexAny(key, "._-"); i >= 0 {
+		key = key[i+1:]
+	}
+	name := func(i int) string {
+		if i >= len(f) {
+			return ""
+		}
+		v := strings.Trim(f[i], "\"'")
+		if !accountName(v) {
+			return ""
+		}
+		return v
+	}
+	switch key {
+	case "user", "username":
+		return name(1), name(2)
+	case "group", "groupname":
+		return "", name(1)
+	}
+	return "", ""
+}
+
+// accountName reports a plain account name (Debian's NAME_REGEX).
+func accountName(s string) bool {
+	if s == "" || len(s) > 32 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] == '_') {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

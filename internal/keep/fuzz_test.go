@@ -75,3 +75,26 @@ func FuzzCompute(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRelativeTokens checks that relative config names stay below the
+// prefix they are joined to, and that account settings are plain names.
+func FuzzRelativeTokens(f *testing.F) {
+	for _, s := range []string{"load_module modules/x.so;", "include \"conf-enabled/*.conf\"", "Include ../../etc/shadow",
+		"listen 127.0.0.1:80;", "user www-data www-data;", "server.username = \"x\"", "a/./b/../../c.conf", "./", ".."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		for _, tok := range relativeTokens(line) {
+			if strings.HasPrefix(tok, "/") || tok == ".." || strings.HasPrefix(tok, "../") || path.Clean(tok) != tok ||
+				!strings.HasPrefix(path.Join("/p", tok), "/p/") {
+				t.Errorf("relativeTokens(%q) gave %q", line, tok)
+			}
+		}
+		u, g := accountSetting(line)
+		for _, n := range []string{u, g} {
+			if n != "" && !accountName(n) {
+				t.Errorf("accountSetting(%q) gave %q", line, n)
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/internal/pkgdb"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
@@ -24,7 +25,10 @@ import (
 //     with owner and mode), its private trees (directories of P's list whose
 //     listed contents all belong to P and whose path names P, such as
 //     /usr/lib/git-core or /usr/lib/postgresql/15/lib) with the loader
-//     closure of the ELF helpers in them, and its data-only dependencies;
+//     closure of the ELF helpers in them, the other executables of P in
+//     the program's own directory when that is not a shared program
+//     directory (initdb beside /usr/lib/postgresql/15/bin/postgres; not
+//     the rest of /usr/bin), and its data-only dependencies;
 //   - a library's package gives only its configuration (conffiles, files
 //     under /etc) and its data-only dependencies: libraries load their
 //     plugin trees on demand, and the trees a library really uses are the
@@ -33,6 +37,11 @@ import (
 //   - a data-only dependency (Architecture: all, no executable file),
 //     followed transitively through data-only packages only, gives all its
 //     files.
+//
+// Tree keeps with helpers leave out the optional plugins of
+// knowledge.OptionalPlugins (PostgreSQL's llvmjit.so and its bitcode) with
+// a note: what no metadata can tell. State directories other than
+// /var/lib/N keep the links right inside them (access.log -> /dev/stdout).
 //
 // Documentation, man and info pages, lintian overrides, bug scripts, shell
 // completions, menus, translations, desktop integration and service-manager
@@ -50,6 +59,13 @@ type pkgState struct {
 	seen     map[string]bool // trigger paths looked at, by path and class
 	scanned  map[string]bool // ELF objects scanned for compiled-in paths
 	appDone  bool
+	// dirNames are the entry names of directories looked at for optional
+	// plugins; optional the plugins left out (noted once).
+	dirNames map[string][]string
+	optional map[string]bool
+	// roots are, by ELF object, the directories its compiled-in paths
+	// name (see compiledRoots).
+	roots map[string][]string
 }
 
 func (b *builder) pkgs() *pkgState {
@@ -59,6 +75,7 @@ func (b *builder) pkgs() *pkgState {
 	b.pk = &pkgState{
 		progDone: map[*pkgdb.Package]bool{}, libDone: map[*pkgdb.Package]bool{}, dataDone: map[*pkgdb.Package]bool{},
 		seen: map[string]bool{}, scanned: map[string]bool{},
+		dirNames: map[string][]string{}, optional: map[string]bool{}, roots: map[string][]string{},
 	}
 	db, err := pkgdb.Read(b.v)
 	if err != nil {
@@ -137,6 +154,7 @@ func (b *builder) programPayload(p *pkgdb.Package, from string) {
 	b.stateDirs(p, from)
 	if b.static() {
 		b.privateTrees(p, from)
+		b.siblingPrograms(p, from)
 	}
 	b.dataDeps(p, from)
 }
@@ -221,7 +239,52 @@ func (b *builder) stateDirs(p *pkgdb.Package, from string) {
 		}
 		if _, err := b.set.Keep(d, why); err != nil {
 			b.warn("keeping %s: %v", d, err)
+			continue
 		}
+		b.stateLinks(d, why)
+	}
+}
+
+// stateLinks keeps the symbolic links right inside the state directory d
+// (a log directory's access.log -> /dev/stdout, a socket's link): a
+// package or its image made them so that the program's fixed paths go
+// there, and the program opens them at start-up. The directory's other
+// files (old logs, caches) are not kept.
+func (b *builder) stateLinks(d string, why keptset.Reason) {
+	ents, err := b.v.ReadDir(d)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.Type == rootfs.TypeSymlink {
+			b.keepEntry(e.Path, why)
+		}
+	}
+}
+
+// siblingPrograms keeps the other executables of p in the directory of its
+// program from when that directory is not a shared program directory: a
+// package's own bin directory (/usr/lib/postgresql/15/bin) holds tools
+// that run each other by their directory (pg_ctl and initdb run the
+// postgres beside them) and that entrypoint scripts run; a directory other
+// packages share (/usr/bin) says nothing about which of them are needed.
+// ELF programs get their closure; scripts are kept as files (see helper).
+func (b *builder) siblingPrograms(p *pkgdb.Package, from string) {
+	dir := path.Dir(from)
+	if binDirs[dir] || hierarchyDir(dir) || isSystemDir(dir) {
+		return
+	}
+	why := pkgReason(p, from, "program beside "+path.Base(from))
+	for _, f := range b.pk.ix.Files(p) {
+		if resolvedPath(b.v, path.Dir(f)) != dir || path.Base(f) == path.Base(from) || neverNeeded(f) {
+			continue
+		}
+		e, err := b.v.Lstat(dir + "/" + path.Base(f))
+		if err != nil || e.Type == rootfs.TypeDir || e.Type == rootfs.TypeReg && e.Mode&0o111 == 0 {
+			continue
+		}
+		b.keepEntry(e.Path, why)
+		b.helper(e.Path, why)
 	}
 }
 
@@ -252,14 +315,13 @@ func (b *builder) privateTrees(p *pkgdb.Package, from string) {
 }
 
 // ruleOwned reports whether a knowledge rule already keeps files from the
-// directory dir: a rule that knows the runtime (PostgreSQL's $libdir
-// modules, an interpreter's tree) has chosen what is needed there, and the
-// generic tree rules leave it to it (PostgreSQL's llvmjit.so, which pulls
-// in 130 MB of LLVM and loads only when JIT runs, stays out).
+// directory dir: a rule that knows the runtime (an interpreter's tree, the
+// modules its import graph reached) has chosen what is needed there, and
+// the generic tree rules leave it to it.
 //
 // The directories checked are dir and its ancestors up to the shared
-// hierarchy (/usr/lib/postgresql/15/lib/bitcode is left to the rule that
-// keeps /usr/lib/postgresql/15/lib/plpgsql.so).
+// hierarchy (/usr/lib/python3.11/encodings is left to the rule that keeps
+// /usr/lib/python3.11/os.py).
 func (b *builder) ruleOwned(dir string) bool {
 	var prefixes []string
 	for d := dir; d != "/" && !hierarchyDir(d); d = path.Dir(d) {
@@ -348,9 +410,12 @@ func (b *builder) keepEntry(p string, why keptset.Reason) {
 // needed at run time; with helpers, the ELF files in it get their loader
 // closure (see helper).
 func (b *builder) keepTree(dir string, why keptset.Reason, helpers bool) {
+	if helpers && b.optionalPlugin(dir) {
+		return
+	}
 	var files []string
 	err := b.v.Walk(dir, func(e *rootfs.Entry) error {
-		if e.Path != dir && neverNeeded(e.Path) {
+		if e.Path != dir && (neverNeeded(e.Path) || helpers && b.optionalPlugin(e.Path)) {
 			if e.Type == rootfs.TypeDir {
 				return fs.SkipDir
 			}
@@ -374,6 +439,35 @@ func (b *builder) keepTree(dir string, why keptset.Reason, helpers bool) {
 	if len(scripts) > 0 {
 		b.note("%s: kept %d helper scripts as files, without the programs they run (e.g. %s): use --include-exe or --trace if they run", dir, len(scripts), scripts[0])
 	}
+}
+
+// optionalPlugin reports whether p is an optional plugin, or a companion
+// of one, that tree keeps leave out of a static build (see
+// knowledge.OptionalPlugins), and notes it once.
+func (b *builder) optionalPlugin(p string) bool {
+	st := b.pkgs()
+	dir := path.Dir(p)
+	names, ok := st.dirNames[dir]
+	if !ok {
+		ents, _ := b.v.ReadDir(dir)
+		for _, e := range ents {
+			names = append(names, path.Base(e.Path))
+		}
+		st.dirNames[dir] = names
+	}
+	o, plugin := knowledge.OptionalIn(p, names)
+	if o == nil {
+		return false
+	}
+	if !st.optional[p] {
+		st.optional[p] = true
+		what := "an optional plugin"
+		if plugin != path.Base(p) {
+			what = "read only by the optional plugin " + plugin
+		}
+		b.note("%s left out, %s (%s); --include %s keeps it", p, what, o.Note, p)
+	}
+	return true
 }
 
 // helper gives a file found in a private tree or through a compiled-in

@@ -174,34 +174,6 @@ func TestRubyFixture(t *testing.T) {
 	}
 }
 
-func TestNginxFixture(t *testing.T) {
-	t.Parallel()
-	v := fixture(t, "nginx")
-	c := runReal(t, v, "/", []string{bookwormPath}, "/usr/sbin/nginx")
-	wantKept(t, c, "/etc/nginx/nginx.conf", "/etc/nginx/mime.types", "/srv/www/index.html", "/srv/www/large.txt", "/var/lib/nginx", "/var/log/nginx")
-	for _, p := range walkSome(t, v, "/etc/nginx/modules-enabled", 100) {
-		wantKept(t, c, p)
-	}
-}
-
-func TestPostgresFixture(t *testing.T) {
-	t.Parallel()
-	v := fixture(t, "postgres")
-	c := runReal(t, v, "/", []string{bookwormPath, "PGDATA=/var/lib/postgresql/data"}, "/usr/lib/postgresql/15/bin/postgres")
-	wantKept(t, c,
-		"/usr/lib/postgresql/15/lib/plpgsql.so", "/usr/lib/postgresql/15/lib/dict_snowball.so",
-		"/usr/share/postgresql/15/postgres.bki", "/usr/share/postgresql/15/extension/plpgsql.control",
-		"/usr/lib/postgresql/15/bin/initdb", "/usr/lib/postgresql/15/bin/pg_ctl",
-		"/var/lib/postgresql/data/PG_VERSION", "/usr/share/zoneinfo/Europe/Paris",
-	)
-	wantDropped(t, c, "/usr/lib/postgresql/15/lib/llvmjit.so")
-	for _, p := range c.Paths() {
-		if strings.Contains(p, "libLLVM") {
-			t.Errorf("%s kept: llvmjit should stay out", p)
-		}
-	}
-}
-
 func TestGoCGOFixture(t *testing.T) {
 	t.Parallel()
 	v := fixture(t, "gocgo")

@@ -70,7 +70,7 @@ type WorkingDirer interface {
 }
 
 // AccountNeeder is implemented by a Keeper that collects the user and group
-// names programs switch to at run time (nginx's "user www-data;"), so the
+// names programs switch to at run time (a server's "user www-data;"), so the
 // generated /etc/passwd and /etc/group keep them.
 type AccountNeeder interface {
 	// NeedAccount records that user (and group, when not empty) must exist.

@@ -19,20 +19,6 @@ func FuzzParseNSSwitch(f *testing.F) {
 	})
 }
 
-func FuzzParseNginx(f *testing.F) {
-	for _, s := range []string{"user www-data;\ninclude /etc/nginx/modules-enabled/*.conf;\nhttp { root \"/var/www/html\"; }\n",
-		"load_module modules/ngx_http_geoip_module.so; # c\n", "a 'b;c' \"d\\\"e\" {", "}}}{{{;;;", "\"unterminated", "x \\; y;"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, d := range parseNginx(data) {
-			if len(d) == 0 {
-				t.Errorf("empty directive from %q", data)
-			}
-		}
-	})
-}
-
 func FuzzParseOpenSSLConf(f *testing.F) {
 	for _, s := range []string{"openssl_conf = openssl_init\n.include /etc/ssl/openssl.cnf.d\n[provider_sect]\nlegacy = legacy_sect\n[legacy_sect]\nmodule = /usr/lib/ossl-modules/legacy.so\nactivate = 1\n",
 		"[engine]\ndynamic_path = $ENV::X/e.so\n.include=relative.cnf\n", "[[\n=\n.include\n"} {

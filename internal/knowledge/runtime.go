@@ -10,7 +10,7 @@ import (
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
-// Runtime describes one language runtime or server as data: how a kept
+// Runtime describes one language runtime as data: how a kept
 // object is recognised as it, the trees it reads, the environment variables
 // that extend its search path, the application's own files and the
 // directories where the language's package manager installs the
@@ -18,9 +18,8 @@ import (
 //
 // Entries are Go literals, not embedded YAML: the compiler checks every
 // field, a bad regular expression fails at init (in every test) rather than
-// on a user's image, no schema or parser is needed, each entry carries its
-// doc comment, and the one part that must be code — a server's config
-// tokenizer — sits in the entry beside the directive table it feeds.
+// on a user's image, no schema or parser is needed, and each entry carries its
+// doc comment.
 //
 // Paths are templates: {prefix} (see Prefix), {version} and {version_nodot}
 // (see Version), {libdir} (the object's directory), {triplet} (each
@@ -54,30 +53,11 @@ type Runtime struct {
 	Trees []string
 	// Files are single files of the runtime.
 	Files []string
-	// TraceReplaceable says a traced run stands for Trees, Files, Modules
-	// and Siblings: with a trace the rule keeps only State, Env, Deps,
-	// Packages, Dirs, configuration (and what it names) and the
+	// TraceReplaceable says a traced run stands for Trees and Files: with
+	// a trace the rule keeps only Env, Deps, Packages and the
 	// application's directories (see Tracer). The programs a kept script
 	// names are kept by the static reading of the script in both modes.
 	TraceReplaceable bool
-	// State are trees of configuration and state (a server's data
-	// directory, /etc/postgresql), kept whole like Trees but also when
-	// traced: a run reads only part of them, and the rest (a table it did
-	// not query, an include it did not need) is the application's.
-	State []string
-	// Dirs are directories kept without their content (a log directory).
-	Dirs []string
-	// LinksIn are directories whose symbolic links (not their other files)
-	// are kept: /var/log/nginx/access.log -> /dev/stdout.
-	LinksIn []string
-	// SkipLinks are base names of links to directories that tree keeps do
-	// not follow (nginx's modules/ links to every installed module).
-	SkipLinks []string
-	// Modules are directories of modules the program loads at run time.
-	Modules []Modules
-	// Siblings keeps the other programs in the object's directory (the
-	// server's own tools that entrypoint scripts run: initdb, pg_ctl).
-	Siblings bool
 	// Env are the variables that extend the runtime's search path.
 	Env []EnvPath
 	// Packages are globs of package directories inside a global module
@@ -92,12 +72,6 @@ type Runtime struct {
 	// "package.json"): the directory of a kept one, and the working
 	// directory, are kept whole when they are application directories.
 	AppFiles []string
-	// Configs are the configuration files of the program (templates),
-	// kept and reported to a ConfigKeeper.
-	Configs []string
-	// Config describes the syntax of a server's configuration, followed
-	// from its root files to what the directives name.
-	Config *ConfigSyntax
 	// Uses are the capabilities of every object this runtime recognises.
 	Uses []Capability
 	// Imports, when set, replaces the whole-tree keep of Trees and of the
@@ -162,16 +136,6 @@ type Dep struct {
 	Resolved bool
 }
 
-// Modules is a directory of modules a program loads at run time, each kept
-// with its libraries.
-type Modules struct {
-	Dir string // template
-	// Exclude matches base names left out; ExcludeNote is the warning
-	// (a template, with {dir}) given when one is.
-	Exclude     *regexp.Regexp
-	ExcludeNote string
-}
-
 // Name implements Rule.
 func (r *Runtime) Name() string { return r.ID }
 
@@ -187,16 +151,6 @@ func (r *Runtime) Apply(c Keeper) error {
 	}
 	a := &applier{r: r, c: c, v: c.View(), done: map[string]bool{}}
 	a.opts = treeOpts{elf: true}
-	if len(r.SkipLinks) > 0 {
-		a.opts.skipLink = func(p string) bool {
-			for _, s := range r.SkipLinks {
-				if path.Base(p) == s {
-					return true
-				}
-			}
-			return false
-		}
-	}
 	traced := false
 	if t, ok := c.(Tracer); ok && r.TraceReplaceable {
 		traced = t.Traced()
@@ -348,18 +302,14 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 			return err
 		}
 	}
-	trees := r.State
 	if !traced && !a.graph {
-		trees = append(r.Trees[:len(r.Trees):len(r.Trees)], r.State...)
-	}
-	for _, t := range trees {
-		for _, d := range expand(c, t, vars) {
-			if err := a.tree(d, why); err != nil {
-				return err
+		for _, t := range r.Trees {
+			for _, d := range expand(c, t, vars) {
+				if err := a.tree(d, why); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if !traced && !a.graph {
 		for _, t := range r.Files {
 			if err := addPaths(c, why, expand(c, t, vars)...); err != nil {
 				return err
@@ -375,79 +325,6 @@ func (a *applier) object(o Object, vars map[string]string, traced bool) error {
 				return err
 			}
 		}
-	}
-	for _, t := range r.Dirs {
-		if err := addPaths(c, why, expand(c, t, vars)...); err != nil {
-			return err
-		}
-	}
-	for _, t := range r.LinksIn {
-		for _, d := range expand(c, t, vars) {
-			for _, f := range walkFiles(a.v, d) {
-				if e, err := a.v.Lstat(f); err == nil && e.Type == rootfs.TypeSymlink {
-					if _, err := c.AddPath(f, why); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	for _, m := range r.Modules {
-		if traced {
-			break // the run loaded the modules it needs
-		}
-		for _, d := range expand(c, m.Dir, vars) {
-			if err := a.modules(d, m, o.Path); err != nil {
-				return err
-			}
-		}
-	}
-	if r.Siblings && !traced { // traced, the run executed the tools it needed
-		ents, _ := a.v.ReadDir(path.Dir(o.Path))
-		for _, e := range ents {
-			if e.Path != o.Path && (e.Type == rootfs.TypeReg && e.Mode&0o111 != 0 || e.Type == rootfs.TypeSymlink) {
-				if _, err := c.AddExecutable(e.Path, because(r.ID, o.Path, "program beside "+path.Base(o.Path))); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	for _, t := range r.Configs {
-		for _, f := range expand(c, t, vars) {
-			if _, err := keepConfig(c, f, because(r.ID, o.Path, "configuration")); err != nil {
-				return err
-			}
-		}
-	}
-	if r.Config != nil {
-		return r.Config.apply(c, r.ID, o.Path, vars)
-	}
-	return nil
-}
-
-// modules keeps the loadable modules directly in dir, each with its
-// libraries, but those m excludes.
-func (a *applier) modules(dir string, m Modules, from string) error {
-	c := a.c
-	if !isDir(a.v, dir) {
-		return nil
-	}
-	why := dlopened(a.r.ID, from, "module directory "+dir)
-	if _, err := c.AddPath(dir, why); err != nil {
-		return err
-	}
-	excluded := false
-	for _, name := range children(a.v, dir, reSharedObject) {
-		if m.Exclude != nil && m.Exclude.MatchString(name) {
-			excluded = true
-			continue
-		}
-		if _, err := c.AddExecutable(path.Join(dir, name), why); err != nil {
-			return err
-		}
-	}
-	if excluded && m.ExcludeNote != "" {
-		c.Warn("%s: %s", a.r.ID, strings.ReplaceAll(m.ExcludeNote, "{dir}", dir))
 	}
 	return nil
 }
@@ -648,15 +525,6 @@ func configValue(data []byte, key string) string {
 		}
 	}
 	return ""
-}
-
-// keepConfig keeps a configuration file, recorded as one when c is a
-// ConfigKeeper.
-func keepConfig(c Keeper, name string, why keptset.Reason) (bool, error) {
-	if k, ok := c.(ConfigKeeper); ok {
-		return k.KeepConfig(name, why)
-	}
-	return c.AddPath(name, why)
 }
 
 // expand returns the paths a template names (see Runtime), sorted; none

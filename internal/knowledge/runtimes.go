@@ -2,10 +2,13 @@ package knowledge
 
 import "regexp"
 
-// Runtimes are the language runtimes and servers pare knows, in a stable
-// order. Adding one is one entry here (or in a file of its own) and one
-// folder of golden tests under testdata/golden.
-var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Nginx, PostgreSQL, Erlang, R, Tcl}
+// Runtimes are the language runtimes pare knows, in a stable order.
+// Adding one is one entry here (or in a file of its own) and one folder of
+// golden tests under testdata/golden. Servers have no entries: what a
+// server needs is derived from its package, its binary and its
+// configuration (internal/keep); the one part that cannot be derived is
+// data in OptionalPlugins.
+var Runtimes = []*Runtime{Python, Ruby, Node, Java, Perl, Erlang, R, Tcl}
 
 // Python is CPython (python3.X, or libpython3.X embedded). Its standard
 // library <prefix>/lib/python3.X (with lib-dynload) is found like CPython

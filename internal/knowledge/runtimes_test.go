@@ -2,10 +2,8 @@ package knowledge_test
 
 import (
 	"regexp"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/internal/knowledge/knowledgetest"
@@ -150,85 +148,6 @@ func TestNode(t *testing.T) {
 	wantKept(t, c, "/usr/share/nodejs/acorn/package.json", "/usr/local/lib/node_modules/npm/lib/npm.js",
 		"/srv/app/node_modules/express/index.js", "/srv/app/node_modules/express/build/Release/addon.node")
 	wantDropped(t, c, "/usr/local/lib/node_modules/corepack/dist/corepack.js")
-}
-
-const debianNginxConf = `user www-data;
-worker_processes auto;
-pid /run/nginx.pid;
-include /etc/nginx/modules-enabled/*.conf;
-
-events {
-	worker_connections 768;
-}
-
-http {
-	sendfile on;
-	include /etc/nginx/mime.types;
-	default_type application/octet-stream;
-	ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; # Dropping SSLv3, ref: POODLE
-	access_log /var/log/nginx/access.log;
-	error_log /var/log/nginx/error.log;
-	gzip on;
-	include /etc/nginx/conf.d/*.conf;
-	include /etc/nginx/sites-enabled/*;
-}
-`
-
-func TestNginx(t *testing.T) {
-	m := bookworm()
-	m.AddFile("/usr/sbin/nginx", 0o755, []byte("nginx"))
-	m.AddFile("/etc/nginx/nginx.conf", 0o644, []byte(debianNginxConf))
-	m.AddFile("/etc/nginx/mime.types", 0o644, []byte("types {}"))
-	m.AddSymlink("/etc/nginx/modules-enabled/50-mod-http-geoip.conf", "/usr/share/nginx/modules-available/mod-http-geoip.conf")
-	m.AddFile("/usr/share/nginx/modules-available/mod-http-geoip.conf", 0o644, []byte("load_module modules/ngx_http_geoip_module.so;\n"))
-	m.AddFile("/usr/share/nginx/modules-available/mod-stream.conf", 0o644, []byte("load_module modules/ngx_stream_module.so;\n"))
-	m.AddSymlink("/usr/share/nginx/modules", "../../lib/nginx/modules")
-	m.AddFile("/usr/lib/nginx/modules/ngx_http_geoip_module.so", 0o644, []byte("geoip"))
-	m.AddFile("/usr/lib/nginx/modules/ngx_stream_module.so", 0o644, []byte("stream"))
-	m.AddSymlink("/etc/nginx/sites-enabled/default", "/etc/nginx/sites-available/default")
-	m.AddFile("/etc/nginx/sites-available/default", 0o644, []byte("server {\n\tlisten 80 default_server;\n\troot /var/www/html;\n\tssl_certificate \"/etc/ssl/certs/site.pem\";\n\tlocation / { try_files $uri $uri/ =404; }\n}\n"))
-	m.AddFile("/var/www/html/index.nginx-debian.html", 0o644, []byte("<html>"))
-	m.AddFile("/etc/ssl/certs/site.pem", 0o644, []byte("pem"))
-	m.AddDir("/var/lib/nginx/body", 0o700)
-	m.AddFile("/var/log/nginx/old.log.1", 0o644, []byte("old log"))
-	m.AddSymlink("/var/log/nginx/access.log", "/dev/stdout")
-	m.AddDir("/run", 0o755)
-	c := run(t, m.View(), []keptset.Object{{Path: "/usr/sbin/nginx"}}, nil, knowledge.Nginx)
-	wantKept(t, c, "/etc/nginx/mime.types", "/etc/nginx/modules-enabled/50-mod-http-geoip.conf", "/usr/share/nginx/modules-available/mod-http-geoip.conf",
-		"/usr/lib/nginx/modules/ngx_http_geoip_module.so", "/etc/nginx/sites-available/default", "/var/www/html/index.nginx-debian.html",
-		"/etc/ssl/certs/site.pem", "/var/lib/nginx/body", "/var/log/nginx", "/var/log/nginx/access.log", "/run")
-	wantDropped(t, c, "/usr/lib/nginx/modules/ngx_stream_module.so", "/var/log/nginx/old.log.1")
-	if d := cmp.Diff([]string{"www-data:"}, c.Accounts); d != "" {
-		t.Errorf("accounts (-want +got):\n%s", d)
-	}
-	r := c.Reasons("/usr/lib/nginx/modules/ngx_http_geoip_module.so")
-	if len(r) == 0 || r[0].Kind != keptset.KindDlopen {
-		t.Errorf("reasons of the module = %+v", r)
-	}
-}
-
-func TestPostgreSQL(t *testing.T) {
-	m := bookworm()
-	bin := "/usr/lib/postgresql/15/bin"
-	m.AddFile(bin+"/postgres", 0o755, []byte("pg"))
-	m.AddFile(bin+"/initdb", 0o755, []byte("initdb"))
-	m.AddFile("/usr/lib/postgresql/15/lib/plpgsql.so", 0o644, []byte("so"))
-	m.AddFile("/usr/lib/postgresql/15/lib/llvmjit.so", 0o644, []byte("jit"))
-	m.AddFile("/usr/lib/postgresql/15/lib/llvmjit_types.bc", 0o644, []byte("bc"))
-	m.AddFile("/usr/lib/postgresql/15/lib/bitcode/plpgsql/pl_exec.bc", 0o644, []byte("bc"))
-	m.AddFile("/usr/share/postgresql/15/postgres.bki", 0o644, []byte("bki"))
-	m.AddFile("/usr/share/postgresql/15/extension/plpgsql.control", 0o644, []byte("ctl"))
-	m.AddFile("/usr/share/postgresql-common/pg_wrapper", 0o755, []byte("#!/usr/bin/perl"))
-	m.AddFile("/etc/postgresql-common/createcluster.conf", 0o644, []byte("conf"))
-	m.AddFile("/data/pg/PG_VERSION", 0o600, []byte("15\n"))
-	m.AddDir("/var/run/postgresql", 0o2775)
-	c := run(t, m.View(), []keptset.Object{{Path: bin + "/postgres"}}, []string{"PGDATA=/data/pg"}, knowledge.PostgreSQL)
-	wantKept(t, c, "/usr/lib/postgresql/15/lib/plpgsql.so", "/usr/share/postgresql/15/postgres.bki", "/usr/share/postgresql/15/extension/plpgsql.control",
-		"/usr/share/postgresql-common/pg_wrapper", "/etc/postgresql-common/createcluster.conf", "/data/pg/PG_VERSION", "/var/run/postgresql", bin+"/initdb")
-	wantDropped(t, c, "/usr/lib/postgresql/15/lib/llvmjit.so", "/usr/lib/postgresql/15/lib/bitcode/plpgsql/pl_exec.bc")
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "llvmjit.so") {
-		t.Errorf("warnings = %q", c.Warnings)
-	}
 }
 
 func TestKeepTreeLinkLoop(t *testing.T) {

@@ -51,6 +51,7 @@ func TestGeneralityFixtureServers(t *testing.T) {
 		{"mini-httpd", "/docs/about.txt", "relative to WORKDIR\n"},
 		{"lighttpd", "/hello.txt", "hello from lighttpd\n"},
 		{"haproxy", "/", "haproxy ok"},
+		{"apache2", "/hello.txt", "hello from apache2\n"},
 		{"npm", "/", `{"app":"npm","modules":["mustache","debug","ms"],"uptimeFormat":"1 day"}` + "\n"},
 		{"venv", "/", `{"app": "venv", "bottle": "0.12.23", "sha256": "` + parePrint + `", "total": 16, "venv": true}` + "\n"},
 	}

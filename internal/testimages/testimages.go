@@ -40,6 +40,7 @@ var Ports = map[string]int{
 	"haproxy":    8095, // HTTPS on 8445 (ExtraPorts)
 	"venv":       8096,
 	"npm":        8097,
+	"apache2":    8098,
 	"tor":        9061, // control port
 	"memcached":  11311,
 }
