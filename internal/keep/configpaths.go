@@ -55,6 +55,11 @@ type namedPaths struct {
 	// relativeNames).
 	rel     map[string][]relName
 	relDone map[string]bool
+	// used are the physical paths a traced run used, sorted; unusedDirs
+	// the named directories kept without their trees (see unusedNamedDir).
+	used       []string
+	usedDone   bool
+	unusedDirs []string
 }
 
 // relName is a relative path named on one line of a config file.
@@ -301,6 +306,12 @@ func (b *builder) keepNamedDir(name string, e *rootfs.Entry, why keptset.Reason,
 	if n, size, over := b.treeSize(e.Path); over {
 		b.warn("%s (%s) holds more than %d entries or %d MiB (%d entries, %d MiB seen): only the directory is kept; use --include %s to keep its tree",
 			e.Path, what, maxNamedTreeEntries, maxNamedTreeBytes>>20, n, size>>20, e.Path)
+		if _, err := b.set.Keep(name, why); err != nil {
+			b.warn("%s (%s): %v", name, what, err)
+		}
+		return
+	}
+	if b.unusedNamedDir(e.Path) {
 		if _, err := b.set.Keep(name, why); err != nil {
 			b.warn("%s (%s): %v", name, what, err)
 		}

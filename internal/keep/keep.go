@@ -157,6 +157,7 @@ func ComputeContext(ctx context.Context, v *rootfs.View, cfg v1.Config, opts Opt
 	b.settlePending()
 	b.applyDrops()
 	b.noteUnreadConfigs()
+	b.noteUnusedNamedDirs()
 	b.dropOrphanBytecode()
 	if err := b.excludes(); err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 package keep
 
 import (
+	"path"
 	"sort"
+	"strings"
 
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/pkg/rootfs"
@@ -41,4 +43,48 @@ func (b *builder) noteUnreadConfigs() {
 	}
 	sort.Strings(files)
 	b.note("traced: %d kept configuration files the run did not read (e.g. %s) are kept without the paths they name; --include keeps a path, a build without --trace follows them all", len(files), files[0])
+}
+
+// unusedNamedDir reports whether, after a traced run, the directory dir
+// (physical) that the Env or a configuration names is one the run used
+// nothing below: an Alias of icons no probe asked for, a log directory of
+// a server logging to stdout. Only the directory itself is kept then (its
+// owner and mode, for a program that writes there); a tree the run used
+// (a document root it served from, a data directory) is kept whole, and a
+// build without a trace keeps every named tree.
+func (b *builder) unusedNamedDir(dir string) bool {
+	if !b.opts.Traced {
+		return false
+	}
+	np := b.named()
+	if !np.usedDone {
+		np.usedDone = true
+		for _, ob := range b.opts.Observed {
+			if res, err := b.v.Resolve(ob.Path, false); err == nil {
+				np.used = append(np.used, res.Path)
+			} else if res, err := b.v.Resolve(path.Dir(ob.Path), true); err == nil {
+				// created by the run: it used the directory
+				np.used = append(np.used, path.Join(res.Path, path.Base(ob.Path)))
+			}
+		}
+		sort.Strings(np.used)
+	}
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	i := sort.SearchStrings(np.used, prefix)
+	if i < len(np.used) && strings.HasPrefix(np.used[i], prefix) {
+		return false
+	}
+	np.unusedDirs = append(np.unusedDirs, dir)
+	return true
+}
+
+// noteUnusedNamedDirs says in the report which named directories were kept
+// without their trees (see unusedNamedDir).
+func (b *builder) noteUnusedNamedDirs() {
+	if b.namedState == nil || len(b.namedState.unusedDirs) == 0 {
+		return
+	}
+	dirs := b.namedState.unusedDirs
+	sort.Strings(dirs)
+	b.note("traced: %d directories the configuration or Env names were not used by the run (e.g. %s): kept without their contents; --include DIR keeps a tree, a build without --trace keeps them whole", len(dirs), dirs[0])
 }

@@ -54,10 +54,12 @@ import (
 //
 // After a traced run (see traced.go) the run's observations hold the
 // modules it opened, for a general converter too; beside them only the
-// charsets the configuration, the Env and the locales name are kept, with
-// a note. The names in the objects' read-only data are tables of what
-// their input may name (git's encodings, libcups' printer charsets), which
-// the run stands for.
+// charsets the Env and the locales name are kept (process-wide settings a
+// later run may change), with a note. The names in the objects' read-only
+// data are tables of what their input may name (git's encodings, libcups'
+// printer charsets), and those in the configuration are settings the run
+// read (apache's AddCharset lines label responses, they convert nothing):
+// the run stands for both.
 type Gconv struct {
 	// All keeps every module, as soon as iconv is used (--keep-gconv).
 	All bool
@@ -132,7 +134,7 @@ func (r Gconv) Apply(c Keeper) error {
 		// the run opened the modules of the charsets it converted; the
 		// names in the objects' own tables are the vocabulary of their
 		// input, which the run stands for
-		c.Warn("gconv: traced, only the modules the run opened and those of the charsets the configuration, Env and locales name are kept (--keep-gconv keeps every module)")
+		c.Warn("gconv: traced, only the modules the run opened and those of the charsets the Env and locales name are kept (--keep-gconv keeps every module)")
 	}
 	if whole != "" {
 		why := dlopened(r.Name(), libcs[0].Path, whole)
@@ -323,8 +325,8 @@ func (r Gconv) converterSide(c Keeper) []Object {
 }
 
 // charsets returns the charset names of tab found in what is kept, each
-// with where it was first found; the read-only data of the objects is read
-// only with objects.
+// with where it was first found; the read-only data of the objects and the
+// configuration files are read only with objects (not after a trace).
 func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string, objects bool) map[string]string {
 	out := map[string]string{}
 	add := func(words []string, where string) {
@@ -350,6 +352,9 @@ func (r Gconv) charsets(c Keeper, tab *GconvTable, gconvDirs []string, objects b
 	}
 next:
 	for _, f := range configFiles(c) {
+		if !objects {
+			break // traced: the run read the configuration and converted what it asked for
+		}
 		for _, d := range own {
 			if strings.HasPrefix(f, d) {
 				continue next
