@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -613,10 +615,11 @@ func checkTree(t *testing.T, n *node, p string) {
 	if n.entry.Path != p {
 		t.Fatalf("node at %s says it is %s", p, n.entry.Path)
 	}
-	if n.entry.Type == TypeDir && n.children == nil {
-		t.Fatalf("dir %s without children map", p)
+	if n.entry.Type == TypeDir && n.dir == nil {
+		t.Fatalf("dir %s without children", p)
 	}
-	for name, k := range n.children {
+	for _, k := range n.children() {
+		name := childName(n.entry.Path, k)
 		if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
 			t.Fatalf("bad name %q in %s", name, p)
 		}
@@ -738,6 +741,25 @@ func TestConcurrentReads(t *testing.T) {
 	for range 8 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// cleanAbs is path.Clean("/" + name) for every name, the odd ones too.
+func TestCleanAbs(t *testing.T) {
+	names := []string{"", ".", "./", "..", "/", "//", "usr/bin/", "./etc/passwd", "././x", "a//b", "a/./b", "a/../b",
+		"a/..", "a/.", "..a/b", "a/b../c", "a/", "a///", "/a", ".wh.x", "a/.wh..wh..opq", "...", "./.."}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		b := make([]byte, rng.IntN(9))
+		for i := range b {
+			b[i] = "a./"[rng.IntN(3)]
+		}
+		names = append(names, string(b))
+	}
+	for _, n := range names {
+		if got, want := cleanAbs(n), path.Clean("/"+n); got != want {
+			t.Fatalf("cleanAbs(%q) = %q, want %q", n, got, want)
 		}
 	}
 }

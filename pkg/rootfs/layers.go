@@ -49,8 +49,10 @@ type LayerFile struct {
 // counts the entries and bytes the limits cap, over all layers.
 type store struct {
 	o       *options
+	t       *tree // where content sources are registered
 	mu      sync.Mutex
 	sp      *spool
+	spSrc   uint32 // sp's index in t.srcs
 	entries atomic.Int64
 	bytes   atomic.Int64
 	// releases are the LayerFile releases, run by close.
@@ -66,8 +68,16 @@ func (s *store) spool() (*spool, error) {
 			return nil, err
 		}
 		s.sp = sp
+		s.spSrc = s.t.addSource(source{f: sp.f})
 	}
 	return s.sp, nil
+}
+
+// addSource registers f as a content source (see tree.srcs).
+func (s *store) addSource(f *os.File) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.addSource(source{f: f})
 }
 
 func (s *store) addRelease(f func() error) {
@@ -92,10 +102,42 @@ func (s *store) close() error {
 }
 
 // rec is one decoded tar entry: its header and, for a regular file, where
-// its content is.
+// its content is (an index into tree.srcs, 0 for none, and an offset).
 type rec struct {
-	hdr  *tar.Header
-	data content
+	hdr *tar.Header
+	src uint32
+	off int64
+}
+
+// recBatch is how many entries a decoder sends at once: a channel
+// operation per entry costs more than applying it.
+const recBatch = 256
+
+// batcher collects a decoder's entries and sends them in batches on out.
+type batcher struct {
+	out chan<- []rec
+	b   []rec
+}
+
+func (b *batcher) add(ctx context.Context, r rec) error {
+	if b.b == nil {
+		b.b = make([]rec, 0, recBatch)
+	}
+	b.b = append(b.b, r)
+	if len(b.b) == recBatch {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush sends the entries collected so far.
+func (b *batcher) flush(ctx context.Context) error {
+	if len(b.b) == 0 {
+		return nil
+	}
+	err := send(ctx, b.out, b.b)
+	b.b = nil
+	return err
 }
 
 // layerJob is one layer being decoded. The decoder sends its entries in
@@ -104,19 +146,21 @@ type layerJob struct {
 	index  int // 0-based
 	layer  v1.Layer
 	diffID v1.Hash
-	recs   chan rec
+	recs   chan []rec
 	read   atomic.Int64 // uncompressed bytes hashed so far
 	err    error
 	// For a layer stored in place: where it is (or why that failed), and
 	// the result of hashing it.
 	lf     *LayerFile
+	lfSrc  uint32 // lf.File's index in tree.srcs
 	lfErr  error
 	hashed chan error
 }
 
-// recBuffer is how many decoded entries of a layer may wait for the
-// applier: layers ahead of the one being applied keep decoding meanwhile.
-const recBuffer = 16 << 10
+// recBuffer is how many batches of decoded entries of a layer may wait for
+// the applier: layers ahead of the one being applied keep decoding
+// meanwhile.
+const recBuffer = (16 << 10) / recBatch
 
 // decodeLayers starts decoding jobs concurrently, at most workers layers at
 // a time, in order (so the layer the applier waits for always runs).
@@ -180,6 +224,7 @@ func (j *layerJob) locate(s *store) bool {
 		s.addRelease(lf.Release)
 	}
 	j.lf = lf
+	j.lfSrc = s.addSource(lf.File)
 	j.hashed = make(chan error, 1)
 	return true
 }
@@ -289,23 +334,24 @@ func (p *hashReader) Read(b []byte) (int, error) {
 
 // decodeStream reads the tar r, copying regular file content to the spool,
 // and sends its entries on out.
-func (s *store) decodeStream(ctx context.Context, out chan<- rec, r io.Reader) error {
+func (s *store) decodeStream(ctx context.Context, out chan<- []rec, r io.Reader) error {
 	tr := tar.NewReader(r)
+	b := batcher{out: out}
 	for {
 		hdr, err := s.next(ctx, tr)
 		if err == io.EOF {
-			return nil
+			return b.flush(ctx)
 		}
 		if err != nil {
 			return err
 		}
-		var data content
+		r := rec{hdr: hdr}
 		if wantsContent(hdr) {
-			if data, err = s.spoolContent(tr, hdr); err != nil {
+			if r.src, r.off, err = s.spoolContent(tr, hdr); err != nil {
 				return fmt.Errorf("entry %q: %w", hdr.Name, err)
 			}
 		}
-		if err := send(ctx, out, rec{hdr, data}); err != nil {
+		if err := b.add(ctx, r); err != nil {
 			return err
 		}
 	}
@@ -316,7 +362,7 @@ func (s *store) decodeStream(ctx context.Context, out chan<- rec, r io.Reader) e
 // content starts; sparse files, whose bytes are not stored contiguously,
 // are spooled. Then it waits for the layer's hash (see hashLayers).
 func (s *store) decodeInPlace(ctx context.Context, j *layerJob) error {
-	if err := s.indexInPlace(ctx, j.recs, j.lf); err != nil {
+	if err := s.indexInPlace(ctx, j.recs, j.lf, j.lfSrc); err != nil {
 		return err
 	}
 	select {
@@ -327,40 +373,41 @@ func (s *store) decodeInPlace(ctx context.Context, j *layerJob) error {
 	}
 }
 
-func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile) error {
+func (s *store) indexInPlace(ctx context.Context, out chan<- []rec, lf *LayerFile, src uint32) error {
 	hs := newHeaderScanner(newWindowReader(lf.File, lf.Offset, lf.Size))
+	b := batcher{out: out}
 	for {
 		hdr, pos, tr, err := s.nextInPlace(ctx, hs)
 		if err == io.EOF {
-			return nil
+			return b.flush(ctx)
 		}
 		if err != nil {
 			return err
 		}
-		var data content
+		r := rec{hdr: hdr}
 		if wantsContent(hdr) {
 			if tr != nil {
-				data, err = s.spoolContent(tr, hdr)
+				r.src, r.off, err = s.spoolContent(tr, hdr)
 			} else {
-				data, err = s.checkContent(hdr)
+				err = s.checkContent(hdr)
 				if err == nil && hdr.Size > 0 {
 					if pos+hdr.Size > lf.Size {
 						return fmt.Errorf("reading tar: entry %q: %w", hdr.Name, io.ErrUnexpectedEOF)
 					}
-					data = fileData{lf.File, lf.Offset + pos}
+					r.src, r.off = src, lf.Offset+pos
 				}
 			}
 			if err != nil {
 				return fmt.Errorf("entry %q: %w", hdr.Name, err)
 			}
 		}
-		if err := send(ctx, out, rec{hdr, data}); err != nil {
+		if err := b.add(ctx, r); err != nil {
 			return err
 		}
 	}
 }
 
-func send(ctx context.Context, out chan<- rec, r rec) error {
+func send(ctx context.Context, out chan<- []rec, r []rec) error {
 	select {
 	case out <- r:
 		return nil
@@ -433,33 +480,33 @@ func sparse(hdr *tar.Header) bool {
 }
 
 // checkContent checks a regular file's size against the limits.
-func (s *store) checkContent(hdr *tar.Header) (content, error) {
+func (s *store) checkContent(hdr *tar.Header) error {
 	if hdr.Size < 0 {
-		return nil, fmt.Errorf("negative size %d", hdr.Size)
+		return fmt.Errorf("negative size %d", hdr.Size)
 	}
 	if hdr.Size > s.o.limits.FileSize {
-		return nil, fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, s.o.limits.FileSize, ErrLimit)
+		return fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, s.o.limits.FileSize, ErrLimit)
 	}
 	if s.bytes.Add(hdr.Size) > s.o.limits.TotalBytes {
-		return nil, fmt.Errorf("content over %d bytes: %w", s.o.limits.TotalBytes, ErrLimit)
+		return fmt.Errorf("content over %d bytes: %w", s.o.limits.TotalBytes, ErrLimit)
 	}
-	return nil, nil
+	return nil
 }
 
 // spoolContent copies a regular file's content to the spool.
-func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (content, error) {
-	if _, err := s.checkContent(hdr); err != nil || hdr.Size == 0 {
-		return nil, err
+func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (src uint32, off int64, err error) {
+	if err := s.checkContent(hdr); err != nil || hdr.Size == 0 {
+		return 0, 0, err
 	}
 	sp, err := s.spool()
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	off, err := sp.append(r, hdr.Size)
+	off, err = sp.append(r, hdr.Size)
 	if err != nil {
-		return nil, fmt.Errorf("reading content: %w", err)
+		return 0, 0, fmt.Errorf("reading content: %w", err)
 	}
-	return spoolData{sp, off}, nil
+	return s.spSrc, off, nil
 }
 
 // consume applies the entries of job j as layer number layer (1-based),
@@ -467,15 +514,17 @@ func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (content, error) {
 func (a *applier) consume(ctx context.Context, layer int, j *layerJob, progress func(int64, bool)) error {
 	a.layer = layer
 	var last int64
-	for r := range j.recs {
+	for batch := range j.recs {
 		if progress != nil {
 			if n := j.read.Load(); n-last >= 4<<20 {
 				last = n
 				progress(n, false)
 			}
 		}
-		if err := a.applyEntry(r.hdr, r.data); err != nil {
-			return fmt.Errorf("entry %q: %w", r.hdr.Name, err)
+		for _, r := range batch {
+			if err := a.applyEntry(r.hdr, r.src, r.off); err != nil {
+				return fmt.Errorf("entry %q: %w", r.hdr.Name, err)
+			}
 		}
 	}
 	if j.err != nil {
@@ -494,7 +543,7 @@ func (a *applier) consume(ctx context.Context, layer int, j *layerJob, progress 
 // (1-based), decoding it in a goroutine as FromImage does.
 func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error {
 	ctx, cancel := context.WithCancel(ctx)
-	j := &layerJob{recs: make(chan rec, 64)}
+	j := &layerJob{recs: make(chan []rec, 4)}
 	go func() {
 		defer close(j.recs)
 		j.err = a.st.decodeStream(ctx, j.recs, r)
