@@ -3,6 +3,7 @@ package rootfs
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"os"
 	"strings"
@@ -144,6 +145,37 @@ var (
 	gnuTimes = [...]field{{345, 357}, {357, 369}}
 )
 
+// unsignedSum is the checksum of header block b: the sum of its bytes,
+// those of the checksum field counted as spaces. It adds eight bytes at a
+// time, in four 16-bit lanes (each at most 64·2·255).
+func unsignedSum(b []byte) int64 {
+	b = b[:blockSize]
+	const lanes = 0x00ff00ff00ff00ff
+	var acc uint64
+	for i := 0; i < blockSize; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		acc += w&lanes + (w>>8)&lanes
+	}
+	total := int64(acc&0xffff + (acc>>16)&0xffff + (acc>>32)&0xffff + acc>>48)
+	for _, c := range b[fChecksum.from:fChecksum.to] {
+		total += ' ' - int64(c)
+	}
+	return total
+}
+
+// signedSum is the checksum of header block b as some old tar writers
+// computed it, with signed bytes.
+func signedSum(b []byte) int64 {
+	var sum int64
+	for i, c := range b[:blockSize] {
+		if fChecksum.from <= i && i < fChecksum.to {
+			c = ' '
+		}
+		sum += int64(int8(c))
+	}
+	return sum
+}
+
 // octal parses the field f of block b (see octalField).
 func (f field) octal(b []byte) (int64, bool) { return octalField(b[f.from:f.to]) }
 
@@ -155,15 +187,7 @@ func parsePlainHeader(b []byte, hdr *tar.Header) bool {
 	if !ok {
 		return false
 	}
-	var unsigned, signed int64
-	for i, c := range b[:blockSize] {
-		if fChecksum.from <= i && i < fChecksum.to {
-			c = ' '
-		}
-		unsigned += int64(c)
-		signed += int64(int8(c))
-	}
-	if sum != unsigned && sum != signed {
+	if sum != unsignedSum(b) && sum != signedSum(b) {
 		return false
 	}
 	var ustar bool
