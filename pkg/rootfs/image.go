@@ -53,7 +53,7 @@ func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error)
 	a := newApplier(o, nil)
 	jobs := make([]*layerJob, len(layers))
 	for i, l := range layers {
-		jobs[i] = &layerJob{index: i, layer: l, diffID: diffIDs[i], recs: make(chan []rec, recBuffer)}
+		jobs[i] = &layerJob{index: i, layer: l, diffID: diffIDs[i]} // decodeLayers makes recs
 	}
 	dctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

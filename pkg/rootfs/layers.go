@@ -149,41 +149,43 @@ type layerJob struct {
 	recs   chan []rec
 	read   atomic.Int64 // uncompressed bytes hashed so far
 	err    error
-	// For a layer stored in place: where it is (or why that failed), and
-	// the result of hashing it.
-	lf     *LayerFile
-	lfSrc  uint32 // lf.File's index in tree.srcs
-	lfErr  error
-	hashed chan error
+	// For a layer stored in place: where it is (or why that failed).
+	lf    *LayerFile
+	lfSrc uint32 // lf.File's index in tree.srcs
+	lfErr error
 }
 
-// recBuffer is how many batches of decoded entries of a layer may wait for
-// the applier: layers ahead of the one being applied keep decoding
-// meanwhile.
+// recBuffer is how many batches of decoded entries of a streamed layer
+// may wait for the applier: layers ahead of the one being applied keep
+// decoding meanwhile.
 const recBuffer = (16 << 10) / recBatch
 
-// decodeLayers starts decoding jobs concurrently, at most workers layers at
-// a time, in order (so the layer the applier waits for always runs).
-// Layers stored in place are hashed apart from their indexing, by a pool of
-// GOMAXPROCS hashers taking the largest layers first: hashing every byte is
-// most of the work, and a large layer late in the image would otherwise
-// start only when the layers before it are applied, and finish alone.
+// decodeLayers starts decoding jobs concurrently. Layers stored in place
+// are read once each, hashed and indexed in the same pass, by a pool of
+// GOMAXPROCS workers taking the largest layers first: hashing every byte
+// is most of the work, and a large layer late in the image would
+// otherwise start only when the layers before it are applied, and finish
+// alone. Their channels hold every batch a layer can make (one per
+// recBatch headers of at least a block each), so a worker never waits for
+// the applier. Other layers are decoded at most workers at a time, in
+// order (so the layer the applier waits for always runs).
 func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int, wg *sync.WaitGroup) {
+	var inPlace, streamed []*layerJob
+	for _, j := range jobs {
+		if ctx.Err() == nil && j.locate(s) {
+			j.recs = make(chan []rec, j.lf.Size/(blockSize*recBatch)+2)
+			inPlace = append(inPlace, j)
+		} else {
+			j.recs = make(chan []rec, recBuffer)
+			streamed = append(streamed, j)
+		}
+	}
+	s.indexLayers(ctx, inPlace, wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var inPlace []*layerJob
-		for _, j := range jobs {
-			if ctx.Err() != nil {
-				break
-			}
-			if j.locate(s) {
-				inPlace = append(inPlace, j)
-			}
-		}
-		s.hashLayers(ctx, inPlace, wg)
 		sem := make(chan struct{}, workers)
-		for _, j := range jobs {
+		for _, j := range streamed {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -203,7 +205,7 @@ func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int,
 }
 
 // locate finds where job j's layer is stored uncompressed, if it is, and
-// reports whether it is (then j.lf is set and j.hashed made).
+// reports whether it is (then j.lf is set).
 func (j *layerJob) locate(s *store) bool {
 	if j.diffID.Algorithm != "sha256" {
 		return false // decodeImageLayer reports it
@@ -225,13 +227,11 @@ func (j *layerJob) locate(s *store) bool {
 	}
 	j.lf = lf
 	j.lfSrc = s.addSource(lf.File)
-	j.hashed = make(chan error, 1)
 	return true
 }
 
-// hashLayers hashes the in-place layers jobs, largest first, and sends each
-// result on its job's hashed channel.
-func (s *store) hashLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitGroup) {
+// indexLayers indexes and hashes the in-place layers jobs, largest first.
+func (s *store) indexLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitGroup) {
 	if len(jobs) == 0 {
 		return
 	}
@@ -246,36 +246,13 @@ func (s *store) hashLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitG
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 1<<20)
+			buf := make([]byte, hashWindow)
 			for j := range queue {
-				j.hashed <- hashInPlace(ctx, j, buf)
+				j.err = s.indexInPlace(ctx, j, buf)
+				close(j.recs)
 			}
 		}()
 	}
-}
-
-// hashInPlace hashes the layer file range of j and checks it against the
-// diff_id.
-func hashInPlace(ctx context.Context, j *layerJob, buf []byte) error {
-	h := sha256.New()
-	sr := io.NewSectionReader(j.lf.File, j.lf.Offset, j.lf.Size)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := sr.Read(buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			j.read.Add(int64(n))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading: %w", err)
-		}
-	}
-	return checkDigest(h.Sum(nil), j.diffID, j.read.Load())
 }
 
 // decodeWorkers is how many layers are decoded at once.
@@ -289,9 +266,6 @@ func (s *store) decodeImageLayer(ctx context.Context, j *layerJob) error {
 	}
 	if j.lfErr != nil {
 		return fmt.Errorf("opening: %w", j.lfErr)
-	}
-	if j.lf != nil {
-		return s.decodeInPlace(ctx, j)
 	}
 	rc, err := j.layer.Uncompressed()
 	if err != nil {
@@ -357,29 +331,23 @@ func (s *store) decodeStream(ctx context.Context, out chan<- []rec, r io.Reader)
 	}
 }
 
-// decodeInPlace indexes the layer file range of j: it parses its tar
-// headers, skipping content by seeking, and records where each file's
-// content starts; sparse files, whose bytes are not stored contiguously,
-// are spooled. Then it waits for the layer's hash (see hashLayers).
-func (s *store) decodeInPlace(ctx context.Context, j *layerJob) error {
-	if err := s.indexInPlace(ctx, j.recs, j.lf, j.lfSrc); err != nil {
-		return err
-	}
-	select {
-	case err := <-j.hashed:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *store) indexInPlace(ctx context.Context, out chan<- []rec, lf *LayerFile, src uint32) error {
-	hs := newHeaderScanner(newWindowReader(lf.File, lf.Offset, lf.Size))
-	b := batcher{out: out}
+// indexInPlace reads the layer file range of j once, through a window
+// buf that hashes every byte: it parses the tar headers in it and records
+// where each file's content starts, and checks the hash against the
+// diff_id at the end; sparse files, whose bytes are not stored
+// contiguously, are spooled.
+func (s *store) indexInPlace(ctx context.Context, j *layerJob, buf []byte) error {
+	lf := j.lf
+	h := sha256.New()
+	w := newWindowReader(lf.File, lf.Offset, lf.Size)
+	w.buf = buf
+	w.hashWith(ctx, h, &j.read)
+	hs := newHeaderScanner(w)
+	b := batcher{out: j.recs}
 	for {
 		hdr, pos, tr, err := s.nextInPlace(ctx, hs)
 		if err == io.EOF {
-			return b.flush(ctx)
+			break
 		}
 		if err != nil {
 			return err
@@ -394,7 +362,7 @@ func (s *store) indexInPlace(ctx context.Context, out chan<- []rec, lf *LayerFil
 					if pos+hdr.Size > lf.Size {
 						return fmt.Errorf("reading tar: entry %q: %w", hdr.Name, io.ErrUnexpectedEOF)
 					}
-					r.src, r.off = src, lf.Offset+pos
+					r.src, r.off = j.lfSrc, lf.Offset+pos
 				}
 			}
 			if err != nil {
@@ -405,6 +373,14 @@ func (s *store) indexInPlace(ctx context.Context, out chan<- []rec, lf *LayerFil
 			return err
 		}
 	}
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
+	// Whatever follows the end-of-archive marker is part of the digest too.
+	if err := w.finish(); err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	return checkDigest(h.Sum(nil), j.diffID, w.hashed)
 }
 
 func send(ctx context.Context, out chan<- []rec, r []rec) error {
@@ -562,7 +538,9 @@ func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error 
 // a window buffer, and seeks without reading. archive/tar reads each header
 // in 512-byte blocks and skips content by seeking (then reads its last
 // byte): through the window, a layer of small files costs one pread per
-// window instead of two per file.
+// window instead of two per file. With hashWith, every byte of the range
+// goes through the hash exactly once, in order, whatever is read or
+// skipped: the one read of a layer both indexes and verifies it.
 type windowReader struct {
 	r          io.ReaderAt
 	base, size int64
@@ -570,11 +548,69 @@ type windowReader struct {
 	buf        []byte
 	bufOff     int64 // relative offset of buf[0]
 	n          int   // valid bytes in buf
+	// Hashing (see hashWith): h has seen the bytes before hashed.
+	ctx    context.Context
+	h      hash.Hash
+	hashed int64
+	count  *atomic.Int64
 }
+
+// hashWindow is the window of a hashing reader: it reads every byte.
+const hashWindow = 1 << 20
 
 func newWindowReader(r io.ReaderAt, base, size int64) *windowReader {
 	return &windowReader{r: r, base: base, size: size, buf: make([]byte, 256<<10)}
 }
+
+// hashWith makes w hash every byte of its range into h, adding their
+// count to count; skipping over bytes reads them (checking ctx between
+// windows). Call finish at the end.
+func (w *windowReader) hashWith(ctx context.Context, h hash.Hash, count *atomic.Int64) {
+	w.ctx, w.h, w.count = ctx, h, count
+}
+
+// fill reads up to m bytes at relative offset p into the window.
+func (w *windowReader) fill(p, m int64) (int, error) {
+	if w.h != nil && p > w.hashed {
+		if err := w.hashTo(p); err != nil {
+			return 0, err
+		}
+	}
+	k, err := w.r.ReadAt(w.buf[:m], w.base+p)
+	w.bufOff, w.n = p, k
+	if end := p + int64(k); w.h != nil && end > w.hashed {
+		w.h.Write(w.buf[w.hashed-p : k])
+		w.count.Add(end - w.hashed)
+		w.hashed = end
+	}
+	return k, err
+}
+
+// hashTo hashes the bytes from w.hashed up to p, reading them through the
+// window buffer.
+func (w *windowReader) hashTo(p int64) error {
+	w.n = 0 // the buffer is overwritten
+	for w.hashed < p {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		m := min(int64(len(w.buf)), p-w.hashed)
+		k, err := w.r.ReadAt(w.buf[:m], w.base+w.hashed)
+		w.h.Write(w.buf[:k])
+		w.count.Add(int64(k))
+		w.hashed += int64(k)
+		if int64(k) < m {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// finish hashes what is left of the range.
+func (w *windowReader) finish() error { return w.hashTo(w.size) }
 
 func (w *windowReader) Read(p []byte) (int, error) {
 	if w.pos >= w.size {
@@ -582,8 +618,7 @@ func (w *windowReader) Read(p []byte) (int, error) {
 	}
 	if w.pos < w.bufOff || w.pos >= w.bufOff+int64(w.n) {
 		m := min(int64(len(w.buf)), w.size-w.pos)
-		k, err := w.r.ReadAt(w.buf[:m], w.base+w.pos)
-		w.bufOff, w.n = w.pos, k
+		k, err := w.fill(w.pos, m)
 		if k == 0 {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -600,19 +635,19 @@ func (w *windowReader) Read(p []byte) (int, error) {
 // needed, or nil when they cannot be read (the caller's reader reports
 // why). After a skip over more than smallWindow unread bytes, a small read
 // fills it: past a large file, a header may be all that is needed there,
-// and a full window would copy a quarter MiB per file.
+// and a full window would copy a quarter MiB per file (unless the reader
+// hashes: then it reads everything anyway).
 func (w *windowReader) block(pos int64) []byte {
 	if pos < 0 || pos+blockSize > w.size {
 		return nil
 	}
 	if pos < w.bufOff || pos+blockSize > w.bufOff+int64(w.n) {
 		m := int64(len(w.buf))
-		if pos > w.bufOff+int64(w.n)+smallWindow {
+		if w.h == nil && pos > w.bufOff+int64(w.n)+smallWindow {
 			m = min(m, smallWindow)
 		}
 		m = min(m, w.size-pos)
-		k, _ := w.r.ReadAt(w.buf[:m], w.base+pos)
-		w.bufOff, w.n = pos, k
+		k, _ := w.fill(pos, m)
 		if k < blockSize {
 			return nil
 		}
