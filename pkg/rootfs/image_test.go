@@ -588,6 +588,7 @@ func FuzzApplyLayer(f *testing.F) {
 		a := newApplier(o, sp)
 		_ = a.applyLayer(context.Background(), 1, bytes.NewReader(hostileLayers(t)[0]))
 		_ = a.applyLayer(context.Background(), 2, bytes.NewReader(data))
+		freeze(a.t.root) // as FromImage leaves it
 		checkTree(t, a.t.root, "/")
 		v := &View{b: a.t}
 		base := t.TempDir()
