@@ -2,7 +2,6 @@ package rootfs
 
 import (
 	"archive/tar"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,10 +160,8 @@ const recBuffer = (16 << 10) / recBatch
 
 // decodeLayers starts decoding jobs concurrently. Layers stored in place
 // are read once each, hashed and indexed in the same pass, by a pool of
-// GOMAXPROCS workers taking the largest layers first: hashing every byte
-// is most of the work, and a large layer late in the image would
-// otherwise start only when the layers before it are applied, and finish
-// alone. Their channels hold every batch a layer can make (one per
+// GOMAXPROCS workers (see indexLayers): hashing every byte is most of the
+// work. Their channels hold every batch a layer can make (one per
 // recBatch headers of at least a block each), so a worker never waits for
 // the applier. Other layers are decoded at most workers at a time, in
 // order (so the layer the applier waits for always runs).
@@ -230,29 +226,59 @@ func (j *layerJob) locate(s *store) bool {
 	return true
 }
 
-// indexLayers indexes and hashes the in-place layers jobs, largest first.
+// indexLayers indexes and hashes the in-place layers jobs (in layer
+// order) with GOMAXPROCS workers: one takes them in order, so the applier
+// always has the next layer coming; the others take the largest left, so
+// that a large layer late in the image does not start last and finish
+// alone.
 func (s *store) indexLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitGroup) {
-	if len(jobs) == 0 {
-		return
-	}
-	sorted := slices.Clone(jobs)
-	slices.SortStableFunc(sorted, func(a, b *layerJob) int { return cmp.Compare(b.lf.Size, a.lf.Size) })
-	queue := make(chan *layerJob, len(sorted))
-	for _, j := range sorted {
-		queue <- j
-	}
-	close(queue)
-	for range min(len(sorted), max(1, runtime.GOMAXPROCS(0))) {
+	q := &layerQueue{jobs: jobs, taken: make([]bool, len(jobs))}
+	for w := range min(len(jobs), max(1, runtime.GOMAXPROCS(0))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, hashWindow)
-			for j := range queue {
+			for {
+				j := q.take(w == 0)
+				if j == nil {
+					return
+				}
 				j.err = s.indexInPlace(ctx, j, buf)
 				close(j.recs)
 			}
 		}()
 	}
+}
+
+// layerQueue hands out each of its jobs once: the first one left, or the
+// largest one left.
+type layerQueue struct {
+	mu    sync.Mutex
+	jobs  []*layerJob
+	taken []bool
+}
+
+func (q *layerQueue) take(first bool) *layerJob {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	best := -1
+	for i, j := range q.jobs {
+		if q.taken[i] {
+			continue
+		}
+		if first {
+			best = i
+			break
+		}
+		if best < 0 || j.lf.Size > q.jobs[best].lf.Size {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	q.taken[best] = true
+	return q.jobs[best]
 }
 
 // decodeWorkers is how many layers are decoded at once.
