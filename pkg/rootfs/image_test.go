@@ -746,7 +746,8 @@ func TestConcurrentReads(t *testing.T) {
 	}
 }
 
-// cleanAbs is path.Clean("/" + name) for every name, the odd ones too.
+// cleanAbs and cleanBase are path.Clean("/" + name) and its Base for every
+// name, the odd ones too.
 func TestCleanAbs(t *testing.T) {
 	names := []string{"", ".", "./", "..", "/", "//", "usr/bin/", "./etc/passwd", "././x", "a//b", "a/./b", "a/../b",
 		"a/..", "a/.", "..a/b", "a/b../c", "a/", "a///", "/a", ".wh.x", "a/.wh..wh..opq", "...", "./.."}
@@ -761,6 +762,9 @@ func TestCleanAbs(t *testing.T) {
 	for _, n := range names {
 		if got, want := cleanAbs(n), path.Clean("/"+n); got != want {
 			t.Fatalf("cleanAbs(%q) = %q, want %q", n, got, want)
+		}
+		if got, want := cleanBase(n), path.Base(path.Clean("/"+n)); got != want {
+			t.Fatalf("cleanBase(%q) = %q, want %q", n, got, want)
 		}
 	}
 }

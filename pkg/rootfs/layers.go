@@ -465,7 +465,18 @@ func wantsContent(hdr *tar.Header) bool {
 	if strings.IndexByte(hdr.Name, 0) >= 0 || strings.IndexByte(hdr.Linkname, 0) >= 0 {
 		return false
 	}
-	return !strings.HasPrefix(path.Base(path.Clean("/"+hdr.Name)), whiteoutPrefix)
+	return !strings.HasPrefix(cleanBase(hdr.Name), whiteoutPrefix)
+}
+
+// cleanBase is path.Base(path.Clean("/" + name)) without building the
+// clean path when the last component of name is a plain name.
+func cleanBase(name string) string {
+	s := strings.TrimRight(name, "/")
+	b := s[strings.LastIndexByte(s, '/')+1:]
+	if b == "" || b == "." || b == ".." {
+		return path.Base(path.Clean("/" + name))
+	}
+	return b
 }
 
 // sparse reports whether hdr is a sparse file (GNU old format or PAX).
