@@ -162,14 +162,14 @@ const recBuffer = (16 << 10) / recBatch
 // are read once each, hashed and indexed in the same pass, by a pool of
 // GOMAXPROCS workers (see indexLayers): hashing every byte is most of the
 // work. Their channels hold every batch a layer can make (one per
-// recBatch headers of at least a block each), so a worker never waits for
-// the applier. Other layers are decoded at most workers at a time, in
+// recBatch headers of at least a block each, and no more than the entry
+// limit allows), so a worker never waits for the applier. Other layers are decoded at most workers at a time, in
 // order (so the layer the applier waits for always runs).
 func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int, wg *sync.WaitGroup) {
 	var inPlace, streamed []*layerJob
 	for _, j := range jobs {
 		if ctx.Err() == nil && j.locate(s) {
-			j.recs = make(chan []rec, j.lf.Size/(blockSize*recBatch)+2)
+			j.recs = make(chan []rec, min(j.lf.Size/(blockSize*recBatch), int64(s.o.limits.Entries/recBatch))+2)
 			inPlace = append(inPlace, j)
 		} else {
 			j.recs = make(chan []rec, recBuffer)
