@@ -40,8 +40,7 @@ type dirNode struct {
 
 func newDirNode() *dirNode { return &dirNode{byName: map[string]*node{}} }
 
-// nameAt is the name of child k of a directory whose Path is plen bytes
-// long, "/" excepted (see childName).
+// childName is the name of the child k of the directory at parentPath.
 func childName(parentPath string, k *node) string {
 	if parentPath == "/" {
 		return k.entry.Path[1:]
