@@ -13,10 +13,14 @@
 # seconds per GiB (constant when cost is linear in size).
 #
 #   bench/scale.sh [NAME...]     (default: s m l)
+#   SRC=DIR bench/scale.sh ...   (times pare built from the checkout DIR:
+#                                 before/after figures on the same archives)
 #   bench/scale.sh --clean       (removes $PARE_BENCH_DIR and the pare-bench/{s,m,l} images)
 #
 # Artefacts live in ${PARE_BENCH_DIR:-/var/tmp/pare-bench} (the l archive is
-# ~3 GB). Benchmarks never run in CI.
+# ~3 GB); each run keeps its binaries, results and output in a directory of
+# its own there, so runs of two checkouts may share the archives. Benchmarks
+# never run in CI.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,33 +100,35 @@ save() {
 }
 
 # timed NAME CMD... runs CMD under /usr/bin/time and appends
-# "NAME wall-seconds cpu-seconds maxrss-KiB" to $WORK/results.
+# "NAME wall-seconds cpu-seconds maxrss-KiB" to $RUN/results.
 timed() {
 	local name=$1 secs usr sys kib
 	shift
-	/usr/bin/time -o "$WORK/time" -f '%e %U %S %M' "$@" 2>"$WORK/err" >/dev/null || { cat "$WORK/err" >&2; exit 1; }
-	read -r secs usr sys kib <"$WORK/time"
-	echo "$name $secs $(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') $kib" >>"$WORK/results"
+	/usr/bin/time -o "$RUN/time" -f '%e %U %S %M' "$@" 2>"$RUN/err" >/dev/null || { cat "$RUN/err" >&2; exit 1; }
+	read -r secs usr sys kib <"$RUN/time"
+	echo "$name $secs $(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') $kib" >>"$RUN/results"
 }
 
-(cd "$ROOT" && go build -o "$WORK/pare" ./cmd/pare && go build -o "$WORK/hashfloor" ./bench/cmd/hashfloor)
-P=$WORK/pare
+RUN=$(mktemp -d "$WORK/run.XXXXXX")
+trap 'rm -rf "$RUN"' EXIT
+(cd "${SRC:-$ROOT}" && go build -o "$RUN/pare" ./cmd/pare && go build -o "$RUN/hashfloor" ./bench/cmd/hashfloor)
+P=$RUN/pare
 for n in "${NAMES[@]}"; do
 	build_image "$n"
 	save "$n"
 done
-: >"$WORK/results"
+: >"$RUN/results"
 for n in "${NAMES[@]}"; do
 	A=$WORK/$n.tar
 	cat "$A" >/dev/null # the page cache holds the archive for every run alike
 	for _ in $(seq "$RUNS"); do
 		timed "$n-read" tar -xOf "$A"
-		timed "$n-hash" "$WORK/hashfloor" "$A"
-		rm -f "$WORK/out.tar"
-		timed "$n-build" "$P" build -q "docker-archive:$A" "docker-archive:$WORK/out.tar:pared" --entrypoint /usr/bin/python3
+		timed "$n-hash" "$RUN/hashfloor" "$A"
+		rm -f "$RUN/out.tar"
+		timed "$n-build" "$P" build -q "docker-archive:$A" "docker-archive:$RUN/out.tar:pared" --entrypoint /usr/bin/python3
 		timed "$n-ls" "$P" ls -q "docker-archive:$A"
 	done
-	rm -f "$WORK/out.tar"
+	rm -f "$RUN/out.tar"
 done
 
 # med NAME prints the median wall seconds, the median CPU seconds and the
@@ -134,7 +140,7 @@ med() {
 		return a[int((k + 1) / 2)]
 	}
 	$1 == n { w[++k] = $2; c[k] = $3; if ($4 > r) r = $4 }
-	END { printf "%s %s %d", median(w, k), median(c, k), r / 1024 }' "$WORK/results"
+	END { printf "%s %s %d", median(w, k), median(c, k), r / 1024 }' "$RUN/results"
 }
 echo "median of $RUNS, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
 echo "wall seconds (CPU seconds, user+sys); ratios of wall (of CPU)"

@@ -227,14 +227,21 @@ func (b *builder) include(pat string) error {
 		if err != nil {
 			return err
 		}
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
 		if !b.set.Has(resolvedPath(b.v, pat)) {
 			return fmt.Errorf("no such path in the image")
 		}
 		return b.elfsIn(pat, why)
 	}
 	base := globBase(pat)
-	n := 0
+	n, walked := 0, 0
 	err := b.v.Walk(base, func(e *rootfs.Entry) error {
+		walked++
+		if err := b.canceledEvery(walked); err != nil {
+			return err
+		}
 		if ok, _ := doublestar.Match(pat, e.Path); ok {
 			n++
 			if _, err := b.AddTree(e.Path, why); err != nil {
@@ -259,7 +266,10 @@ func (b *builder) include(pat string) error {
 func (b *builder) elfsIn(dir string, why keptset.Reason) error {
 	var elfs []string
 	root := resolvedPath(b.v, dir)
-	for _, it := range b.set.Items() {
+	for i, it := range b.set.Items() {
+		if err := b.canceledEvery(i + 1); err != nil {
+			return err
+		}
 		if it.Entry.Type == rootfs.TypeReg && (it.Path == root || strings.HasPrefix(it.Path, strings.TrimSuffix(root, "/")+"/")) && b.isELF(it.Path) {
 			elfs = append(elfs, it.Path)
 		}

@@ -46,7 +46,8 @@ func (t Type) String() string {
 }
 
 // Entry describes one file of the merged view. Paths are absolute and clean
-// ("/usr/bin/ls"; the root is "/").
+// ("/usr/bin/ls"; the root is "/"). The entries a View hands out are its
+// own (one per file, shared by every lookup): they must not be modified.
 type Entry struct {
 	Path     string
 	Type     Type

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"os"
 	"strings"
@@ -29,7 +30,13 @@ type headerScanner struct {
 	// (a sparse file); otherwise the next header is parsed at pos.
 	tr   *tar.Reader
 	stay bool
+	// slab is where plain headers are parsed into, one allocation for
+	// many: the applier keeps nothing of a header once applied.
+	slab []tar.Header
 }
+
+// headerSlab is how many headers one slab holds.
+const headerSlab = 256
 
 func newHeaderScanner(w *windowReader) *headerScanner {
 	return &headerScanner{w: w, size: w.size}
@@ -58,14 +65,13 @@ func (s *headerScanner) next() (hdr *tar.Header, off int64, tr *tar.Reader, err 
 	}
 	if plainHeaders {
 		if blk := s.w.block(s.pos); blk != nil {
-			if hdr, ok := parsePlainHeader(blk); ok {
+			if len(s.slab) == 0 {
+				s.slab = make([]tar.Header, headerSlab)
+			}
+			if hdr := &s.slab[0]; parsePlainHeader(blk, hdr) {
+				s.slab = s.slab[1:]
 				off := s.pos + blockSize
-				n := hdr.Size
-				if headerOnly(hdr.Typeflag) {
-					n = 0
-				}
-				s.end = off + n
-				s.pos = off + (n+blockSize-1)/blockSize*blockSize
+				s.skipData(off, hdr)
 				return hdr, off, nil, nil
 			}
 		}
@@ -92,13 +98,19 @@ func (s *headerScanner) fromTar(hdr *tar.Header, err error) (*tar.Header, int64,
 		return hdr, off, s.tr, nil
 	}
 	s.stay = false
+	s.skipData(off, hdr)
+	return hdr, off, nil, nil
+}
+
+// skipData notes where the data of hdr, starting at off, ends and where
+// the next header is.
+func (s *headerScanner) skipData(off int64, hdr *tar.Header) {
 	n := hdr.Size
 	if headerOnly(hdr.Typeflag) {
 		n = 0
 	}
 	s.end = off + n
 	s.pos = off + (n+blockSize-1)/blockSize*blockSize
-	return hdr, off, nil, nil
 }
 
 const blockSize = 512
@@ -113,60 +125,95 @@ func headerOnly(flag byte) bool {
 	return false
 }
 
-// parsePlainHeader parses a ustar or GNU header block of a basic type with
-// octal numbers as archive/tar would; ok is false for any other block,
-// which archive/tar must read.
-func parsePlainHeader(b []byte) (hdr *tar.Header, ok bool) {
-	sum, ok := octalField(b[148:156])
-	if !ok {
-		return nil, false
+// Numeric fields of a header block, by their byte ranges.
+type field struct{ from, to int }
+
+var (
+	fChecksum = field{148, 156}
+	// the fields parsePlainHeader reads, in the order of its nums
+	plainNums = [...]field{
+		{124, 136}, // size
+		{100, 108}, // mode
+		{108, 116}, // uid
+		{116, 124}, // gid
+		{136, 148}, // mtime
+		{329, 337}, // devmajor
+		{337, 345}, // devminor
 	}
-	var unsigned, signed int64
+	// GNU atime and ctime: archive/tar drops them (the prefix field's
+	// bytes) unless they fail to parse, which it must then report.
+	gnuTimes = [...]field{{345, 357}, {357, 369}}
+)
+
+// unsignedSum is the checksum of header block b: the sum of its bytes,
+// those of the checksum field counted as spaces. It adds eight bytes at a
+// time, in four 16-bit lanes (each at most 64·2·255).
+func unsignedSum(b []byte) int64 {
+	b = b[:blockSize]
+	const lanes = 0x00ff00ff00ff00ff
+	var acc uint64
+	for i := 0; i < blockSize; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		acc += w&lanes + (w>>8)&lanes
+	}
+	total := int64(acc&0xffff + (acc>>16)&0xffff + (acc>>32)&0xffff + acc>>48)
+	for _, c := range b[fChecksum.from:fChecksum.to] {
+		total += ' ' - int64(c)
+	}
+	return total
+}
+
+// signedSum is the checksum of header block b as some old tar writers
+// computed it, with signed bytes.
+func signedSum(b []byte) int64 {
+	var sum int64
 	for i, c := range b[:blockSize] {
-		if 148 <= i && i < 156 {
+		if fChecksum.from <= i && i < fChecksum.to {
 			c = ' '
 		}
-		unsigned += int64(c)
-		signed += int64(int8(c))
+		sum += int64(int8(c))
 	}
-	if sum != unsigned && sum != signed {
-		return nil, false
+	return sum
+}
+
+// octal parses the field f of block b (see octalField).
+func (f field) octal(b []byte) (int64, bool) { return octalField(b[f.from:f.to]) }
+
+// parsePlainHeader parses into hdr a ustar or GNU header block of a basic
+// type with octal numbers as archive/tar would; it returns false for any
+// other block, which archive/tar must read (hdr is then garbage).
+func parsePlainHeader(b []byte, hdr *tar.Header) bool {
+	sum, ok := fChecksum.octal(b)
+	if !ok {
+		return false
+	}
+	if sum != unsignedSum(b) && sum != signedSum(b) {
+		return false
 	}
 	var ustar bool
 	switch {
 	case string(b[257:263]) == "ustar\x00" && string(b[508:512]) != "tar\x00":
 		ustar = true
 	case string(b[257:263]) == "ustar " && string(b[263:265]) == " \x00":
-		// GNU: archive/tar drops the prefix field (atime, ctime) unless
-		// those fail to parse; leave that case to it.
-		if b[345] != 0 {
-			if _, ok := octalField(b[345:357]); !ok {
-				return nil, false
-			}
-		}
-		if b[357] != 0 {
-			if _, ok := octalField(b[357:369]); !ok {
-				return nil, false
+		for _, f := range gnuTimes {
+			if _, ok := f.octal(b); b[f.from] != 0 && !ok {
+				return false
 			}
 		}
 	default:
-		return nil, false
+		return false
 	}
 	flag := b[156]
 	switch flag {
 	case tar.TypeReg, typeRegA, tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeCont:
 	default:
-		return nil, false
+		return false
 	}
-	size, ok1 := octalField(b[124:136])
-	mode, ok2 := octalField(b[100:108])
-	uid, ok3 := octalField(b[108:116])
-	gid, ok4 := octalField(b[116:124])
-	mtime, ok5 := octalField(b[136:148])
-	major, ok6 := octalField(b[329:337])
-	minor, ok7 := octalField(b[337:345])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) {
-		return nil, false
+	var nums [len(plainNums)]int64
+	for i, f := range plainNums {
+		if nums[i], ok = f.octal(b); !ok {
+			return false
+		}
 	}
 	name := cString(b[0:100])
 	if ustar {
@@ -181,19 +228,20 @@ func parsePlainHeader(b []byte) (hdr *tar.Header, ok bool) {
 			flag = tar.TypeReg
 		}
 	}
-	return &tar.Header{
+	*hdr = tar.Header{
 		Typeflag: flag,
 		Name:     name,
 		Linkname: cString(b[157:257]),
-		Size:     size,
-		Mode:     mode,
-		Uid:      int(uid),
-		Gid:      int(gid),
-		ModTime:  time.Unix(mtime, 0),
-		Devmajor: major,
-		Devminor: minor,
+		Size:     nums[0],
+		Mode:     nums[1],
+		Uid:      int(nums[2]),
+		Gid:      int(nums[3]),
+		ModTime:  time.Unix(nums[4], 0),
+		Devmajor: nums[5],
+		Devminor: nums[6],
 		// Uname and Gname are left out: the view keeps numeric owners.
-	}, true
+	}
+	return true
 }
 
 // octalField parses a numeric field as archive/tar's octal parser does

@@ -192,7 +192,7 @@ func TestHeaderScannerMatchesArchiveTar(t *testing.T) {
 			}
 		}
 		if len(b) >= 512 {
-			if _, ok := parsePlainHeader(b[:512]); ok {
+			if parsePlainHeader(b[:512], new(tar.Header)) {
 				plain++
 			}
 		}
@@ -253,4 +253,32 @@ func FuzzHeaderScanner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		compareScan(t, b)
 	})
+}
+
+// unsignedSum is the byte sum archive/tar checks, for any block.
+func TestUnsignedSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	b := make([]byte, blockSize)
+	for i := range 2000 {
+		for j := range b {
+			switch i % 3 {
+			case 0:
+				b[j] = byte(rng.IntN(256))
+			case 1:
+				b[j] = 0xff
+			default:
+				b[j] = byte(rng.IntN(128))
+			}
+		}
+		var want int64
+		for j, c := range b {
+			if 148 <= j && j < 156 {
+				c = ' '
+			}
+			want += int64(c)
+		}
+		if got := unsignedSum(b); got != want {
+			t.Fatalf("unsignedSum = %d, want %d", got, want)
+		}
+	}
 }

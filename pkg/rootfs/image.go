@@ -53,7 +53,7 @@ func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error)
 	a := newApplier(o, nil)
 	jobs := make([]*layerJob, len(layers))
 	for i, l := range layers {
-		jobs[i] = &layerJob{index: i, layer: l, diffID: diffIDs[i], recs: make(chan rec, recBuffer)}
+		jobs[i] = &layerJob{index: i, layer: l, diffID: diffIDs[i]} // decodeLayers makes recs
 	}
 	dctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -78,6 +78,7 @@ func FromImage(ctx context.Context, img v1.Image, opts ...Option) (*View, error)
 	}
 	cancel()
 	wg.Wait()
+	freeze(a.t.root)
 	a.t.closers = append(a.t.closers, a.st.close)
 	return &View{b: a.t, warnings: a.warnings, history: layerHistory(cfg, len(layers))}, nil
 }
@@ -107,6 +108,13 @@ type applier struct {
 	links    int
 	nextID   uint64
 	warnings []string
+	// changed counts the replacements and removals of nodes; lastDir,
+	// lastNode and lastChanged remember the last directory resolved (see
+	// parent).
+	changed     int
+	lastDir     string
+	lastNode    *node
+	lastChanged int
 }
 
 // newApplier returns an applier whose spooled content goes to sp (nil: a
@@ -114,7 +122,11 @@ type applier struct {
 func newApplier(o *options, sp *spool) *applier {
 	t := newTree()
 	t.root.entry.ModTime = epoch
-	return &applier{o: o, t: t, st: &store{o: o, sp: sp}}
+	st := &store{o: o, t: t, sp: sp}
+	if sp != nil {
+		st.spSrc = t.addSource(source{f: sp.f})
+	}
+	return &applier{o: o, t: t, st: st}
 }
 
 var epoch = time.Unix(0, 0).UTC()
@@ -128,9 +140,9 @@ func (a *applier) warnf(format string, args ...any) {
 	}
 }
 
-// applyEntry applies one tar entry; data is where a regular file's content
-// was placed by the decoder (nil when empty).
-func (a *applier) applyEntry(hdr *tar.Header, data content) error {
+// applyEntry applies one tar entry; src and off are where a regular
+// file's content was placed by the decoder (src 0: empty).
+func (a *applier) applyEntry(hdr *tar.Header, src uint32, off int64) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
@@ -138,7 +150,7 @@ func (a *applier) applyEntry(hdr *tar.Header, data content) error {
 		a.warnf("%q: skipped an entry with a NUL byte in its name", hdr.Name)
 		return nil
 	}
-	p := path.Clean("/" + hdr.Name)
+	p := cleanAbs(hdr.Name)
 	if n := strings.Count(p, "/"); n > a.o.limits.Depth {
 		return fmt.Errorf("path has %d components, more than %d: %w", n, a.o.limits.Depth, ErrLimit)
 	}
@@ -177,24 +189,38 @@ func (a *applier) applyEntry(hdr *tar.Header, data content) error {
 		a.warnf("%s: skipped tar entry of type %q", p, hdr.Typeflag)
 		return nil
 	}
-	return a.put(e, data)
+	return a.put(e, src, off)
+}
+
+// cleanAbs is path.Clean("/" + name), allocating only the result for the
+// names tar writers make ("usr/bin/", "./etc/passwd").
+func cleanAbs(name string) string {
+	s := strings.TrimPrefix(name, "./")
+	for len(s) > 1 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	if s == "" || s == "." || s[0] == '/' || strings.HasPrefix(s, "./") || strings.Contains(s, "//") || strings.Contains(s, "/./") ||
+		strings.Contains(s, "..") || strings.HasSuffix(s, "/.") {
+		return path.Clean("/" + name)
+	}
+	return "/" + s
 }
 
 // put stores e at its path, resolving the parent directory through symlinks
 // inside the root. A directory over a directory updates its attributes and
 // keeps the children; anything else replaces what was there.
-func (a *applier) put(e Entry, data content) error {
+func (a *applier) put(e Entry, src uint32, off int64) error {
 	if e.Path == "/" {
 		if e.Type != TypeDir {
 			a.warnf("/: skipped a %s entry that would replace the root", e.Type)
 			return nil
 		}
 		a.t.root.entry = e
-		a.t.root.layer = a.layer
+		a.t.root.layer = int32(a.layer)
 		return nil
 	}
 	dir, base := path.Split(e.Path)
-	parent, err := a.resolveDir(dir, true)
+	parent, err := a.parent(dir)
 	if errors.Is(err, errUnresolvable) {
 		a.warnf("%s: skipped: %v", e.Path, err)
 		return nil
@@ -202,19 +228,42 @@ func (a *applier) put(e Entry, data content) error {
 	if err != nil {
 		return err
 	}
-	e.Path = path.Join(parent.entry.Path, base)
-	old := parent.children[base]
+	if pp := parent.entry.Path; !(len(dir) == len(pp)+1 && dir[:len(pp)] == pp) && !(pp == "/" && dir == "/") {
+		e.Path = joinPath(pp, base) // the entry's directory went through a symlink
+	}
+	old := parent.child(base)
 	if old != nil && old.entry.Type == TypeDir && e.Type == TypeDir {
 		old.entry = e
-		old.layer = a.layer
+		old.layer = int32(a.layer)
 		return nil
 	}
-	n := &node{entry: e, data: data, layer: a.layer}
-	if e.Type == TypeDir {
-		n.children = map[string]*node{}
+	if old != nil {
+		a.changed++
 	}
-	parent.children[base] = n
+	n := &node{entry: e, src: src, off: off, layer: int32(a.layer)}
+	if e.Type == TypeDir {
+		n.dir = newDirNode()
+	}
+	parent.setChild(base, n)
 	return nil
+}
+
+// parent is resolveDir(dir, true), remembering the last directory: the
+// entries of a directory come one after the other in a layer, and most
+// entries need no walk from the root. The memory holds while nothing was
+// replaced or removed (a.changed): adding a name cannot change where a
+// resolved path leads, since resolving with create made every component
+// of it.
+func (a *applier) parent(dir string) (*node, error) {
+	if a.lastNode != nil && a.lastChanged == a.changed && a.lastDir == dir {
+		return a.lastNode, nil
+	}
+	n, err := a.resolveDir(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	a.lastDir, a.lastNode, a.lastChanged = dir, n, a.changed
+	return n, nil
 }
 
 // resolveDir returns the directory node at dir, following symlinks inside
@@ -238,7 +287,7 @@ func (a *applier) resolveDir(dir string, create bool) (*node, error) {
 			continue
 		}
 		cur := stack[len(stack)-1]
-		k := cur.children[c]
+		k := cur.child(c)
 		switch {
 		case k != nil && k.entry.Type == TypeSymlink:
 			hops++
@@ -260,8 +309,11 @@ func (a *applier) resolveDir(dir string, create bool) (*node, error) {
 			if !create {
 				return nil, nil
 			}
-			k = a.implicitDir(path.Join(cur.entry.Path, c))
-			cur.children[c] = k
+			if k != nil {
+				a.changed++
+			}
+			k = a.implicitDir(joinPath(cur.entry.Path, c))
+			cur.setChild(c, k)
 		}
 		stack = append(stack, k)
 		if len(stack) > a.o.limits.Depth+1 {
@@ -274,9 +326,9 @@ func (a *applier) resolveDir(dir string, create bool) (*node, error) {
 // implicitDir is a directory a layer needs but does not list (0755, root).
 func (a *applier) implicitDir(p string) *node {
 	return &node{
-		entry:    Entry{Path: p, Type: TypeDir, Mode: 0o755, ModTime: epoch},
-		children: map[string]*node{},
-		layer:    a.layer,
+		entry: Entry{Path: p, Type: TypeDir, Mode: 0o755, ModTime: epoch},
+		dir:   newDirNode(),
+		layer: int32(a.layer),
 	}
 }
 
@@ -294,11 +346,12 @@ func (a *applier) whiteout(dir, base string) error {
 	if err != nil || parent == nil {
 		return err
 	}
+	a.changed++
 	if opaque {
 		a.prune(parent)
 		return nil
 	}
-	if k := parent.children[name]; k != nil {
+	if k := parent.child(name); k != nil {
 		a.hideLower(parent, name, k)
 	}
 	return nil
@@ -307,8 +360,8 @@ func (a *applier) whiteout(dir, base string) error {
 // prune removes from directory n every descendant a lower layer made,
 // keeping what the current layer added (and the directories leading to it).
 func (a *applier) prune(n *node) {
-	for name, k := range n.children {
-		a.hideLower(n, name, k)
+	for _, k := range n.children() {
+		a.hideLower(n, childName(n.entry.Path, k), k)
 	}
 }
 
@@ -317,24 +370,24 @@ func (a *applier) prune(n *node) {
 // its other entries.
 func (a *applier) hideLower(parent *node, name string, k *node) {
 	switch {
-	case k.layer == a.layer:
+	case int(k.layer) == a.layer:
 		if k.entry.Type == TypeDir {
 			a.prune(k)
 		}
 	case k.entry.Type == TypeDir && a.hasCurrent(k):
 		// Recreated implicitly by the current layer's entries below it.
 		k.entry = Entry{Path: k.entry.Path, Type: TypeDir, Mode: 0o755, ModTime: epoch}
-		k.layer = a.layer
+		k.layer = int32(a.layer)
 		a.prune(k)
 	default:
-		delete(parent.children, name)
+		parent.deleteChild(name)
 	}
 }
 
 // hasCurrent reports whether the current layer added anything below n.
 func (a *applier) hasCurrent(n *node) bool {
-	for _, k := range n.children {
-		if k.layer == a.layer || (k.entry.Type == TypeDir && a.hasCurrent(k)) {
+	for _, k := range n.children() {
+		if int(k.layer) == a.layer || (k.entry.Type == TypeDir && a.hasCurrent(k)) {
 			return true
 		}
 	}
@@ -360,7 +413,7 @@ func (a *applier) hardlink(p, target string) error {
 			return nil
 		}
 		if parent != nil {
-			tn = parent.children[base]
+			tn = parent.child(base)
 		}
 	}
 	switch {
@@ -377,7 +430,7 @@ func (a *applier) hardlink(p, target string) error {
 	}
 	e := tn.entry
 	e.Path = p
-	return a.put(e, tn.data)
+	return a.put(e, tn.src, tn.off)
 }
 
 // tarMode converts a tar header mode to permission and special bits.

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -586,6 +588,7 @@ func FuzzApplyLayer(f *testing.F) {
 		a := newApplier(o, sp)
 		_ = a.applyLayer(context.Background(), 1, bytes.NewReader(hostileLayers(t)[0]))
 		_ = a.applyLayer(context.Background(), 2, bytes.NewReader(data))
+		freeze(a.t.root) // as FromImage leaves it
 		checkTree(t, a.t.root, "/")
 		v := &View{b: a.t}
 		base := t.TempDir()
@@ -613,10 +616,11 @@ func checkTree(t *testing.T, n *node, p string) {
 	if n.entry.Path != p {
 		t.Fatalf("node at %s says it is %s", p, n.entry.Path)
 	}
-	if n.entry.Type == TypeDir && n.children == nil {
-		t.Fatalf("dir %s without children map", p)
+	if n.entry.Type == TypeDir && n.dir == nil {
+		t.Fatalf("dir %s without children", p)
 	}
-	for name, k := range n.children {
+	for _, k := range n.children() {
+		name := childName(n.entry.Path, k)
 		if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
 			t.Fatalf("bad name %q in %s", name, p)
 		}
@@ -738,6 +742,29 @@ func TestConcurrentReads(t *testing.T) {
 	for range 8 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// cleanAbs and cleanBase are path.Clean("/" + name) and its Base for every
+// name, the odd ones too.
+func TestCleanAbs(t *testing.T) {
+	names := []string{"", ".", "./", "..", "/", "//", "usr/bin/", "./etc/passwd", "././x", "a//b", "a/./b", "a/../b",
+		"a/..", "a/.", "..a/b", "a/b../c", "a/", "a///", "/a", ".wh.x", "a/.wh..wh..opq", "...", "./.."}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		b := make([]byte, rng.IntN(9))
+		for i := range b {
+			b[i] = "a./"[rng.IntN(3)]
+		}
+		names = append(names, string(b))
+	}
+	for _, n := range names {
+		if got, want := cleanAbs(n), path.Clean("/"+n); got != want {
+			t.Fatalf("cleanAbs(%q) = %q, want %q", n, got, want)
+		}
+		if got, want := cleanBase(n), path.Base(path.Clean("/"+n)); got != want {
+			t.Fatalf("cleanBase(%q) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package rootfs
 
 import (
 	"archive/tar"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,8 +47,10 @@ type LayerFile struct {
 // counts the entries and bytes the limits cap, over all layers.
 type store struct {
 	o       *options
+	t       *tree // where content sources are registered
 	mu      sync.Mutex
 	sp      *spool
+	spSrc   uint32 // sp's index in t.srcs
 	entries atomic.Int64
 	bytes   atomic.Int64
 	// releases are the LayerFile releases, run by close.
@@ -66,8 +66,16 @@ func (s *store) spool() (*spool, error) {
 			return nil, err
 		}
 		s.sp = sp
+		s.spSrc = s.t.addSource(source{f: sp.f})
 	}
 	return s.sp, nil
+}
+
+// addSource registers f as a content source (see tree.srcs).
+func (s *store) addSource(f *os.File) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.addSource(source{f: f})
 }
 
 func (s *store) addRelease(f func() error) {
@@ -92,10 +100,42 @@ func (s *store) close() error {
 }
 
 // rec is one decoded tar entry: its header and, for a regular file, where
-// its content is.
+// its content is (an index into tree.srcs, 0 for none, and an offset).
 type rec struct {
-	hdr  *tar.Header
-	data content
+	hdr *tar.Header
+	src uint32
+	off int64
+}
+
+// recBatch is how many entries a decoder sends at once: a channel
+// operation per entry costs more than applying it.
+const recBatch = 256
+
+// batcher collects a decoder's entries and sends them in batches on out.
+type batcher struct {
+	out chan<- []rec
+	b   []rec
+}
+
+func (b *batcher) add(ctx context.Context, r rec) error {
+	if b.b == nil {
+		b.b = make([]rec, 0, recBatch)
+	}
+	b.b = append(b.b, r)
+	if len(b.b) == recBatch {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush sends the entries collected so far.
+func (b *batcher) flush(ctx context.Context) error {
+	if len(b.b) == 0 {
+		return nil
+	}
+	err := send(ctx, b.out, b.b)
+	b.b = nil
+	return err
 }
 
 // layerJob is one layer being decoded. The decoder sends its entries in
@@ -104,42 +144,44 @@ type layerJob struct {
 	index  int // 0-based
 	layer  v1.Layer
 	diffID v1.Hash
-	recs   chan rec
+	recs   chan []rec
 	read   atomic.Int64 // uncompressed bytes hashed so far
 	err    error
-	// For a layer stored in place: where it is (or why that failed), and
-	// the result of hashing it.
-	lf     *LayerFile
-	lfErr  error
-	hashed chan error
+	// For a layer stored in place: where it is (or why that failed).
+	lf    *LayerFile
+	lfSrc uint32 // lf.File's index in tree.srcs
+	lfErr error
 }
 
-// recBuffer is how many decoded entries of a layer may wait for the
-// applier: layers ahead of the one being applied keep decoding meanwhile.
-const recBuffer = 16 << 10
+// recBuffer is how many batches of decoded entries of a streamed layer
+// may wait for the applier: layers ahead of the one being applied keep
+// decoding meanwhile.
+const recBuffer = (16 << 10) / recBatch
 
-// decodeLayers starts decoding jobs concurrently, at most workers layers at
-// a time, in order (so the layer the applier waits for always runs).
-// Layers stored in place are hashed apart from their indexing, by a pool of
-// GOMAXPROCS hashers taking the largest layers first: hashing every byte is
-// most of the work, and a large layer late in the image would otherwise
-// start only when the layers before it are applied, and finish alone.
+// decodeLayers starts decoding jobs concurrently. Layers stored in place
+// are read once each, hashed and indexed in the same pass, by a pool of
+// GOMAXPROCS workers (see indexLayers): hashing every byte is most of the
+// work. Their channels hold every batch a layer can make (one per
+// recBatch headers of at least a block each, and no more than the entry
+// limit allows), so a worker never waits for the applier. Other layers are decoded at most workers at a time, in
+// order (so the layer the applier waits for always runs).
 func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int, wg *sync.WaitGroup) {
+	var inPlace, streamed []*layerJob
+	for _, j := range jobs {
+		if ctx.Err() == nil && j.locate(s) {
+			j.recs = make(chan []rec, min(j.lf.Size/(blockSize*recBatch), int64(s.o.limits.Entries/recBatch))+2)
+			inPlace = append(inPlace, j)
+		} else {
+			j.recs = make(chan []rec, recBuffer)
+			streamed = append(streamed, j)
+		}
+	}
+	s.indexLayers(ctx, inPlace, wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var inPlace []*layerJob
-		for _, j := range jobs {
-			if ctx.Err() != nil {
-				break
-			}
-			if j.locate(s) {
-				inPlace = append(inPlace, j)
-			}
-		}
-		s.hashLayers(ctx, inPlace, wg)
 		sem := make(chan struct{}, workers)
-		for _, j := range jobs {
+		for _, j := range streamed {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -159,7 +201,7 @@ func (s *store) decodeLayers(ctx context.Context, jobs []*layerJob, workers int,
 }
 
 // locate finds where job j's layer is stored uncompressed, if it is, and
-// reports whether it is (then j.lf is set and j.hashed made).
+// reports whether it is (then j.lf is set).
 func (j *layerJob) locate(s *store) bool {
 	if j.diffID.Algorithm != "sha256" {
 		return false // decodeImageLayer reports it
@@ -180,57 +222,63 @@ func (j *layerJob) locate(s *store) bool {
 		s.addRelease(lf.Release)
 	}
 	j.lf = lf
-	j.hashed = make(chan error, 1)
+	j.lfSrc = s.addSource(lf.File)
 	return true
 }
 
-// hashLayers hashes the in-place layers jobs, largest first, and sends each
-// result on its job's hashed channel.
-func (s *store) hashLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitGroup) {
-	if len(jobs) == 0 {
-		return
-	}
-	sorted := slices.Clone(jobs)
-	slices.SortStableFunc(sorted, func(a, b *layerJob) int { return cmp.Compare(b.lf.Size, a.lf.Size) })
-	queue := make(chan *layerJob, len(sorted))
-	for _, j := range sorted {
-		queue <- j
-	}
-	close(queue)
-	for range min(len(sorted), max(1, runtime.GOMAXPROCS(0))) {
+// indexLayers indexes and hashes the in-place layers jobs (in layer
+// order) with GOMAXPROCS workers: one takes them in order, so the applier
+// always has the next layer coming; the others take the largest left, so
+// that a large layer late in the image does not start last and finish
+// alone.
+func (s *store) indexLayers(ctx context.Context, jobs []*layerJob, wg *sync.WaitGroup) {
+	q := &layerQueue{jobs: jobs, taken: make([]bool, len(jobs))}
+	for w := range min(len(jobs), max(1, runtime.GOMAXPROCS(0))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 1<<20)
-			for j := range queue {
-				j.hashed <- hashInPlace(ctx, j, buf)
+			buf := make([]byte, hashWindow)
+			for {
+				j := q.take(w == 0)
+				if j == nil {
+					return
+				}
+				j.err = s.indexInPlace(ctx, j, buf)
+				close(j.recs)
 			}
 		}()
 	}
 }
 
-// hashInPlace hashes the layer file range of j and checks it against the
-// diff_id.
-func hashInPlace(ctx context.Context, j *layerJob, buf []byte) error {
-	h := sha256.New()
-	sr := io.NewSectionReader(j.lf.File, j.lf.Offset, j.lf.Size)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
+// layerQueue hands out each of its jobs once: the first one left, or the
+// largest one left.
+type layerQueue struct {
+	mu    sync.Mutex
+	jobs  []*layerJob
+	taken []bool
+}
+
+func (q *layerQueue) take(first bool) *layerJob {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	best := -1
+	for i, j := range q.jobs {
+		if q.taken[i] {
+			continue
 		}
-		n, err := sr.Read(buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			j.read.Add(int64(n))
-		}
-		if err == io.EOF {
+		if first {
+			best = i
 			break
 		}
-		if err != nil {
-			return fmt.Errorf("reading: %w", err)
+		if best < 0 || j.lf.Size > q.jobs[best].lf.Size {
+			best = i
 		}
 	}
-	return checkDigest(h.Sum(nil), j.diffID, j.read.Load())
+	if best < 0 {
+		return nil
+	}
+	q.taken[best] = true
+	return q.jobs[best]
 }
 
 // decodeWorkers is how many layers are decoded at once.
@@ -244,9 +292,6 @@ func (s *store) decodeImageLayer(ctx context.Context, j *layerJob) error {
 	}
 	if j.lfErr != nil {
 		return fmt.Errorf("opening: %w", j.lfErr)
-	}
-	if j.lf != nil {
-		return s.decodeInPlace(ctx, j)
 	}
 	rc, err := j.layer.Uncompressed()
 	if err != nil {
@@ -289,78 +334,82 @@ func (p *hashReader) Read(b []byte) (int, error) {
 
 // decodeStream reads the tar r, copying regular file content to the spool,
 // and sends its entries on out.
-func (s *store) decodeStream(ctx context.Context, out chan<- rec, r io.Reader) error {
+func (s *store) decodeStream(ctx context.Context, out chan<- []rec, r io.Reader) error {
 	tr := tar.NewReader(r)
+	b := batcher{out: out}
 	for {
 		hdr, err := s.next(ctx, tr)
 		if err == io.EOF {
-			return nil
+			return b.flush(ctx)
 		}
 		if err != nil {
 			return err
 		}
-		var data content
+		r := rec{hdr: hdr}
 		if wantsContent(hdr) {
-			if data, err = s.spoolContent(tr, hdr); err != nil {
+			if r.src, r.off, err = s.spoolContent(tr, hdr); err != nil {
 				return fmt.Errorf("entry %q: %w", hdr.Name, err)
 			}
 		}
-		if err := send(ctx, out, rec{hdr, data}); err != nil {
+		if err := b.add(ctx, r); err != nil {
 			return err
 		}
 	}
 }
 
-// decodeInPlace indexes the layer file range of j: it parses its tar
-// headers, skipping content by seeking, and records where each file's
-// content starts; sparse files, whose bytes are not stored contiguously,
-// are spooled. Then it waits for the layer's hash (see hashLayers).
-func (s *store) decodeInPlace(ctx context.Context, j *layerJob) error {
-	if err := s.indexInPlace(ctx, j.recs, j.lf); err != nil {
-		return err
-	}
-	select {
-	case err := <-j.hashed:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *store) indexInPlace(ctx context.Context, out chan<- rec, lf *LayerFile) error {
-	hs := newHeaderScanner(newWindowReader(lf.File, lf.Offset, lf.Size))
+// indexInPlace reads the layer file range of j once, through a window
+// buf that hashes every byte: it parses the tar headers in it and records
+// where each file's content starts, and checks the hash against the
+// diff_id at the end; sparse files, whose bytes are not stored
+// contiguously, are spooled.
+func (s *store) indexInPlace(ctx context.Context, j *layerJob, buf []byte) error {
+	lf := j.lf
+	h := sha256.New()
+	w := newWindowReader(lf.File, lf.Offset, lf.Size)
+	w.buf = buf
+	w.hashWith(ctx, h, &j.read)
+	hs := newHeaderScanner(w)
+	b := batcher{out: j.recs}
 	for {
 		hdr, pos, tr, err := s.nextInPlace(ctx, hs)
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return err
 		}
-		var data content
+		r := rec{hdr: hdr}
 		if wantsContent(hdr) {
 			if tr != nil {
-				data, err = s.spoolContent(tr, hdr)
+				r.src, r.off, err = s.spoolContent(tr, hdr)
 			} else {
-				data, err = s.checkContent(hdr)
+				err = s.checkContent(hdr)
 				if err == nil && hdr.Size > 0 {
 					if pos+hdr.Size > lf.Size {
 						return fmt.Errorf("reading tar: entry %q: %w", hdr.Name, io.ErrUnexpectedEOF)
 					}
-					data = fileData{lf.File, lf.Offset + pos}
+					r.src, r.off = j.lfSrc, lf.Offset+pos
 				}
 			}
 			if err != nil {
 				return fmt.Errorf("entry %q: %w", hdr.Name, err)
 			}
 		}
-		if err := send(ctx, out, rec{hdr, data}); err != nil {
+		if err := b.add(ctx, r); err != nil {
 			return err
 		}
 	}
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
+	// Whatever follows the end-of-archive marker is part of the digest too.
+	if err := w.finish(); err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	return checkDigest(h.Sum(nil), j.diffID, w.hashed)
 }
 
-func send(ctx context.Context, out chan<- rec, r rec) error {
+func send(ctx context.Context, out chan<- []rec, r []rec) error {
 	select {
 	case out <- r:
 		return nil
@@ -416,7 +465,18 @@ func wantsContent(hdr *tar.Header) bool {
 	if strings.IndexByte(hdr.Name, 0) >= 0 || strings.IndexByte(hdr.Linkname, 0) >= 0 {
 		return false
 	}
-	return !strings.HasPrefix(path.Base(path.Clean("/"+hdr.Name)), whiteoutPrefix)
+	return !strings.HasPrefix(cleanBase(hdr.Name), whiteoutPrefix)
+}
+
+// cleanBase is path.Base(path.Clean("/" + name)) without building the
+// clean path when the last component of name is a plain name.
+func cleanBase(name string) string {
+	s := strings.TrimRight(name, "/")
+	b := s[strings.LastIndexByte(s, '/')+1:]
+	if b == "" || b == "." || b == ".." {
+		return path.Base(path.Clean("/" + name))
+	}
+	return b
 }
 
 // sparse reports whether hdr is a sparse file (GNU old format or PAX).
@@ -433,33 +493,33 @@ func sparse(hdr *tar.Header) bool {
 }
 
 // checkContent checks a regular file's size against the limits.
-func (s *store) checkContent(hdr *tar.Header) (content, error) {
+func (s *store) checkContent(hdr *tar.Header) error {
 	if hdr.Size < 0 {
-		return nil, fmt.Errorf("negative size %d", hdr.Size)
+		return fmt.Errorf("negative size %d", hdr.Size)
 	}
 	if hdr.Size > s.o.limits.FileSize {
-		return nil, fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, s.o.limits.FileSize, ErrLimit)
+		return fmt.Errorf("file is %d bytes, more than %d: %w", hdr.Size, s.o.limits.FileSize, ErrLimit)
 	}
 	if s.bytes.Add(hdr.Size) > s.o.limits.TotalBytes {
-		return nil, fmt.Errorf("content over %d bytes: %w", s.o.limits.TotalBytes, ErrLimit)
+		return fmt.Errorf("content over %d bytes: %w", s.o.limits.TotalBytes, ErrLimit)
 	}
-	return nil, nil
+	return nil
 }
 
 // spoolContent copies a regular file's content to the spool.
-func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (content, error) {
-	if _, err := s.checkContent(hdr); err != nil || hdr.Size == 0 {
-		return nil, err
+func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (src uint32, off int64, err error) {
+	if err := s.checkContent(hdr); err != nil || hdr.Size == 0 {
+		return 0, 0, err
 	}
 	sp, err := s.spool()
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	off, err := sp.append(r, hdr.Size)
+	off, err = sp.append(r, hdr.Size)
 	if err != nil {
-		return nil, fmt.Errorf("reading content: %w", err)
+		return 0, 0, fmt.Errorf("reading content: %w", err)
 	}
-	return spoolData{sp, off}, nil
+	return s.spSrc, off, nil
 }
 
 // consume applies the entries of job j as layer number layer (1-based),
@@ -467,15 +527,17 @@ func (s *store) spoolContent(r io.Reader, hdr *tar.Header) (content, error) {
 func (a *applier) consume(ctx context.Context, layer int, j *layerJob, progress func(int64, bool)) error {
 	a.layer = layer
 	var last int64
-	for r := range j.recs {
+	for batch := range j.recs {
 		if progress != nil {
 			if n := j.read.Load(); n-last >= 4<<20 {
 				last = n
 				progress(n, false)
 			}
 		}
-		if err := a.applyEntry(r.hdr, r.data); err != nil {
-			return fmt.Errorf("entry %q: %w", r.hdr.Name, err)
+		for _, r := range batch {
+			if err := a.applyEntry(r.hdr, r.src, r.off); err != nil {
+				return fmt.Errorf("entry %q: %w", r.hdr.Name, err)
+			}
 		}
 	}
 	if j.err != nil {
@@ -494,7 +556,7 @@ func (a *applier) consume(ctx context.Context, layer int, j *layerJob, progress 
 // (1-based), decoding it in a goroutine as FromImage does.
 func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error {
 	ctx, cancel := context.WithCancel(ctx)
-	j := &layerJob{recs: make(chan rec, 64)}
+	j := &layerJob{recs: make(chan []rec, 4)}
 	go func() {
 		defer close(j.recs)
 		j.err = a.st.decodeStream(ctx, j.recs, r)
@@ -513,7 +575,9 @@ func (a *applier) applyLayer(ctx context.Context, layer int, r io.Reader) error 
 // a window buffer, and seeks without reading. archive/tar reads each header
 // in 512-byte blocks and skips content by seeking (then reads its last
 // byte): through the window, a layer of small files costs one pread per
-// window instead of two per file.
+// window instead of two per file. With hashWith, every byte of the range
+// goes through the hash exactly once, in order, whatever is read or
+// skipped: the one read of a layer both indexes and verifies it.
 type windowReader struct {
 	r          io.ReaderAt
 	base, size int64
@@ -521,11 +585,69 @@ type windowReader struct {
 	buf        []byte
 	bufOff     int64 // relative offset of buf[0]
 	n          int   // valid bytes in buf
+	// Hashing (see hashWith): h has seen the bytes before hashed.
+	ctx    context.Context
+	h      hash.Hash
+	hashed int64
+	count  *atomic.Int64
 }
+
+// hashWindow is the window of a hashing reader: it reads every byte.
+const hashWindow = 1 << 20
 
 func newWindowReader(r io.ReaderAt, base, size int64) *windowReader {
 	return &windowReader{r: r, base: base, size: size, buf: make([]byte, 256<<10)}
 }
+
+// hashWith makes w hash every byte of its range into h, adding their
+// count to count; skipping over bytes reads them (checking ctx between
+// windows). Call finish at the end.
+func (w *windowReader) hashWith(ctx context.Context, h hash.Hash, count *atomic.Int64) {
+	w.ctx, w.h, w.count = ctx, h, count
+}
+
+// fill reads up to m bytes at relative offset p into the window.
+func (w *windowReader) fill(p, m int64) (int, error) {
+	if w.h != nil && p > w.hashed {
+		if err := w.hashTo(p); err != nil {
+			return 0, err
+		}
+	}
+	k, err := w.r.ReadAt(w.buf[:m], w.base+p)
+	w.bufOff, w.n = p, k
+	if end := p + int64(k); w.h != nil && end > w.hashed {
+		w.h.Write(w.buf[w.hashed-p : k])
+		w.count.Add(end - w.hashed)
+		w.hashed = end
+	}
+	return k, err
+}
+
+// hashTo hashes the bytes from w.hashed up to p, reading them through the
+// window buffer.
+func (w *windowReader) hashTo(p int64) error {
+	w.n = 0 // the buffer is overwritten
+	for w.hashed < p {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		m := min(int64(len(w.buf)), p-w.hashed)
+		k, err := w.r.ReadAt(w.buf[:m], w.base+w.hashed)
+		w.h.Write(w.buf[:k])
+		w.count.Add(int64(k))
+		w.hashed += int64(k)
+		if int64(k) < m {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// finish hashes what is left of the range.
+func (w *windowReader) finish() error { return w.hashTo(w.size) }
 
 func (w *windowReader) Read(p []byte) (int, error) {
 	if w.pos >= w.size {
@@ -533,8 +655,7 @@ func (w *windowReader) Read(p []byte) (int, error) {
 	}
 	if w.pos < w.bufOff || w.pos >= w.bufOff+int64(w.n) {
 		m := min(int64(len(w.buf)), w.size-w.pos)
-		k, err := w.r.ReadAt(w.buf[:m], w.base+w.pos)
-		w.bufOff, w.n = w.pos, k
+		k, err := w.fill(w.pos, m)
 		if k == 0 {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -551,19 +672,19 @@ func (w *windowReader) Read(p []byte) (int, error) {
 // needed, or nil when they cannot be read (the caller's reader reports
 // why). After a skip over more than smallWindow unread bytes, a small read
 // fills it: past a large file, a header may be all that is needed there,
-// and a full window would copy a quarter MiB per file.
+// and a full window would copy a quarter MiB per file (unless the reader
+// hashes: then it reads everything anyway).
 func (w *windowReader) block(pos int64) []byte {
 	if pos < 0 || pos+blockSize > w.size {
 		return nil
 	}
 	if pos < w.bufOff || pos+blockSize > w.bufOff+int64(w.n) {
 		m := int64(len(w.buf))
-		if pos > w.bufOff+int64(w.n)+smallWindow {
+		if w.h == nil && pos > w.bufOff+int64(w.n)+smallWindow {
 			m = min(m, smallWindow)
 		}
 		m = min(m, w.size-pos)
-		k, _ := w.r.ReadAt(w.buf[:m], w.base+pos)
-		w.bufOff, w.n = pos, k
+		k, _ := w.fill(pos, m)
 		if k < blockSize {
 			return nil
 		}

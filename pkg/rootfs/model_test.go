@@ -125,6 +125,9 @@ func TestLayerModel(t *testing.T) {
 				want[p] = "file " + e.body
 			}
 		}
+		if i%2 == 1 {
+			freeze(a.t.root) // as FromImage leaves it
+		}
 		got := map[string]string{}
 		v := &View{b: a.t}
 		v.Walk("/", func(e *Entry) error {

@@ -44,7 +44,7 @@ func (t *tree) resolve(name string, followFinal bool) (Resolution, *node, error)
 		}
 		more := len(pending) > 0
 		cur := stack[len(stack)-1]
-		k := cur.children[c]
+		k := cur.child(c)
 		if k == nil {
 			if !more {
 				res.Path = joinPath(cur.entry.Path, c)

@@ -68,9 +68,12 @@ func TestResolveTreeMatchesGeneric(t *testing.T) {
 		n = 500
 	}
 	links, errs := 0, 0
-	for range n {
+	for i := range n {
 		v := randomLinkTree(rng).View()
 		tr := v.b.(*tree)
+		if i%2 == 1 {
+			freeze(tr.root) // as FromImage leaves it: sorted slices, no maps
+		}
 		checkPaths(t, tr.root)
 		for range 20 {
 			name := randomName(rng)
@@ -122,22 +125,40 @@ func sameErr(a, b error) bool {
 // Path is its parent's path joined with its name.
 func checkPaths(t *testing.T, n *node) {
 	t.Helper()
-	for name, k := range n.children {
+	if n.dir == nil {
+		return
+	}
+	for name, k := range n.dir.byName {
 		if want := joinPath(n.entry.Path, name); k.entry.Path != want {
 			t.Fatalf("node %q below %q has path %q", name, n.entry.Path, k.entry.Path)
 		}
 		checkPaths(t, k)
 	}
+	prefix := strings.TrimSuffix(n.entry.Path, "/") + "/"
+	for i, k := range n.dir.kids {
+		if name, ok := strings.CutPrefix(k.entry.Path, prefix); !ok || name == "" || strings.Contains(name, "/") {
+			t.Fatalf("node below %q has path %q", n.entry.Path, k.entry.Path)
+		}
+		if i > 0 && n.dir.kids[i-1].entry.Path >= k.entry.Path {
+			t.Fatalf("children of %q out of order: %q before %q", n.entry.Path, n.dir.kids[i-1].entry.Path, k.entry.Path)
+		}
+		checkPaths(t, k)
+	}
 }
 
-// Resolving and stating a path without symlinks allocates nothing but the
-// returned Entry.
+// Resolving and stating a path without symlinks allocates nothing: Stat
+// hands out the view's own Entry.
 func TestResolveAllocations(t *testing.T) {
-	v := usrMergedMem().View()
-	if n := testing.AllocsPerRun(100, func() { v.Resolve("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", true) }); n != 0 {
-		t.Errorf("Resolve allocates %v times", n)
-	}
-	if n := testing.AllocsPerRun(100, func() { v.Stat("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2") }); n > 1 {
-		t.Errorf("Stat allocates %v times", n)
+	for _, frozen := range []bool{false, true} {
+		v := usrMergedMem().View()
+		if frozen {
+			freeze(v.b.(*tree).root)
+		}
+		if n := testing.AllocsPerRun(100, func() { v.Resolve("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", true) }); n != 0 {
+			t.Errorf("frozen %v: Resolve allocates %v times", frozen, n)
+		}
+		if n := testing.AllocsPerRun(100, func() { v.Stat("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2") }); n != 0 {
+			t.Errorf("frozen %v: Stat allocates %v times", frozen, n)
+		}
 	}
 }

@@ -69,27 +69,6 @@ const spoolBuf = 256 << 10
 
 func (s *spool) close() error { return s.f.Close() }
 
-// spoolData is the content of one regular file in the spool.
-type spoolData struct {
-	s   *spool
-	off int64
-}
-
-func (d spoolData) open(size int64) (File, error) {
-	return spoolFile{io.NewSectionReader(d.s.f, d.off, size), d.s.f, d.off}, nil
-}
-
-// fileData is the content of one regular file read in place: a range of
-// the host file holding an uncompressed layer (see FileLayer).
-type fileData struct {
-	f   *os.File
-	off int64
-}
-
-func (d fileData) open(size int64) (File, error) {
-	return spoolFile{io.NewSectionReader(d.f, d.off, size), d.f, d.off}, nil
-}
-
 // spoolFile is an open range of a host file (the spool or a layer file).
 // Reads are positional, so many may be open at once and used concurrently.
 type spoolFile struct {

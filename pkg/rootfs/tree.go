@@ -3,26 +3,150 @@ package rootfs
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
 
-// node is one entry of an in-memory tree.
+// node is one entry of an in-memory tree. Lookups hand out &node.entry:
+// the view's own entry, never a copy (Entry's doc says it is read-only).
 type node struct {
-	entry    Entry
-	children map[string]*node // directories only
-	data     content          // regular files only
+	entry Entry
+	dir   *dirNode // directories only
+	// off is where a regular file's bytes start in the source src (an
+	// index into tree.srcs; 0: no content, an empty file).
+	off int64
+	src uint32
 	// layer is the 1-based index of the image layer that last created or
 	// updated this node; 0 for nodes not made by a layer.
-	layer int
+	layer int32
 }
 
-// content is where a regular file's bytes live.
-type content interface {
-	open(size int64) (File, error)
+// dirNode holds the children of a directory. While layers are applied
+// they are in byName; freeze moves them to kids, sorted by name, and
+// drops the map: a sorted slice of pointers costs 8 bytes a child where a
+// map costs about 30, and it is already in the order ReadDir and Walk
+// give. The name of a child is the last component of its Path, which is
+// its parent's Path joined with the name (checkPaths tests it), so names
+// are not stored apart.
+type dirNode struct {
+	kids   []*node          // sorted by name when byName is nil
+	byName map[string]*node // while the tree is built; nil once frozen
+}
+
+func newDirNode() *dirNode { return &dirNode{byName: map[string]*node{}} }
+
+// childName is the name of the child k of the directory at parentPath.
+func childName(parentPath string, k *node) string {
+	if parentPath == "/" {
+		return k.entry.Path[1:]
+	}
+	return k.entry.Path[len(parentPath)+1:]
+}
+
+// child returns the child of directory n named c, or nil.
+func (n *node) child(c string) *node {
+	d := n.dir
+	if d == nil {
+		return nil
+	}
+	if d.byName != nil {
+		return d.byName[c]
+	}
+	plen := len(n.entry.Path) + 1
+	if plen == 2 {
+		plen = 1 // the root
+	}
+	kids := d.kids
+	lo, hi := 0, len(kids)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if kids[m].entry.Path[plen:] < c {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(kids) && kids[lo].entry.Path[plen:] == c {
+		return kids[lo]
+	}
+	return nil
+}
+
+// thaw makes directory n's children editable again (a Mem written after
+// View).
+func (d *dirNode) thaw(parentPath string) {
+	if d.byName != nil {
+		return
+	}
+	d.byName = make(map[string]*node, len(d.kids))
+	for _, k := range d.kids {
+		d.byName[childName(parentPath, k)] = k
+	}
+	d.kids = nil
+}
+
+// setChild makes k the child of directory n named c.
+func (n *node) setChild(c string, k *node) {
+	n.dir.thaw(n.entry.Path)
+	n.dir.byName[c] = k
+}
+
+// deleteChild removes the child of directory n named c.
+func (n *node) deleteChild(c string) {
+	n.dir.thaw(n.entry.Path)
+	delete(n.dir.byName, c)
+}
+
+// children returns the children of directory n sorted by name; the slice
+// is the tree's own when n is frozen: do not modify it.
+func (n *node) children() []*node {
+	d := n.dir
+	if d == nil {
+		return nil
+	}
+	if d.byName == nil {
+		return d.kids
+	}
+	out := make([]*node, 0, len(d.byName))
+	for _, k := range d.byName {
+		out = append(out, k)
+	}
+	sortNodes(out)
+	return out
+}
+
+// sortNodes sorts the children of one directory by name: by Path, as they
+// share the parent's.
+func sortNodes(ns []*node) {
+	slices.SortFunc(ns, func(a, b *node) int { return strings.Compare(a.entry.Path, b.entry.Path) })
+}
+
+// freeze moves the children of every directory below n into sorted
+// slices (see dirNode).
+func freeze(n *node) {
+	d := n.dir
+	if d == nil {
+		return
+	}
+	if d.byName != nil {
+		d.kids = n.children()
+		d.byName = nil
+	}
+	for _, k := range d.kids {
+		freeze(k)
+	}
+}
+
+// source is where file content is read from: a host file (a layer stored
+// in place, the spool) or bytes in memory.
+type source struct {
+	f *os.File
+	b []byte
 }
 
 // tree is a backend holding the whole directory structure in memory, with file
@@ -30,14 +154,21 @@ type content interface {
 // read-only afterwards.
 type tree struct {
 	root    *node
+	srcs    []source // by node.src; srcs[0] is unused
 	closers []func() error
 }
 
 func newTree() *tree {
-	return &tree{root: &node{
-		entry:    Entry{Path: "/", Type: TypeDir, Mode: 0o755},
-		children: map[string]*node{},
-	}}
+	return &tree{
+		root: &node{entry: Entry{Path: "/", Type: TypeDir, Mode: 0o755}, dir: newDirNode()},
+		srcs: make([]source, 1),
+	}
+}
+
+// addSource registers a content source and returns its index.
+func (t *tree) addSource(s source) uint32 {
+	t.srcs = append(t.srcs, s)
+	return uint32(len(t.srcs) - 1)
 }
 
 // find returns the node at the physical path p, or nil.
@@ -55,11 +186,7 @@ func (t *tree) find(p string) *node {
 		if c == "" {
 			continue
 		}
-		if n.children == nil {
-			return nil
-		}
-		n = n.children[c]
-		if n == nil {
+		if n = n.child(c); n == nil {
 			return nil
 		}
 	}
@@ -71,13 +198,12 @@ func (t *tree) lookup(p string) (*Entry, error) {
 	if n == nil {
 		return nil, ErrNotExist
 	}
-	e := n.entry
-	return &e, nil
+	return &n.entry, nil
 }
 
 func (t *tree) layerOf(p string) int {
 	if n := t.find(p); n != nil {
-		return n.layer
+		return int(n.layer)
 	}
 	return 0
 }
@@ -90,15 +216,10 @@ func (t *tree) readDir(p string) ([]*Entry, error) {
 	if n.entry.Type != TypeDir {
 		return nil, ErrNotDir
 	}
-	names := make([]string, 0, len(n.children))
-	for name := range n.children {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	out := make([]*Entry, len(names))
-	for i, name := range names {
-		e := n.children[name].entry
-		out[i] = &e
+	kids := n.children()
+	out := make([]*Entry, len(kids))
+	for i, k := range kids {
+		out[i] = &k.entry
 	}
 	return out, nil
 }
@@ -108,10 +229,36 @@ func (t *tree) open(e *Entry) (File, error) {
 	if n == nil || n.entry.Type != TypeReg {
 		return nil, ErrNotExist
 	}
-	if n.data == nil {
-		return newBytesFile(nil), nil
+	return t.openNode(n), nil
+}
+
+// openNode opens the content of the regular file n.
+func (t *tree) openNode(n *node) File {
+	if n.src == 0 {
+		return newBytesFile(nil)
 	}
-	return n.data.open(n.entry.Size)
+	s := t.srcs[n.src]
+	if s.f == nil {
+		return newBytesFile(s.b)
+	}
+	return spoolFile{io.NewSectionReader(s.f, n.off, n.entry.Size), s.f, n.off}
+}
+
+// walk calls fn for n and everything below it in lexical order, without
+// the copies of readDir.
+func (t *tree) walk(n *node, fn WalkFunc) error {
+	if err := fn(&n.entry); err != nil {
+		if err == fs.SkipDir && n.entry.Type == TypeDir {
+			return nil
+		}
+		return err
+	}
+	for _, k := range n.children() {
+		if err := t.walk(k, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tree) close() error {
@@ -138,10 +285,10 @@ func (t *tree) parentDir(p string) *node {
 			continue
 		}
 		cur = path.Join(cur, c)
-		k := n.children[c]
+		k := n.child(c)
 		if k == nil || k.entry.Type != TypeDir {
-			k = &node{entry: Entry{Path: cur, Type: TypeDir, Mode: 0o755}, children: map[string]*node{}}
-			n.children[c] = k
+			k = &node{entry: Entry{Path: cur, Type: TypeDir, Mode: 0o755}, dir: newDirNode()}
+			n.setChild(c, k)
 		}
 		n = k
 	}
@@ -149,35 +296,29 @@ func (t *tree) parentDir(p string) *node {
 }
 
 // put stores e at its (clean, absolute, physical) path, replacing what was
-// there; a directory put over a directory keeps the old children.
-func (t *tree) put(e Entry, data content) *node {
+// there; a directory put over a directory keeps the old children. The new
+// node takes its content from src and off.
+func (t *tree) put(e Entry, src uint32, off int64) *node {
 	if e.Path == "/" {
 		if e.Type == TypeDir {
-			kids := t.root.children
 			t.root.entry = e
-			t.root.children = kids
 		}
 		return t.root
 	}
 	parent := t.parentDir(e.Path)
 	name := path.Base(e.Path)
-	old := parent.children[name]
-	n := &node{entry: e, data: data}
+	old := parent.child(name)
+	n := &node{entry: e, src: src, off: off}
 	if e.Type == TypeDir {
 		if old != nil && old.entry.Type == TypeDir {
-			n.children = old.children
+			n.dir = old.dir
 		} else {
-			n.children = map[string]*node{}
+			n.dir = newDirNode()
 		}
 	}
-	parent.children[name] = n
+	parent.setChild(name, n)
 	return n
 }
-
-// bytesContent is file content held in memory.
-type bytesContent []byte
-
-func (b bytesContent) open(int64) (File, error) { return newBytesFile(b), nil }
 
 type bytesFile struct{ *bytes.Reader }
 
@@ -225,7 +366,7 @@ func (m *Mem) AddHardlink(p, target string) error {
 	}
 	e := n.entry
 	e.Path = memPath(p)
-	m.t.put(e, n.data)
+	m.t.put(e, n.src, n.off)
 	return nil
 }
 
@@ -235,24 +376,25 @@ func (m *Mem) Add(e Entry, data []byte) *Mem {
 	if e.ModTime.IsZero() {
 		e.ModTime = time.Unix(0, 0).UTC()
 	}
-	var c content
+	var src uint32
 	if e.Type == TypeReg {
 		e.Size = int64(len(data))
-		c = bytesContent(data)
+		src = m.t.addSource(source{b: data})
 	}
-	m.t.put(e, c)
+	m.t.put(e, src, 0)
 	return m
 }
 
 // View returns a view of the filesystem built so far. Later additions are
-// visible through it too; build first, then read.
+// visible through it too; build first, then read. (A Mem's directories stay
+// maps: it is small, and may be added to after View.)
 func (m *Mem) View() *View { return &View{b: m.t, history: m.history} }
 
 // SetLayer records that the entry at p was made by the 1-based layer n, as
 // an image's layers would (View.Layer reports it).
 func (m *Mem) SetLayer(p string, n int) *Mem {
 	if nd := m.t.find(memPath(p)); nd != nil {
-		nd.layer = n
+		nd.layer = int32(n)
 	}
 	return m
 }

@@ -164,8 +164,7 @@ func (v *View) entry(op, name string, followFinal bool) (*Entry, error) {
 		if n == nil {
 			return nil, &fs.PathError{Op: op, Path: name, Err: ErrNotExist}
 		}
-		e := n.entry
-		return &e, nil
+		return &n.entry, nil
 	}
 	res, err := v.Resolve(name, followFinal)
 	if err != nil {
@@ -179,7 +178,10 @@ func (v *View) entry(op, name string, followFinal bool) (*Entry, error) {
 }
 
 // Lstat returns the entry at name without following a final symlink. The
-// returned Entry's Path is the physical path.
+// returned Entry's Path is the physical path. The Entry is the view's own,
+// as are those given by Stat, ReadDir and Walk: read it, never modify it
+// (copy it to change it), and compare entries by value or Path, not by
+// pointer (another backend may return copies).
 func (v *View) Lstat(name string) (*Entry, error) { return v.entry("lstat", name, false) }
 
 // Stat returns the entry at name, following symlinks.
@@ -215,6 +217,17 @@ func (v *View) ReadDir(name string) ([]*Entry, error) {
 
 // Open opens the regular file at name, following symlinks.
 func (v *View) Open(name string) (File, error) {
+	if t, ok := v.b.(*tree); ok {
+		_, n, err := t.resolve(name, true)
+		switch {
+		case err != nil:
+			return nil, err
+		case n == nil:
+			return nil, &fs.PathError{Op: "stat", Path: name, Err: ErrNotExist}
+		case n.entry.Type == TypeReg:
+			return t.openNode(n), nil
+		}
+	}
 	e, err := v.Stat(name)
 	if err != nil {
 		return nil, err
@@ -258,6 +271,16 @@ type WalkFunc func(e *Entry) error
 // Walk visits root and everything below it in lexical order without following
 // symlinks (root itself is resolved, following a final symlink).
 func (v *View) Walk(root string, fn WalkFunc) error {
+	if t, ok := v.b.(*tree); ok {
+		_, n, err := t.resolve(root, true)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			return &fs.PathError{Op: "stat", Path: root, Err: ErrNotExist}
+		}
+		return t.walk(n, fn)
+	}
 	e, err := v.Stat(root)
 	if err != nil {
 		return err
