@@ -46,6 +46,7 @@ type options struct {
 	tempDir    string
 	addParents bool
 	ctx        context.Context
+	raw        bool
 }
 
 // WithEpoch sets the mtime of every entry and the image creation time.
@@ -75,6 +76,17 @@ func WithCompressionLevel(level int) Option {
 			return fmt.Errorf("invalid gzip level %d", level)
 		}
 		o.level = level
+		return nil
+	}
+}
+
+// WithoutCompression makes Layer store the tar as it is, as docker save
+// does: its digest is its DiffID and its media type the OCI uncompressed
+// layer's. For sinks that keep layers uncompressed anyway (a docker-archive,
+// the Docker daemon), compressing would be work thrown away.
+func WithoutCompression() Option {
+	return func(o *options) error {
+		o.raw = true
 		return nil
 	}
 }
