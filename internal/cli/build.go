@@ -251,7 +251,7 @@ becomes numeric (the original non-root user, else 65532).`,
 				pare.RecordVerify(rep, vr)
 			}
 			if reportFile != "" {
-				if err := writeFileAtomic(reportFile, rep); err != nil {
+				if err := writeAtomic(reportFile, rep.WriteJSON); err != nil {
 					return err
 				}
 			}
@@ -274,7 +274,7 @@ becomes numeric (the original non-root user, else 65532).`,
 				}
 			}
 			if g.output == "json" {
-				err = g.printJSON(rep)
+				err = rep.WriteJSON(g.stdout)
 			} else {
 				err = rep.WriteText(g.stdout)
 			}
