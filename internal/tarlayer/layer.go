@@ -35,6 +35,11 @@ const gzipBlock = 1 << 20
 // releases the file at once; otherwise it is released when the layer is
 // garbage collected. The layer must not be read after Close.
 func Layer(items []Item, opts ...Option) (v1.Layer, error) {
+	return LayerOf(refs(items), opts...)
+}
+
+// LayerOf is Layer of entries by reference.
+func LayerOf(items []Ref, opts ...Option) (v1.Layer, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -63,7 +68,7 @@ func Layer(items []Item, opts ...Option) (v1.Layer, error) {
 	return l, nil
 }
 
-func writeLayer(f *os.File, items []Item, o *options) (*layer, error) {
+func writeLayer(f *os.File, items []Ref, o *options) (*layer, error) {
 	fw := bufio.NewWriterSize(f, 1<<20)
 	digest := sha256.New()
 	gz := &countWriter{w: io.MultiWriter(fw, digest)}
@@ -98,7 +103,7 @@ func writeLayer(f *os.File, items []Item, o *options) (*layer, error) {
 }
 
 // writeRawLayer writes the tar of items uncompressed to f, hashing it.
-func writeRawLayer(f *os.File, items []Item, o *options) (*layer, error) {
+func writeRawLayer(f *os.File, items []Ref, o *options) (*layer, error) {
 	digest := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, digest)}
 	tw := bufio.NewWriterSize(cw, 1<<20)
