@@ -47,7 +47,7 @@ func addExtras(items *layoutItems, extras []Extra, ensureDir func(string)) error
 			ensureDir(dirs[i])
 		}
 		e := rootfs.Entry{Path: p, Type: rootfs.TypeReg, Mode: x.Mode.Perm(), Size: int64(len(x.Data))}
-		items.set(p, bytesItem(e, x.Data))
+		items.set(p, bytesRef(e, x.Data))
 	}
 	return nil
 }

@@ -25,13 +25,23 @@ func Item(v *rootfs.View, e *rootfs.Entry) tarlayer.Item {
 	return it
 }
 
+// ref is Item by reference: e is only read (a view's own entry).
+func ref(v *rootfs.View, e *rootfs.Entry) tarlayer.Ref {
+	r := tarlayer.Ref{Entry: e}
+	if e.Type == rootfs.TypeReg {
+		p := e.Path
+		r.Open = func() (io.ReadCloser, error) { return v.Open(p) }
+	}
+	return r
+}
+
 // Flatten squashes every file of v into one reproducible layer and returns
 // the image with cf's config carried over. Setuid and setgid bits are kept:
 // flatten changes the layering, not the content.
 func Flatten(v *rootfs.View, cf *v1.ConfigFile, createdBy string, opts ...tarlayer.Option) (v1.Image, error) {
-	var items []tarlayer.Item
+	var items []tarlayer.Ref
 	err := v.Walk("/", func(e *rootfs.Entry) error {
-		items = append(items, Item(v, e))
+		items = append(items, ref(v, e))
 		return nil
 	})
 	if err != nil {
@@ -40,8 +50,8 @@ func Flatten(v *rootfs.View, cf *v1.ConfigFile, createdBy string, opts ...tarlay
 	return image(items, cf, createdBy, opts...)
 }
 
-func image(items []tarlayer.Item, cf *v1.ConfigFile, createdBy string, opts ...tarlayer.Option) (v1.Image, error) {
-	layer, err := tarlayer.Layer(items, opts...)
+func image(items []tarlayer.Ref, cf *v1.ConfigFile, createdBy string, opts ...tarlayer.Option) (v1.Image, error) {
+	layer, err := tarlayer.LayerOf(items, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("writing the layer: %w", err)
 	}
@@ -56,6 +66,12 @@ func image(items []tarlayer.Item, cf *v1.ConfigFile, createdBy string, opts ...t
 
 // dropSetid clears setuid and setgid bits.
 func dropSetid(m fs.FileMode) fs.FileMode { return m &^ (fs.ModeSetuid | fs.ModeSetgid) }
+
+// bytesRef is a generated file, by reference.
+func bytesRef(e rootfs.Entry, data []byte) tarlayer.Ref {
+	it := bytesItem(e, data)
+	return tarlayer.Ref{Entry: &it.Entry, Open: it.Open}
+}
 
 // bytesItem is a generated file.
 func bytesItem(e rootfs.Entry, data []byte) tarlayer.Item {

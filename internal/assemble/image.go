@@ -61,7 +61,7 @@ func Image(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (v1.
 // pared image sorted by path, which of them pare generated (their content
 // is not the source's file of that path), and the output config.
 type Layout struct {
-	Items     []tarlayer.Item
+	Items     []tarlayer.Ref
 	Generated map[string]bool // paths of generated regular files
 	Config    *v1.ConfigFile
 	Info      *Info
@@ -79,17 +79,20 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 		// owner and mode as in the source (dpkg statoverride already
 		// applied there): a state directory stays writable by its user, a
 		// key readable through its group
-		e := *it.Entry
-		if !o.KeepSetuid && e.Type != rootfs.TypeDir {
+		// (the kept entry is the view's: copied only to be changed)
+		e := it.Entry
+		if !o.KeepSetuid && e.Type != rootfs.TypeDir && dropSetid(e.Mode) != e.Mode {
 			// a setgid directory (/var/log/redis 2750) only makes new files
 			// inherit its group: it grants nothing, and is kept
-			e.Mode = dropSetid(e.Mode)
+			c := *e
+			c.Mode = dropSetid(c.Mode)
+			e = &c
 		}
 		if it.Content != nil {
-			items.set(e.Path, bytesItem(e, it.Content))
+			items.set(e.Path, bytesRef(*e, it.Content))
 			generated[e.Path] = true
 		} else {
-			items.set(e.Path, Item(v, &e))
+			items.set(e.Path, ref(v, e))
 		}
 		if !seenUID[e.UID] {
 			seenUID[e.UID] = true
@@ -122,11 +125,11 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 	info.User = acc.User
 	gen := func(p string, mode fs.FileMode, uid, gid int, data []byte) {
 		e := rootfs.Entry{Path: p, Type: rootfs.TypeReg, Mode: mode, UID: uid, GID: gid, Size: int64(len(data))}
-		items.set(p, bytesItem(e, data))
+		items.set(p, bytesRef(e, data))
 		generated[p] = true
 	}
 	dir := func(p string, mode fs.FileMode, uid, gid int) {
-		items.set(p, tarlayer.Item{Entry: rootfs.Entry{Path: p, Type: rootfs.TypeDir, Mode: mode, UID: uid, GID: gid}})
+		items.set(p, tarlayer.Ref{Entry: &rootfs.Entry{Path: p, Type: rootfs.TypeDir, Mode: mode, UID: uid, GID: gid}})
 	}
 	ensureDir := func(p string) {
 		// an image path that is a symlink to a directory (/etc -> ...) keeps
@@ -158,7 +161,7 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 		if !items.has(acc.Home) {
 			if e, err := v.Lstat(acc.Home); err == nil && e.Type == rootfs.TypeDir && e.Path == acc.Home {
 				// the user's home exists in the source: keep it as it is
-				items.set(acc.Home, tarlayer.Item{Entry: *e})
+				items.set(acc.Home, tarlayer.Ref{Entry: e})
 			} else {
 				for d := parent(acc.Home); d != "/"; d = parent(d) {
 					ensureDir(d)

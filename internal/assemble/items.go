@@ -10,26 +10,26 @@ import (
 // a map of path to position, so 200k kept files are stored once and listed
 // without copying them from a map.
 type layoutItems struct {
-	list []tarlayer.Item
+	list []tarlayer.Ref
 	at   map[string]int
-	dead int // removed entries still in list (Entry.Path "")
+	dead int // removed entries still in list (Entry nil)
 }
 
 func newLayoutItems(n int) *layoutItems {
-	return &layoutItems{list: make([]tarlayer.Item, 0, n+64), at: make(map[string]int, n+64)}
+	return &layoutItems{list: make([]tarlayer.Ref, 0, n+64), at: make(map[string]int, n+64)}
 }
 
-func (l *layoutItems) get(p string) (tarlayer.Item, bool) {
+func (l *layoutItems) get(p string) (tarlayer.Ref, bool) {
 	i, ok := l.at[p]
 	if !ok {
-		return tarlayer.Item{}, false
+		return tarlayer.Ref{}, false
 	}
 	return l.list[i], true
 }
 
 func (l *layoutItems) has(p string) bool { _, ok := l.at[p]; return ok }
 
-func (l *layoutItems) set(p string, it tarlayer.Item) {
+func (l *layoutItems) set(p string, it tarlayer.Ref) {
 	if i, ok := l.at[p]; ok {
 		l.list[i] = it
 		return
@@ -44,26 +44,26 @@ func (l *layoutItems) del(p string) {
 		return
 	}
 	delete(l.at, p)
-	l.list[i] = tarlayer.Item{}
+	l.list[i] = tarlayer.Ref{}
 	l.dead++
 }
 
 // paths calls f for each path; f may delete it.
 func (l *layoutItems) paths(f func(p string)) {
 	for i := range l.list {
-		if p := l.list[i].Entry.Path; p != "" {
-			f(p)
+		if e := l.list[i].Entry; e != nil {
+			f(e.Path)
 		}
 	}
 }
 
 // sorted returns the items sorted by path, and leaves l unusable.
-func (l *layoutItems) sorted() []tarlayer.Item {
+func (l *layoutItems) sorted() []tarlayer.Ref {
 	out := l.list
 	if l.dead > 0 {
 		out = out[:0]
 		for _, it := range l.list {
-			if it.Entry.Path != "" {
+			if it.Entry != nil {
 				out = append(out, it)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pare-dev/pare/pkg/pare"
+	"github.com/pare-dev/pare/pkg/transport"
 )
 
 // buildFlags are the flags of pare build that decide what is kept.
@@ -202,6 +203,7 @@ becomes numeric (the original non-root user, else 65532).`,
 			if err := vf.check(cmd, args[1]); err != nil {
 				return err
 			}
+			opts.UncompressedLayer = storesUncompressed(args[1]) && (vf.dst == "" || storesUncompressed(vf.dst))
 			if verify {
 				if _, err := tf.runOptions(g, opts); err != nil {
 					return err // usage errors before any work
@@ -249,7 +251,7 @@ becomes numeric (the original non-root user, else 65532).`,
 				pare.RecordVerify(rep, vr)
 			}
 			if reportFile != "" {
-				if err := writeFileAtomic(reportFile, rep); err != nil {
+				if err := writeAtomic(reportFile, rep.WriteJSON); err != nil {
 					return err
 				}
 			}
@@ -272,7 +274,7 @@ becomes numeric (the original non-root user, else 65532).`,
 				}
 			}
 			if g.output == "json" {
-				err = g.printJSON(rep)
+				err = rep.WriteJSON(g.stdout)
 			} else {
 				err = rep.WriteText(g.stdout)
 			}
@@ -293,6 +295,15 @@ becomes numeric (the original non-root user, else 65532).`,
 	cmd.Flags().StringVar(&sbomFormat, "sbom-format", "cyclonedx", "format of --sbom: cyclonedx (CycloneDX 1.6 JSON) or spdx (SPDX 2.3 JSON)")
 	cmd.Flags().StringVar(&reportFile, "report", "", "write the full JSON report (every kept path with its reasons) to FILE")
 	return cmd
+}
+
+// storesUncompressed reports whether the sink dst keeps layers as plain
+// tars (a docker-archive, the Docker daemon): the pared layer is then
+// written uncompressed, as docker save does. A sink that cannot be parsed
+// is reported by the write.
+func storesUncompressed(dst string) bool {
+	ref, err := transport.Parse(dst)
+	return err == nil && (ref.Kind == transport.DockerArchive || ref.Kind == transport.DockerDaemon)
 }
 
 // writeFileAtomic writes v as indented JSON to a temporary name beside

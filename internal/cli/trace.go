@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strings"
@@ -224,6 +225,15 @@ one more run with other arguments. The containers are always removed, also on Ct
 
 // writeBytesAtomic writes data to a temporary name beside file, then renames it.
 func writeBytesAtomic(file string, data []byte) error {
+	return writeAtomic(file, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic writes file with write, to a temporary name beside it that
+// is renamed into place once write succeeded.
+func writeAtomic(file string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(path.Dir(file), "."+path.Base(file)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
@@ -233,7 +243,7 @@ func writeBytesAtomic(file string, data []byte) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", file, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/pare-dev/pare/internal/assemble"
 	"github.com/pare-dev/pare/internal/dockerfile"
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/tarlayer"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -97,7 +98,7 @@ func generate(t *testing.T, v *rootfs.View, s *keptset.Set, cf *v1.ConfigFile, o
 		t.Fatal(err)
 	}
 	out, err := dockerfile.Generate(dockerfile.Input{
-		Source: "example/app:1", View: v, Items: l.Items, Generated: l.Generated, Config: l.Config.Config, Context: "pare-context",
+		Source: "example/app:1", View: v, Items: tarlayer.Copies(l.Items), Generated: l.Generated, Config: l.Config.Config, Context: "pare-context",
 	})
 	if err != nil {
 		t.Fatal(err)

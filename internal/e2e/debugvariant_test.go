@@ -111,11 +111,12 @@ func TestDebugVariant(t *testing.T) {
 	t.Logf("size of nginx: pared %d bytes, debug variant %d bytes (+%d)", ps, vs, vs-ps)
 	fmt.Printf("SIZE nginx pared=%d debug-variant=%d\n", ps, vs)
 
-	// reproducible
+	// reproducible (into docker-archives: like the daemon, sinks that get
+	// the layer uncompressed)
 	dir := t.TempDir()
 	var again report.Report
-	out := mustPare(t, "build", "docker-daemon:"+p.orig, "oci:"+filepath.Join(dir, "p")+":again",
-		"--debug-variant", "oci:"+filepath.Join(dir, "v")+":again", "--output", "json")
+	out := mustPare(t, "build", "docker-daemon:"+p.orig, "docker-archive:"+filepath.Join(dir, "p.tar"),
+		"--debug-variant", "docker-archive:"+filepath.Join(dir, "v.tar"), "--output", "json")
 	if err := json.Unmarshal([]byte(out), &again); err != nil {
 		t.Fatal(err)
 	}

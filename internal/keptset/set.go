@@ -41,6 +41,11 @@ type Set struct {
 	sorted []*Item
 	added  []*Item
 	stale  bool
+	// last is the Reasons of the path kept last with a single reason:
+	// the next path kept for the same reason shares it (a walk keeps 200k
+	// application files or a tree's paths for one reason; addReason never
+	// writes into it, and appending to it copies, its capacity being 1).
+	last []Reason
 }
 
 // NewSet returns an empty set over the view v.
@@ -97,7 +102,10 @@ func (s *Set) keep(e *rootfs.Entry, r Reason) bool {
 		it.addReason(r)
 		return false
 	}
-	s.insert(&Item{Path: e.Path, Entry: e, Reasons: []Reason{r}})
+	if len(s.last) == 0 || s.last[0] != r {
+		s.last = []Reason{r}
+	}
+	s.insert(&Item{Path: e.Path, Entry: e, Reasons: s.last})
 	s.keepParents(e.Path)
 	return true
 }

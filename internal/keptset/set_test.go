@@ -176,3 +176,33 @@ func TestGenerateReplacesContent(t *testing.T) {
 		t.Error("Generate accepted a directory")
 	}
 }
+
+// TestSharedReasons: paths kept one after the other for the same reason
+// share its storage, and another reason given to one of them later is
+// that path's alone.
+func TestSharedReasons(t *testing.T) {
+	m := rootfs.NewMem()
+	for _, p := range []string{"/srv/a", "/srv/b", "/srv/c"} {
+		m.AddFile(p, 0o644, nil)
+	}
+	s := NewSet(m.View())
+	app := Reason{Kind: KindApp, Detail: "application file under /srv"}
+	for _, p := range []string{"/srv/a", "/srv/b", "/srv/c"} {
+		if _, err := s.Keep(p, app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := s.Item("/srv/a").Reasons, s.Item("/srv/b").Reasons; &a[0] != &b[0] {
+		t.Error("two paths kept for one reason do not share it")
+	}
+	inc := Reason{Kind: KindInclude}
+	if _, err := s.Keep("/srv/b", inc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]Reason{"/srv/a": {app}, "/srv/b": {app, inc}, "/srv/c": {app}}
+	for p, w := range want {
+		if d := cmp.Diff(w, s.Item(p).Reasons); d != "" {
+			t.Errorf("%s reasons (-want +got):\n%s", p, d)
+		}
+	}
+}

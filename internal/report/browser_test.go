@@ -151,7 +151,7 @@ func TestHTMLReportInChromiumNginx(t *testing.T) {
 	}
 	// The kept file with the longest chain to the entrypoint.
 	query, longest := "", 0
-	for _, k := range rep.Kept {
+	for k := range rep.KeptPaths() {
 		if n := len(chainSteps(&rep, k.Path)); k.Type == "file" && n > longest && strings.HasSuffix(k.Chain, "← entrypoint") {
 			query, longest = k.Path, n
 		}
@@ -164,9 +164,9 @@ func TestHTMLReportInChromiumNginx(t *testing.T) {
 }
 
 func byPath(rep *report.Report, p string) *report.Kept {
-	for i := range rep.Kept {
-		if rep.Kept[i].Path == p {
-			return &rep.Kept[i]
+	for k := range rep.KeptPaths() {
+		if k.Path == p {
+			return &k
 		}
 	}
 	return nil
@@ -281,7 +281,7 @@ func children(rep *report.Report, dir string) map[string]int64 {
 		return dir + "/" + first, strings.Contains(rest, "/")
 	}
 	var kept int64
-	for _, k := range rep.Kept {
+	for k := range rep.KeptPaths() {
 		if k.Type != "file" || k.SameAs != "" {
 			continue
 		}
@@ -462,7 +462,7 @@ func checkReportPage(t *testing.T, bin string, rep *report.Report, query string)
 	if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d kept paths, %d dropped dirs, page %d bytes", rep.Source, len(rep.Kept), len(rep.DroppedDirs), page.Len())
+	t.Logf("%s: %d kept paths, %d dropped dirs, page %d bytes", rep.Source, len(rep.KeptList()), len(rep.DroppedDirs), page.Len())
 
 	var mu sync.Mutex
 	var problems []string
@@ -614,7 +614,7 @@ func checkReportPage(t *testing.T, bin string, rep *report.Report, query string)
 	  return {Key: d.dataset.group, Paths: rows.filter(function (r, i) { return i % 2 === 0; }).map(function (r) { return r.cells[0].textContent; }),
 	    Chains: rows.filter(function (r, i) { return i % 2 === 1; }).map(function (r) { return r.cells[0].textContent; })}; })()`, &group)
 	chains := map[string]string{}
-	for _, k := range rep.Kept {
+	for k := range rep.KeptPaths() {
 		key := string(k.Reasons[0].Kind)
 		if k.Reasons[0].Rule != "" {
 			key += ": " + k.Reasons[0].Rule

@@ -64,7 +64,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		return fmt.Errorf("encoding the report: %w", err)
 	}
 	byKind := map[string]*group{}
-	for _, k := range r.Kept {
+	for k := range r.KeptPaths() {
 		if k.Type == "dir" || len(k.Reasons) == 0 {
 			continue
 		}

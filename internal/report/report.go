@@ -4,9 +4,13 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"path"
 	"slices"
 	"sort"
@@ -84,7 +88,11 @@ type Report struct {
 	Packages    []Package `json:"packages,omitempty"`
 	Trace       *Trace    `json:"trace,omitempty"`
 	Verify      *Verify   `json:"verify,omitempty"`
-	Kept        []Kept    `json:"kept"`
+	// Kept lists the kept paths of a report read from JSON. Describe leaves
+	// it nil and sets KeptFrom, which yields them from the kept set as they
+	// are read; KeptPaths reads either.
+	Kept     []Kept         `json:"kept"`
+	KeptFrom iter.Seq[Kept] `json:"-"`
 }
 
 // Trace summarises the traced run of dynamic mode.
@@ -213,40 +221,30 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 		r.DroppedBytes += d.Bytes
 	}
 	sort.Slice(r.DroppedDirs, func(i, j int) bool { return r.DroppedDirs[i].Dir < r.DroppedDirs[j].Dir })
-	seen := map[uint64]string{}
 	r.After = Size{}
 	r.ByReason = map[keptset.Kind]Size{}
 	r.Application = Size{}
-	items := kept.Items()
-	r.Kept = slices.Grow(r.Kept[:0], len(items))
-	ch := newChains(kept)
-	for _, it := range items {
-		e := it.Entry
-		k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: ch.chain(it.Path)}
-		if e.Type == rootfs.TypeReg {
-			k.Size = e.Size
-			if first, ok := seen[e.HardlinkID]; ok && e.HardlinkID != 0 {
-				k.SameAs = first
-			} else {
-				if e.HardlinkID != 0 {
-					seen[e.HardlinkID] = it.Path
-				}
-				r.After.Files++
-				r.After.Bytes += e.Size
-				t := r.ByReason[it.Reasons[0].Kind]
-				t.Files++
-				t.Bytes += e.Size
-				r.ByReason[it.Reasons[0].Kind] = t
-				for _, why := range it.Reasons {
-					if why.Kind == keptset.KindApp {
-						r.Application.Files++
-						r.Application.Bytes += e.Size
-						break
-					}
-				}
+	// the totals come from the same walk that lists the kept paths, so
+	// they always agree with it; the list itself is not kept (see keptPaths)
+	r.Kept = nil
+	r.KeptFrom = keptPaths(kept)
+	for k := range r.KeptFrom {
+		if k.Type != rootfs.TypeReg.String() || k.SameAs != "" {
+			continue
+		}
+		r.After.Files++
+		r.After.Bytes += k.Size
+		t := r.ByReason[k.Reasons[0].Kind]
+		t.Files++
+		t.Bytes += k.Size
+		r.ByReason[k.Reasons[0].Kind] = t
+		for _, why := range k.Reasons {
+			if why.Kind == keptset.KindApp {
+				r.Application.Files++
+				r.Application.Bytes += k.Size
+				break
 			}
 		}
-		r.Kept = append(r.Kept, k)
 	}
 	r.Dropped = r.Before.Files - r.After.Files
 	found := map[string]bool{}
@@ -287,6 +285,106 @@ func Describe(r *Report, v *rootfs.View, kept *keptset.Set, keepSetid bool) erro
 		sort.Strings(l)
 	}
 	return nil
+}
+
+// keptPaths yields the Kept record of every path of the set, in path
+// order, each computed when it is read: a report of 200k kept paths holds
+// no list of them (and no why-chain text) while the set it came from lives.
+// A regular file whose inode a path before it holds is SameAs that path.
+func keptPaths(set *keptset.Set) iter.Seq[Kept] {
+	return func(yield func(Kept) bool) {
+		seen := map[uint64]string{}
+		ch := newChains(set)
+		for _, it := range set.Items() {
+			e := it.Entry
+			k := Kept{Path: it.Path, Type: e.Type.String(), Link: e.Linkname, Reasons: it.Reasons, Chain: ch.chain(it.Path)}
+			if e.Type == rootfs.TypeReg {
+				k.Size = e.Size
+				if first, ok := seen[e.HardlinkID]; ok && e.HardlinkID != 0 {
+					k.SameAs = first
+				} else if e.HardlinkID != 0 {
+					seen[e.HardlinkID] = it.Path
+				}
+			}
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// KeptPaths yields every kept path with its reasons, in path order: those
+// of the kept set Describe read (computed as they are read), or the Kept
+// list of a report built or decoded with one.
+func (r *Report) KeptPaths() iter.Seq[Kept] {
+	if r.Kept == nil && r.KeptFrom != nil {
+		return r.KeptFrom
+	}
+	return slices.Values(r.Kept)
+}
+
+// KeptList returns the kept paths as a list (KeptPaths collected).
+func (r *Report) KeptList() []Kept {
+	if r.Kept == nil && r.KeptFrom != nil {
+		return slices.Collect(r.KeptFrom)
+	}
+	return r.Kept
+}
+
+// plainReport is Report without its methods, for encoding/json.
+type plainReport Report
+
+// MarshalJSON encodes the report with its kept paths (KeptPaths) as the
+// "kept" list.
+func (r Report) MarshalJSON() ([]byte, error) {
+	p := plainReport(r)
+	if p.Kept == nil && p.KeptFrom != nil {
+		p.Kept = slices.Collect(p.KeptFrom)
+	}
+	return json.Marshal(p)
+}
+
+// WriteJSON writes the report as indented JSON followed by a newline, the
+// same bytes as json.MarshalIndent(r, "", "  ") and a newline, with the
+// kept paths encoded one at a time as they are read (a report of 200k
+// kept paths is never in memory as a whole).
+func (r *Report) WriteJSON(w io.Writer) error {
+	head := plainReport(*r)
+	head.Kept, head.KeptFrom = nil, nil
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
+	const tail = "null\n}" // "kept", the last field, nil
+	if !bytes.HasSuffix(b, []byte(tail)) {
+		return fmt.Errorf("encoding the report: it does not end with its kept list")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(b[:len(b)-len(tail)])
+	n := 0
+	for k := range r.KeptPaths() {
+		kb, err := json.MarshalIndent(k, "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the report's %s: %w", k.Path, err)
+		}
+		if n == 0 {
+			bw.WriteString("[\n    ")
+		} else {
+			bw.WriteString(",\n    ")
+		}
+		bw.Write(kb)
+		n++
+	}
+	switch {
+	case n > 0:
+		bw.WriteString("\n  ]")
+	case r.Kept != nil:
+		bw.WriteString("[]")
+	default:
+		bw.WriteString("null") // as encoding/json writes an empty kept set's nil list
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
 }
 
 // underVirtual reports paths of the kernel's virtual filesystems.
@@ -390,7 +488,7 @@ func dedupe(s []string) []string {
 // symlinks and (empty) files, so paths can be resolved as in the image.
 func (r *Report) View() *rootfs.View {
 	m := rootfs.NewMem()
-	for _, k := range r.Kept {
+	for k := range r.KeptPaths() {
 		switch k.Type {
 		case rootfs.TypeDir.String():
 			m.AddDir(k.Path, 0o755)

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -56,7 +58,7 @@ func TestDescribeDropped(t *testing.T) {
 	}
 	sameAs := map[string]string{}
 	var keptBytes int64
-	for _, k := range r.Kept {
+	for k := range r.KeptPaths() {
 		if k.SameAs != "" {
 			sameAs[k.Path] = k.SameAs
 		} else {
@@ -68,5 +70,76 @@ func TestDescribeDropped(t *testing.T) {
 	}
 	if keptBytes != r.After.Bytes {
 		t.Errorf("kept sizes without same_as add up to %d, after is %d", keptBytes, r.After.Bytes)
+	}
+}
+
+// TestWriteJSON: the streamed report is byte for byte the indented
+// encoding of the same report with its kept list materialized, for a
+// described report (the kept paths read from the set), an empty one and
+// one decoded from JSON; and decoding it gives the kept list back.
+func TestWriteJSON(t *testing.T) {
+	m := rootfs.NewMem()
+	m.AddFile("/usr/bin/app", 0o755, make([]byte, 10))
+	m.AddFile("/usr/lib/libx.so", 0o644, make([]byte, 4))
+	m.AddSymlink("/lib", "usr/lib")
+	m.AddFile("/etc/a<b>&c", 0o644, []byte("x"))
+	v := m.View()
+	kept := keptset.NewSet(v)
+	if _, err := kept.Keep("/usr/bin/app", keptset.Reason{Kind: keptset.KindEntrypoint}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/lib/libx.so", "/etc/a<b>&c"} {
+		if _, err := kept.Keep(p, keptset.Reason{Kind: keptset.KindNeeded, From: "/usr/bin/app"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var described Report
+	if err := Describe(&described, v, kept, false); err != nil {
+		t.Fatal(err)
+	}
+	described.Notes = []string{"a note"}
+	var empty Report
+	if err := Describe(&empty, v, keptset.NewSet(v), false); err != nil {
+		t.Fatal(err)
+	}
+	var decoded Report
+	if err := json.Unmarshal([]byte(`{"source":"x","kept":[{"path":"/a","type":"file","reasons":[{"kind":"include"}],"chain":"/a ← --include"}]}`), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*Report{"described": &described, "empty": &empty, "decoded": &decoded, "zero": {}, "decoded empty": {Kept: []Kept{}}} {
+		var got bytes.Buffer
+		if err := r.WriteJSON(&got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		list := *r
+		list.Kept = r.KeptList()
+		want, err := json.MarshalIndent(plainReport(list), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(string(want)+"\n", got.String()); d != "" {
+			t.Errorf("%s: WriteJSON differs from MarshalIndent (-want +got):\n%s", name, d)
+		}
+		var back Report
+		if err := json.Unmarshal(got.Bytes(), &back); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := cmp.Diff(list.Kept, back.Kept); d != "" {
+			t.Errorf("%s: kept list read back (-want +got):\n%s", name, d)
+		}
+		compact, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, compact, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if indented.String()+"\n" != got.String() {
+			t.Errorf("%s: json.Marshal differs from WriteJSON", name)
+		}
+	}
+	if n := len(described.KeptList()); n != kept.Len() || described.Kept != nil {
+		t.Errorf("described report lists %d kept paths (Kept %v), the set %d", n, described.Kept, kept.Len())
 	}
 }

@@ -26,19 +26,29 @@ const gzipBlock = 1 << 20
 // Layer writes the items as one deterministic tar layer (see WriteTar) and
 // returns it as a gzip-compressed OCI layer. The tar is compressed in one
 // pass, in parallel blocks of fixed size (deterministic output on any
-// number of cores), while both digests are computed.
+// number of cores), while both digests are computed. WithoutCompression
+// stores the tar itself instead (one digest, which is the DiffID).
 //
-// The compressed layer is kept in a temp file (images can be gigabytes)
+// The layer is kept in a temp file (images can be gigabytes)
 // that is unlinked as soon as it is created, so nothing is left on disk even
 // if the process dies. The returned layer also implements io.Closer: Close
 // releases the file at once; otherwise it is released when the layer is
 // garbage collected. The layer must not be read after Close.
 func Layer(items []Item, opts ...Option) (v1.Layer, error) {
+	return LayerOf(refs(items), opts...)
+}
+
+// LayerOf is Layer of entries by reference.
+func LayerOf(items []Ref, opts ...Option) (v1.Layer, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(o.tempDir, "pare-layer-*.tar.gz")
+	pattern := "pare-layer-*.tar.gz"
+	if o.raw {
+		pattern = "pare-layer-*.tar"
+	}
+	f, err := os.CreateTemp(o.tempDir, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("creating layer temp file: %w", err)
 	}
@@ -46,7 +56,11 @@ func Layer(items []Item, opts ...Option) (v1.Layer, error) {
 		f.Close()
 		return nil, fmt.Errorf("unlinking layer temp file: %w", err)
 	}
-	l, err := writeLayer(f, items, o)
+	write := writeLayer
+	if o.raw {
+		write = writeRawLayer
+	}
+	l, err := write(f, items, o)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -54,7 +68,7 @@ func Layer(items []Item, opts ...Option) (v1.Layer, error) {
 	return l, nil
 }
 
-func writeLayer(f *os.File, items []Item, o *options) (*layer, error) {
+func writeLayer(f *os.File, items []Ref, o *options) (*layer, error) {
 	fw := bufio.NewWriterSize(f, 1<<20)
 	digest := sha256.New()
 	gz := &countWriter{w: io.MultiWriter(fw, digest)}
@@ -86,6 +100,21 @@ func writeLayer(f *os.File, items []Item, o *options) (*layer, error) {
 		digest: hashOf(digest),
 		diffID: hashOf(diffID),
 	}, nil
+}
+
+// writeRawLayer writes the tar of items uncompressed to f, hashing it.
+func writeRawLayer(f *os.File, items []Ref, o *options) (*layer, error) {
+	digest := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, digest)}
+	tw := bufio.NewWriterSize(cw, 1<<20)
+	if err := writeTar(tw, items, o); err != nil {
+		return nil, err
+	}
+	if err := tw.Flush(); err != nil {
+		return nil, fmt.Errorf("writing layer temp file: %w", err)
+	}
+	h := hashOf(digest)
+	return &layer{tf: &tempFile{f: f, size: cw.n}, digest: h, diffID: h, raw: true}, nil
 }
 
 func hashOf(h hash.Hash) v1.Hash {
@@ -129,22 +158,30 @@ func (t *tempFile) close() error {
 	return t.f.Close()
 }
 
-// layer is a gzip-compressed v1.Layer backed by an unlinked temp file.
+// layer is a gzip-compressed (or, raw, uncompressed) v1.Layer backed by an
+// unlinked temp file.
 type layer struct {
 	tf             *tempFile
 	digest, diffID v1.Hash
+	raw            bool
 }
 
-func (l *layer) Digest() (v1.Hash, error)            { return l.digest, nil }
-func (l *layer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
-func (l *layer) Size() (int64, error)                { return l.tf.size, nil }
-func (l *layer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
-func (l *layer) Compressed() (io.ReadCloser, error)  { return l.tf.open() }
+func (l *layer) Digest() (v1.Hash, error)           { return l.digest, nil }
+func (l *layer) DiffID() (v1.Hash, error)           { return l.diffID, nil }
+func (l *layer) Size() (int64, error)               { return l.tf.size, nil }
+func (l *layer) Compressed() (io.ReadCloser, error) { return l.tf.open() }
+
+func (l *layer) MediaType() (types.MediaType, error) {
+	if l.raw {
+		return types.OCIUncompressedLayer, nil
+	}
+	return types.OCILayer, nil
+}
 
 func (l *layer) Uncompressed() (io.ReadCloser, error) {
 	rc, err := l.tf.open()
-	if err != nil {
-		return nil, err
+	if err != nil || l.raw {
+		return rc, err
 	}
 	zr, err := gzip.NewReader(rc)
 	if err != nil {

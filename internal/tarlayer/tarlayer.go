@@ -35,6 +35,32 @@ type Item struct {
 	Open  func() (io.ReadCloser, error)
 }
 
+// Ref is an Item whose entry is referenced, not copied: a view's own
+// entry, only read, so the layout of an image of 200k kept files holds no
+// second copy of their metadata (LayerOf, WriteTarOf).
+type Ref struct {
+	Entry *rootfs.Entry
+	Open  func() (io.ReadCloser, error)
+}
+
+// Copies returns each Ref as an Item holding a copy of its entry.
+func Copies(refs []Ref) []Item {
+	out := make([]Item, len(refs))
+	for i, r := range refs {
+		out[i] = Item{Entry: *r.Entry, Open: r.Open}
+	}
+	return out
+}
+
+// refs returns a Ref to each item.
+func refs(items []Item) []Ref {
+	out := make([]Ref, len(items))
+	for i := range items {
+		out[i] = Ref{Entry: &items[i].Entry, Open: items[i].Open}
+	}
+	return out
+}
+
 // Option configures Layer, WriteTar and NewImage.
 type Option func(*options) error
 
@@ -46,6 +72,7 @@ type options struct {
 	tempDir    string
 	addParents bool
 	ctx        context.Context
+	raw        bool
 }
 
 // WithEpoch sets the mtime of every entry and the image creation time.
@@ -75,6 +102,17 @@ func WithCompressionLevel(level int) Option {
 			return fmt.Errorf("invalid gzip level %d", level)
 		}
 		o.level = level
+		return nil
+	}
+}
+
+// WithoutCompression makes Layer store the tar as it is, as docker save
+// does: its digest is its DiffID and its media type the OCI uncompressed
+// layer's. For sinks that keep layers uncompressed anyway (a docker-archive,
+// the Docker daemon), compressing would be work thrown away.
+func WithoutCompression() Option {
+	return func(o *options) error {
+		o.raw = true
 		return nil
 	}
 }
@@ -177,11 +215,14 @@ var ErrDuplicate = errors.New("duplicate path")
 // prepare validates and sorts the items and adds missing parents. It
 // returns pointers into items (and to the added parents): an image of 200k
 // files is not copied again.
-func prepare(items []Item, o *options) ([]*Item, error) {
+func prepare(items []Ref, o *options) ([]*Ref, error) {
 	byPath := make(map[string]int, len(items))
-	out := make([]*Item, 0, len(items)+8)
+	out := make([]*Ref, 0, len(items)+8)
 	for i := range items {
 		it := &items[i]
+		if it.Entry == nil {
+			return nil, fmt.Errorf("item %d has no entry", i)
+		}
 		p := it.Entry.Path
 		if p == "" || p[0] != '/' || path.Clean(p) != p {
 			return nil, fmt.Errorf("invalid path %q: must be absolute and clean", p)
@@ -213,7 +254,7 @@ func prepare(items []Item, o *options) ([]*Item, error) {
 				return nil, fmt.Errorf("parent %s of %s is missing", dir, p)
 			}
 			byPath[dir] = len(out)
-			out = append(out, &Item{Entry: rootfs.Entry{
+			out = append(out, &Ref{Entry: &rootfs.Entry{
 				Path: dir, Type: rootfs.TypeDir, Mode: 0o755, ModTime: o.epoch,
 			}})
 		}
@@ -228,6 +269,11 @@ func prepare(items []Item, o *options) ([]*Item, error) {
 // parents added, mtimes set to the epoch (unless WithModTimes), hard-link
 // groups stored once. It writes the tar footer; it does not close w.
 func WriteTar(w io.Writer, items []Item, opts ...Option) error {
+	return WriteTarOf(w, refs(items), opts...)
+}
+
+// WriteTarOf is WriteTar of entries by reference.
+func WriteTarOf(w io.Writer, items []Ref, opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return err
@@ -235,7 +281,7 @@ func WriteTar(w io.Writer, items []Item, opts ...Option) error {
 	return writeTar(w, items, o)
 }
 
-func writeTar(w io.Writer, items []Item, o *options) error {
+func writeTar(w io.Writer, items []Ref, o *options) error {
 	sorted, err := prepare(items, o)
 	if err != nil {
 		return err
@@ -249,7 +295,7 @@ func writeTar(w io.Writer, items []Item, o *options) error {
 				return fmt.Errorf("stopped after %d of %d entries: %w", i, len(sorted), err)
 			}
 		}
-		e := &it.Entry
+		e := it.Entry
 		hdr, err := header(e, o)
 		if err != nil {
 			return err
@@ -283,7 +329,7 @@ func writeTar(w io.Writer, items []Item, o *options) error {
 
 // copyContent copies the content of it to w through buf (one buffer for
 // the whole layer: io.Copy would allocate one per file).
-func copyContent(w io.Writer, it *Item, buf []byte) error {
+func copyContent(w io.Writer, it *Ref, buf []byte) error {
 	if it.Open == nil {
 		return errors.New("no content opener for regular file")
 	}

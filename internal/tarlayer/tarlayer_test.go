@@ -424,3 +424,48 @@ func BenchmarkLayer(b *testing.B) {
 		l.(io.Closer).Close()
 	}
 }
+
+// TestUncompressedLayer checks WithoutCompression: the stored blob is the
+// tar of WriteTar itself, its digest is its DiffID (the DiffID of the
+// compressed layer of the same items), and the image declares it an
+// uncompressed layer, so a docker-archive names it .tar.
+func TestUncompressedLayer(t *testing.T) {
+	unsetEpoch(t)
+	gz, _ := buildImage(t, fixture())
+	raw, img := buildImage(t, fixture(), WithoutCompression())
+	var want bytes.Buffer
+	if err := WriteTar(&want, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	for name, open := range map[string]func() (io.ReadCloser, error){"Compressed": raw.Compressed, "Uncompressed": raw.Uncompressed} {
+		rc, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: %d bytes, not the %d of WriteTar", name, len(got), want.Len())
+		}
+	}
+	d, _ := raw.Digest()
+	id, _ := raw.DiffID()
+	gzID, _ := gz.DiffID()
+	if size, _ := raw.Size(); d != id || id != gzID || id.String() != goldenDiffID || size != int64(want.Len()) {
+		t.Errorf("digest %s, diff_id %s (compressed layer's %s), size %d: want all %s and %d bytes", d, id, gzID, size, goldenDiffID, want.Len())
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := m.Layers[0]; l.MediaType != types.OCIUncompressedLayer || l.Digest != d || l.Size != int64(want.Len()) {
+		t.Errorf("manifest layer %+v, want media type %s, digest %s, size %d", l, types.OCIUncompressedLayer, d, want.Len())
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := cf.RootFS.DiffIDs; len(ids) != 1 || ids[0] != id {
+		t.Errorf("config diff_ids %v, want [%s]", ids, id)
+	}
+}

@@ -117,7 +117,7 @@ func TestBuildInMemory(t *testing.T) {
 			t.Errorf("%s in the pared image", p)
 		}
 	}
-	if len(res.Report.Kept) == 0 || res.Report.After.Files == 0 {
+	if len(res.Report.KeptList()) == 0 || res.Report.After.Files == 0 {
 		t.Errorf("report lists nothing kept: %+v", res.Report.After)
 	}
 

@@ -57,7 +57,7 @@ func TestBuildTracedAndMissing(t *testing.T) {
 		t.Errorf("report missing = %q", res.Report.Missing)
 	}
 	kept := map[string]bool{}
-	for _, k := range res.Report.Kept {
+	for k := range res.Report.KeptPaths() {
 		kept[k.Path] = true
 	}
 	for _, p := range []string{"/usr/bin/app", lib + "libc.so.6", "/usr/share/app/templates/page.tmpl", "/var/lib/app"} {

@@ -71,7 +71,7 @@ func Dockerfile(src *Source, o BuildOptions, d DockerfileOptions) (*DockerfileRe
 		comment = append(comment, "The context holds pare's own static programs under "+assemble.AddonDir+".")
 	}
 	out, err := dockerfile.Generate(dockerfile.Input{
-		Source: name, View: src.View, Items: l.Items, Generated: l.Generated, Config: l.Config.Config,
+		Source: name, View: src.View, Items: tarlayer.Copies(l.Items), Generated: l.Generated, Config: l.Config.Config,
 		Context: d.Context, File: d.File, Comment: comment,
 	})
 	if err != nil {

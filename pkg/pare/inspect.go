@@ -209,8 +209,8 @@ func dryRun(src *Source, o BuildOptions, top int) (*ParedDryRun, error) {
 		KeptPaths: res.Kept, DroppedFiles: r.Dropped, DroppedBytes: r.Before.Bytes - r.After.Bytes,
 		TopDropped: []DroppedDir{}, Warnings: res.Warnings, Missing: res.Missing, Report: r,
 	}
-	kept := make(map[string]bool, len(r.Kept))
-	for _, k := range r.Kept {
+	kept := make(map[string]bool, res.Kept)
+	for k := range r.KeptPaths() {
 		kept[k.Path] = true
 	}
 	// an inode is dropped when none of its names is kept

@@ -107,6 +107,11 @@ type BuildOptions struct {
 	// HEALTHCHECK that runs it. A Command's program is kept with its
 	// closure, as with IncludeExes.
 	Healthcheck *Healthcheck
+	// UncompressedLayer stores the pared layer as a plain tar, as docker
+	// save does, instead of gzip-compressing it: for a docker-archive or
+	// the Docker daemon, which keep layers uncompressed, compressing is
+	// work thrown away. Registries and OCI layouts want it compressed.
+	UncompressedLayer bool
 	// ToolCacheDir is where pare-init and pare-healthcheck are built when
 	// no copy sits next to the executable; "" is os.UserCacheDir()/pare.
 	ToolCacheDir string
@@ -198,6 +203,9 @@ func BuildContext(ctx context.Context, src *Source, o BuildOptions) (*BuildResul
 	}
 	res, extras, notes := pl.res, pl.extras, pl.notes
 	pl.asm.Layer = append(pl.asm.Layer, tarlayer.WithContext(ctx))
+	if o.UncompressedLayer {
+		pl.asm.Layer = append(pl.asm.Layer, tarlayer.WithoutCompression())
+	}
 	img, info, err := assemble.Image(src.View, pl.cf, res.Set, pl.asm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Ref, err)

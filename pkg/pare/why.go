@@ -133,7 +133,7 @@ func WhyInReport(rep *Report, name string) *WhyAnswer {
 	if res, err := rep.View().Resolve(target, true); err == nil {
 		phys = res.Path
 	}
-	for _, k := range rep.Kept {
+	for k := range rep.KeptPaths() {
 		if k.Path == phys {
 			text := k.Chain
 			if phys != target {
