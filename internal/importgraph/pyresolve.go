@@ -80,7 +80,7 @@ func (p *Python) Graph(roots, startup []string) *Result {
 	r := &pyResolver{p: p, f: newFS(p.V)}
 	var edges []Edge
 	for _, root := range roots {
-		edges = append(edges, Edge{Path: root, Detail: "script"})
+		edges = append(edges, Edge{Path: root, Detail: "script", Script: true})
 	}
 	for _, m := range startup {
 		if strings.HasSuffix(m, "*") {
@@ -336,22 +336,7 @@ func (r *pyResolver) onPath(dir string) bool {
 
 // hasPython reports whether dir holds Python code anywhere below it.
 func (r *pyResolver) hasPython(dir string) bool {
-	cacheMu.Lock()
-	found, ok := r.f.c.hasPy[dir]
-	cacheMu.Unlock()
-	if ok {
-		return found
-	}
-	defer func() {
-		cacheMu.Lock()
-		r.f.c.hasPy[dir] = found
-		cacheMu.Unlock()
-	}()
-	_ = r.p.V.Walk(dir, func(e *rootfs.Entry) error {
-		if !found && e.Type == rootfs.TypeReg && (strings.HasSuffix(e.Path, ".py") || strings.HasSuffix(e.Path, ".so")) {
-			found = true
-		}
-		return nil
+	return r.f.holds(dir, "py", func(p string) bool {
+		return strings.HasSuffix(p, ".py") || strings.HasSuffix(p, ".so")
 	})
-	return found
 }

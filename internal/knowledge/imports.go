@@ -121,7 +121,9 @@ func (a *applier) importGraph(objs []Object) error {
 	// With a trace, the runtime's own trees are left to what the run used
 	// (as without a graph); the graph still keeps the dependencies.
 	var trees []string
+	traced := false
 	if t, ok := c.(Tracer); ok && r.TraceReplaceable && t.Traced() {
+		traced = true
 		for _, o := range objs {
 			for _, vars := range r.vars(c, o) {
 				for _, t := range r.Trees {
@@ -163,7 +165,13 @@ func (a *applier) importGraph(objs []Object) error {
 		seen[w.String()] = true
 		fbs := a.fallbacks(w.File)
 		note := "not followed"
-		if len(fbs) > 0 {
+		switch {
+		case len(fbs) > 0 && traced:
+			// the trace saw what the computed import loaded, as it
+			// stands for the runtime's trees
+			note = "left " + strings.Join(fbs, ", ") + " to the trace"
+			fbs = nil
+		case len(fbs) > 0:
 			note = "kept " + strings.Join(fbs, ", ") + " whole"
 		}
 		for _, fb := range fbs {
@@ -212,6 +220,69 @@ func (a *applier) fallback(file string) string {
 	return ""
 }
 
+// leaveToGraph tells a GraphTrees Keeper which trees the import graph
+// searches instead of keeping them whole: the runtime's Trees and its
+// Resolved Deps (a Path, a Beside directory of an application directory,
+// the Searched directory of a marked environment), as found for every
+// object. The Env directories are not among them: PYTHONPATH, RUBYLIB and
+// NODE_PATH usually name the application's own code, which stays.
+func (a *applier) leaveToGraph(objs []Object) {
+	g, ok := a.c.(GraphTrees)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	leave := func(dirs ...string) {
+		for _, d := range dirs {
+			if !seen[d] && isDir(a.v, d) {
+				seen[d] = true
+				g.LeaveToGraph(d, a.r.ID)
+			}
+		}
+	}
+	var apps []string
+	for _, d := range a.r.Deps {
+		if d.Beside != "" && d.Resolved {
+			if apps == nil {
+				apps = applicationDirs(a.c, a.r.AppFiles)
+			}
+			for _, app := range apps {
+				leave(path.Join(app, d.Beside))
+			}
+		}
+	}
+	for _, o := range objs {
+		for _, vars := range a.r.vars(a.c, o) {
+			for _, t := range a.r.Trees {
+				leave(expand(a.c, t, vars)...)
+			}
+			for _, d := range a.r.Deps {
+				switch {
+				case !d.Resolved:
+				case d.Path != "":
+					leave(expand(a.c, d.Path, vars)...)
+				case d.Marker != "" && d.Searched != "":
+					for _, root := range markedRoots(a.c, d.Marker, d.MarkerEnv) {
+						leave(a.searched(root, d.Marker, vars)...)
+					}
+				}
+			}
+		}
+	}
+}
+
+// searched returns the existing directories the import graph searches in
+// the environment at root marked by marker (the Searched of its Dep).
+func (a *applier) searched(root, marker string, vars map[string]string) []string {
+	var out []string
+	for _, d := range a.r.Deps {
+		if d.Marker == marker && d.Searched != "" {
+			out = append(out, existing(a.v, expand(a.c, path.Join(root, d.Searched), vars))...)
+		}
+	}
+	return out
+}
+
 // python builds the sys.path variants: the system interpreter's and one per
 // virtual environment (a pyvenv.cfg found like Dep Marker does).
 func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, quiet func(string) bool) (*importgraph.Result, error) {
@@ -245,7 +316,7 @@ func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, 
 		if _, err := a.c.AddPath(path.Join(root, "pyvenv.cfg"), because(a.r.ID, "", "virtual environment configuration")); err != nil {
 			return nil, err
 		}
-		venv := existing(a.v, glob(a.v, path.Join(root, "lib/python"+vars["version"]+"/site-packages")))
+		venv := a.searched(root, "pyvenv.cfg", vars)
 		cfg := readConfig(a.v, path.Join(root, "pyvenv.cfg"))
 		if bytes.Contains(cfg, []byte("include-system-site-packages = true")) {
 			venv = append(venv, sites...)
