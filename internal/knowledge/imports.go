@@ -179,7 +179,11 @@ func (a *applier) importGraph(objs []Object) error {
 				return err
 			}
 		}
-		c.Warn("%s: %s: %s (%s; --trace adds what a run loads)", r.ID, w.String(), "dynamic import", note)
+		hint := "--trace adds what a run loads"
+		if traced {
+			hint = "a path the trace did not take may load more"
+		}
+		c.Warn("%s: %s: %s (%s; %s)", r.ID, w.String(), "dynamic import", note, hint)
 	}
 	return nil
 }
@@ -286,9 +290,26 @@ func (a *applier) searched(root, marker string, vars map[string]string) []string
 // python builds the sys.path variants: the system interpreter's and one per
 // virtual environment (a pyvenv.cfg found like Dep Marker does).
 func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, quiet func(string) bool) (*importgraph.Result, error) {
+	type venv struct {
+		root, cfg string
+		sites     []string
+	}
+	var venvs []venv
+	lib := append(append([]string(nil), stdlib...), sites...)
+	for _, root := range markedRoots(a.c, "pyvenv.cfg", "VIRTUAL_ENV") {
+		v := venv{root: root, cfg: path.Join(root, "pyvenv.cfg"), sites: a.searched(root, "pyvenv.cfg", vars)}
+		lib = append(lib, v.sites...)
+		if bytes.Contains(readConfig(a.v, v.cfg), []byte("include-system-site-packages = true")) {
+			v.sites = append(v.sites, sites...)
+		}
+		venvs = append(venvs, v)
+	}
+	// The directory of the script run is the front of sys.path; a module
+	// found on the search path (a package's file in site-packages, kept
+	// and so a root) is not that script: its directory is not searched.
 	var front []string
 	for _, r := range roots {
-		if d := path.Dir(r); appDir(d) {
+		if d := path.Dir(r); appDir(d) && !inOrUnder(d, lib) {
 			front = append(front, d)
 		}
 	}
@@ -311,19 +332,24 @@ func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, 
 		return p
 	}
 	py := &importgraph.Python{V: a.v, Quiet: quiet, Variants: []importgraph.PythonPaths{variant(sites)}}
-	for _, root := range markedRoots(a.c, "pyvenv.cfg", "VIRTUAL_ENV") {
+	for _, v := range venvs {
 		// the interpreter reads pyvenv.cfg to become the environment's
-		if _, err := a.c.AddPath(path.Join(root, "pyvenv.cfg"), because(a.r.ID, "", "virtual environment configuration")); err != nil {
+		if _, err := a.c.AddPath(v.cfg, because(a.r.ID, "", "virtual environment configuration")); err != nil {
 			return nil, err
 		}
-		venv := a.searched(root, "pyvenv.cfg", vars)
-		cfg := readConfig(a.v, path.Join(root, "pyvenv.cfg"))
-		if bytes.Contains(cfg, []byte("include-system-site-packages = true")) {
-			venv = append(venv, sites...)
-		}
-		py.Variants = append(py.Variants, variant(venv))
+		py.Variants = append(py.Variants, variant(v.sites))
 	}
 	return py.Graph(uniqStrings(roots), a.r.Imports.Startup), nil
+}
+
+// inOrUnder reports whether p is one of dirs or lies below one.
+func inOrUnder(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // envDirs returns the absolute directories of the runtime's Env variables.
