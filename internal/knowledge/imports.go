@@ -332,6 +332,9 @@ func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, 
 		return p
 	}
 	py := &importgraph.Python{V: a.v, Quiet: quiet, Variants: []importgraph.PythonPaths{variant(sites)}}
+	if t, ok := a.c.(Tracer); ok && a.r.TraceReplaceable && t.Traced() {
+		py.HooksEager = true // the trace has the start-up
+	}
 	for _, v := range venvs {
 		// the interpreter reads pyvenv.cfg to become the environment's
 		if _, err := a.c.AddPath(v.cfg, because(a.r.ID, "", "virtual environment configuration")); err != nil {
