@@ -166,7 +166,9 @@ func (b *builder) appFiles() {
 			if e.Path != root && e.Type == rootfs.TypeDir && cacheNames[path.Base(e.Path)] {
 				return fs.SkipDir
 			}
-			if e.Type == rootfs.TypeDir && b.graphTrees[e.Path] != "" {
+			if e.Path != root && e.Type == rootfs.TypeDir && b.graphTrees[e.Path] != "" {
+				// (a root that is itself such a tree was named as the
+				// application's: the WorkingDir, the Env)
 				left = append(left, e.Path)
 				return fs.SkipDir
 			}
