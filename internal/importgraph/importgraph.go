@@ -54,6 +54,9 @@ type Edge struct {
 	Detail string // what import it satisfies
 	Tree   bool   // keep Path as a whole directory
 	ELF    bool   // a native module: keep it with its loader closure
+	// Script marks a root script: parsed whatever its name (a program
+	// whose #! names the runtime: bin/gunicorn, node_modules/.bin's).
+	Script bool
 }
 
 // Warning is an import that could not be resolved statically.
@@ -102,7 +105,7 @@ func walk(v *rootfs.View, r resolver, roots []Edge, quiet func(string) bool) *Re
 		}
 		seen[key] = true
 		res.Edges = append(res.Edges, e)
-		if e.Tree || e.ELF || !r.source(e.Path) {
+		if e.Tree || e.ELF || !e.Script && !r.source(e.Path) {
 			continue
 		}
 		for _, im := range newFS(v).imports(e.Path, r.parse) {
@@ -143,7 +146,7 @@ type cache struct {
 	names  map[string][]string
 	types  map[string]rootfs.Type // 0xff: missing
 	parsed map[string][]Import
-	hasPy  map[string]bool
+	holds  map[string]bool // by kind and directory, see fsys.holds
 	beams  map[string]*Beam
 }
 
@@ -158,7 +161,7 @@ func cacheFor(v *rootfs.View) *cache {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if last == nil || last.v != v {
-		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, hasPy: map[string]bool{}, beams: map[string]*Beam{}}
+		last = &cache{v: v, names: map[string][]string{}, types: map[string]rootfs.Type{}, parsed: map[string][]Import{}, holds: map[string]bool{}, beams: map[string]*Beam{}}
 	}
 	return last
 }
@@ -185,6 +188,28 @@ func (f fsys) typ(p string) rootfs.Type {
 }
 
 func (f fsys) isFile(p string) bool { return f.typ(p) == rootfs.TypeReg }
+
+// holds reports whether dir holds a regular file that code matches
+// anywhere below it; kind names code in the cache ("py", "js").
+func (f fsys) holds(dir, kind string, code func(string) bool) bool {
+	key := kind + ":" + dir
+	cacheMu.Lock()
+	found, ok := f.c.holds[key]
+	cacheMu.Unlock()
+	if ok {
+		return found
+	}
+	_ = f.v.Walk(dir, func(e *rootfs.Entry) error {
+		if !found && e.Type == rootfs.TypeReg && code(e.Path) {
+			found = true
+		}
+		return nil
+	})
+	cacheMu.Lock()
+	f.c.holds[key] = found
+	cacheMu.Unlock()
+	return found
+}
 
 func (f fsys) isDir(p string) bool { return f.typ(p) == rootfs.TypeDir }
 

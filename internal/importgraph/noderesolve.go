@@ -29,7 +29,7 @@ func (n *Node) Graph(roots []string) *Result {
 	r := &nodeResolver{n: n, f: newFS(n.V), pkgs: map[string]*pkgJSON{}}
 	var edges []Edge
 	for _, root := range roots {
-		edges = append(edges, Edge{Path: root, Detail: "script"})
+		edges = append(edges, Edge{Path: root, Detail: "script", Script: true})
 		edges = append(edges, r.scope(root)...)
 	}
 	return walk(n.V, r, edges, n.Quiet)
@@ -126,8 +126,66 @@ func (r *nodeResolver) resolve(file string, im Import) []Edge {
 			continue
 		}
 		out = append(out, r.scope(f)...)
+		out = append(out, r.data(f)...)
 	}
 	return out
+}
+
+// data returns the data of the package that module f belongs to, as
+// Python's packages have theirs: the files beside f that are not
+// JavaScript nor type declarations (templates and JSON read with fs,
+// WebAssembly, a native addon found by a computed name) and the subdirectories of f's directory that
+// hold no JavaScript. Only inside a package (below a node_modules or a
+// global folder): the application's own tree is kept whole already.
+func (r *nodeResolver) data(f string) []Edge {
+	dir := path.Dir(f)
+	if !r.inPackage(dir) {
+		return nil
+	}
+	var out []Edge
+	for _, n := range r.f.names(dir) {
+		p := path.Join(dir, n)
+		switch {
+		case n == "node_modules":
+		case r.f.isFile(p):
+			if !r.source(p) && !typeDeclaration(n) {
+				out = append(out, Edge{Path: p, From: f, ELF: strings.HasSuffix(n, ".node"), Detail: "data of package " + path.Base(dir)})
+			}
+		case r.f.isDir(p) && !r.f.holds(p, "js", r.source):
+			out = append(out, Edge{Path: p, From: f, Tree: true, Detail: "data of package " + path.Base(dir)})
+		}
+	}
+	return out
+}
+
+// typeDeclaration reports whether name is a TypeScript declaration file
+// (index.d.ts): read by compilers, never by node.
+func typeDeclaration(name string) bool {
+	for _, x := range []string{".d.ts", ".d.mts", ".d.cts"} {
+		if strings.HasSuffix(name, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// inPackage reports whether dir lies inside a package: below a node_modules
+// or a global folder, not the folder itself (whose files are single-file
+// modules) nor a scope (@types).
+func (r *nodeResolver) inPackage(dir string) bool {
+	base := path.Base(dir)
+	if base == "node_modules" || strings.HasPrefix(base, "@") && path.Base(path.Dir(dir)) == "node_modules" {
+		return false
+	}
+	if strings.Contains(dir+"/", "/node_modules/") {
+		return true
+	}
+	for _, g := range r.n.Globals {
+		if strings.HasPrefix(dir, g+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // fileOrDir is LOAD_AS_FILE then LOAD_AS_DIRECTORY; the package.json read

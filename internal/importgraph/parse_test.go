@@ -322,3 +322,33 @@ func TestParseRubyLazy(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
 	}
 }
+
+func TestParsePythonLazy(t *testing.T) {
+	src := `import eager
+class C:
+    import in_class_body
+    def m(self):
+        import in_method
+        if x:
+            from deep import y
+    import after_method
+def f(a,
+      b):
+	importlib.import_module("tabbed")
+async def g():
+    import in_async
+try:
+    import in_try
+except ImportError:
+    pass
+def h(): import one_line_def
+`
+	var got []string
+	for _, im := range ParsePython([]byte(src)) {
+		got = append(got, fmt.Sprintf("%s:%v", im.Name, im.Lazy))
+	}
+	want := "eager:false in_class_body:false in_method:true deep:true after_method:false tabbed:true in_async:true in_try:false one_line_def:false"
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("got  %s\nwant %s", g, want)
+	}
+}

@@ -47,7 +47,7 @@ func (p *Perl) Graph(roots, startup []string) *Result {
 	}
 	var edges []Edge
 	for _, root := range roots {
-		edges = append(edges, Edge{Path: root, Detail: "script"})
+		edges = append(edges, Edge{Path: root, Detail: "script", Script: true})
 	}
 	for _, m := range startup {
 		kind := "use"

@@ -65,7 +65,19 @@ type Python struct {
 	// Quiet reports files whose dynamic imports are not warnings (the
 	// standard library's own machinery).
 	Quiet func(string) bool
+	// HooksEager follows only the top-level imports of the modules that
+	// .pth files import at start-up (set after a traced run, whose
+	// start-up is in the trace): what such a hook's functions import runs
+	// when something calls them (setuptools' distutils shim imports
+	// setuptools when distutils is imported), and the application's own
+	// graph follows every import of what it imports itself.
+	HooksEager bool
 }
+
+// eagerPy follows only the imports run when a module is loaded.
+type eagerPy struct{ *pyResolver }
+
+func (eagerPy) eagerOnly() bool { return true }
 
 type pyResolver struct {
 	p *Python
@@ -78,9 +90,9 @@ type pyResolver struct {
 // _sysconfigdata_*).
 func (p *Python) Graph(roots, startup []string) *Result {
 	r := &pyResolver{p: p, f: newFS(p.V)}
-	var edges []Edge
+	var edges, hooks []Edge
 	for _, root := range roots {
-		edges = append(edges, Edge{Path: root, Detail: "script"})
+		edges = append(edges, Edge{Path: root, Detail: "script", Script: true})
 	}
 	for _, m := range startup {
 		if strings.HasSuffix(m, "*") {
@@ -105,7 +117,7 @@ func (p *Python) Graph(roots, startup []string) *Result {
 				_ = code
 			}
 			for _, im := range ParsePython(code) {
-				edges = append(edges, r.resolve("", im)...)
+				hooks = append(hooks, r.resolve("", im)...)
 			}
 			for _, n := range r.f.names(s) {
 				if strings.HasSuffix(n, ".dist-info") || strings.HasSuffix(n, ".egg-info") {
@@ -114,7 +126,27 @@ func (p *Python) Graph(roots, startup []string) *Result {
 			}
 		}
 	}
-	return walk(p.V, r, edges, p.Quiet)
+	if !p.HooksEager {
+		return walk(p.V, r, append(edges, hooks...), p.Quiet)
+	}
+	// The roots are every kept Python file, so the hooks kept in an
+	// earlier round (or by the trace) are not roots of the application's
+	// graph: it reaches them itself when it imports them.
+	boot := walk(p.V, eagerPy{r}, hooks, p.Quiet)
+	inBoot := map[string]bool{}
+	for _, e := range boot.Edges {
+		inBoot[e.Path] = true
+	}
+	var app []Edge
+	for _, e := range edges {
+		if !e.Script || !inBoot[e.Path] {
+			app = append(app, e)
+		}
+	}
+	res := walk(p.V, r, app, p.Quiet)
+	res.Edges = append(res.Edges, boot.Edges...)
+	res.Warnings = append(res.Warnings, boot.Warnings...)
+	return res
 }
 
 func (r *pyResolver) parse(src []byte) []Import { return ParsePython(src) }
@@ -337,22 +369,7 @@ func (r *pyResolver) onPath(dir string) bool {
 
 // hasPython reports whether dir holds Python code anywhere below it.
 func (r *pyResolver) hasPython(dir string) bool {
-	cacheMu.Lock()
-	found, ok := r.f.c.hasPy[dir]
-	cacheMu.Unlock()
-	if ok {
-		return found
-	}
-	defer func() {
-		cacheMu.Lock()
-		r.f.c.hasPy[dir] = found
-		cacheMu.Unlock()
-	}()
-	_ = r.p.V.Walk(dir, func(e *rootfs.Entry) error {
-		if !found && e.Type == rootfs.TypeReg && (strings.HasSuffix(e.Path, ".py") || strings.HasSuffix(e.Path, ".so")) {
-			found = true
-		}
-		return nil
+	return r.f.holds(dir, "py", func(p string) bool {
+		return strings.HasSuffix(p, ".py") || strings.HasSuffix(p, ".so")
 	})
-	return found
 }

@@ -165,10 +165,17 @@ func pyReadString(s, prefix string) (pyTok, int, int) {
 // ParsePython returns the imports of a Python module: import and from
 // statements anywhere (in functions, in try/except ImportError branches: all
 // of them), and __import__, importlib.import_module and import_module calls.
+//
+// An import inside a function body (below a def, by indentation) is Lazy:
+// it runs when the function is called, not when the module is loaded (one
+// on the def's own line is taken as eager).
 func ParsePython(src []byte) []Import {
 	toks := pyLex(src)
+	indent := pyIndents(src)
 	var out []Import
 	stmtStart := true
+	var defs []int // the indentation of the enclosing defs
+	lazy := false
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		start := stmtStart
@@ -176,6 +183,17 @@ func ParsePython(src []byte) []Import {
 		if t.kind != pyName {
 			continue
 		}
+		if i == 0 || toks[i-1].kind == pyNewline {
+			ind := indent[t.line]
+			for len(defs) > 0 && defs[len(defs)-1] >= ind {
+				defs = defs[:len(defs)-1]
+			}
+			lazy = len(defs) > 0
+			if t.text == "def" || t.text == "async" && i+1 < len(toks) && toks[i+1].text == "def" {
+				defs = append(defs, ind)
+			}
+		}
+		n := len(out)
 		switch {
 		case start && t.text == "import":
 			j := i + 1
@@ -235,8 +253,33 @@ func ParsePython(src []byte) []Import {
 			im.Line, im.Kind = t.line, t.text
 			out = append(out, im)
 		}
+		for k := n; k < len(out); k++ {
+			out[k].Lazy = lazy
+		}
 	}
 	return out
+}
+
+// pyIndents returns the indentation (in columns, a tab to the next multiple
+// of 8) of every physical line of src, by 1-based line number.
+func pyIndents(src []byte) []int {
+	out := []int{0}
+	col, counting := 0, true
+	for _, c := range src {
+		switch {
+		case c == '\n':
+			out = append(out, col)
+			col, counting = 0, true
+		case !counting:
+		case c == ' ':
+			col++
+		case c == '\t':
+			col = col/8*8 + 8
+		default:
+			counting = false
+		}
+	}
+	return append(out, col)
 }
 
 // pyDotted reads a dotted name at toks[j]; it returns "" when there is none.

@@ -137,7 +137,7 @@ func (r *Ruby) Graph(roots, startup []string) *Result {
 	var app []Edge
 	for _, root := range roots {
 		if !inBoot[root] {
-			app = append(app, Edge{Path: root, Detail: "script"})
+			app = append(app, Edge{Path: root, Detail: "script", Script: true})
 		}
 	}
 	res := walk(r.V, rr, app, r.Quiet)

@@ -206,3 +206,27 @@ func TestNodeGraph(t *testing.T) {
 		t.Errorf("warnings = %v", res.Warnings)
 	}
 }
+
+// After a trace, a start-up hook of a .pth file is followed for what its
+// module imports when loaded, not for what its functions import; unless the
+// application imports it itself.
+func TestPythonHooksEager(t *testing.T) {
+	const site = "/venv/lib/python3.11/site-packages"
+	files := map[string]string{
+		"/app/main.py":        "import json\n",
+		"/app/uses_hook.py":   "import hook\n",
+		site + "/hook.pth":    "import hook; hook.install()\n",
+		site + "/hook.py":     "import small\ndef install():\n    import heavy\n",
+		site + "/small.py":    "",
+		site + "/heavy.py":    "",
+		"/usr/lib/py/json.py": "",
+	}
+	graph := func(eager bool, roots ...string) map[string]bool {
+		py := &Python{V: mem(files), HooksEager: eager, Variants: []PythonPaths{{Path: []string{"/app", "/usr/lib/py", site}, Sites: []string{site}}}}
+		return kept(py.Graph(roots, nil))
+	}
+	// hook.py is a root as well: kept by the trace, as every kept module is
+	expect(t, graph(false, "/app/main.py", site+"/hook.py"), []string{site + "/hook.py", site + "/small.py", site + "/heavy.py"}, nil)
+	expect(t, graph(true, "/app/main.py", site+"/hook.py"), []string{site + "/hook.py", site + "/small.py"}, []string{site + "/heavy.py"})
+	expect(t, graph(true, "/app/main.py", "/app/uses_hook.py", site+"/hook.py"), []string{site + "/heavy.py"}, nil)
+}

@@ -46,7 +46,7 @@ func (t *Tcl) Graph(roots, encodings []string) *Result {
 	r.index()
 	var edges []Edge
 	for _, root := range roots {
-		edges = append(edges, Edge{Path: root, Detail: "script"})
+		edges = append(edges, Edge{Path: root, Detail: "script", Script: true})
 	}
 	if t.Library != "" {
 		for _, n := range r.f.names(t.Library) {

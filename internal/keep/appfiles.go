@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -35,6 +36,13 @@ import (
 // parents of kept files.
 // Files of layers that install packages and also copy the application (the
 // usual RUN apt-get install ... && mkdir /srv/www && ...) are kept.
+//
+// A tree that a runtime's import graph searches (a virtual environment's
+// site-packages, an application's node_modules, an interpreter's library
+// installed under /usr/local; see knowledge.GraphTrees) is left out: the
+// graph keeps the modules reachable from the application's scripts and
+// their packages' data, and a trace what the run loaded. The rest of the
+// application's tree (its sources, data, a virtual environment's bin) stays.
 //
 // ELF files among them get their loader closure (a native addon, a vendored
 // binary). Every kept application file has the reason kind "app", so the
@@ -146,7 +154,7 @@ func (b *builder) appFiles() {
 		return n > 0 && n <= len(hist) && installCmd.MatchString(hist[n-1])
 	}
 	for _, root := range b.appRoots() {
-		var elfs []string
+		var elfs, left []string
 		n := 0
 		details := map[int]string{} // appDetail by layer: one string for all the files of a layer
 		walked := 0
@@ -156,6 +164,12 @@ func (b *builder) appFiles() {
 				return err
 			}
 			if e.Path != root && e.Type == rootfs.TypeDir && cacheNames[path.Base(e.Path)] {
+				return fs.SkipDir
+			}
+			if e.Path != root && e.Type == rootfs.TypeDir && b.graphTrees[e.Path] != "" {
+				// (a root that is itself such a tree was named as the
+				// application's: the WorkingDir, the Env)
+				left = append(left, e.Path)
 				return fs.SkipDir
 			}
 			if b.packaged(e.Path) {
@@ -187,6 +201,9 @@ func (b *builder) appFiles() {
 		if err != nil && !isNotExist(err) {
 			b.warn("application files in %s: %v", root, err)
 		}
+		for _, d := range left {
+			b.note("application files: %s left to the %s import graph", d, b.graphTrees[d])
+		}
 		for _, p := range elfs {
 			if b.isELF(p) {
 				if _, err := b.addProgram(p, keptset.Reason{Kind: keptset.KindApp, Detail: "application program in " + root}); err != nil {
@@ -194,6 +211,22 @@ func (b *builder) appFiles() {
 				}
 			}
 		}
+	}
+}
+
+var _ knowledge.GraphTrees = (*builder)(nil)
+
+// LeaveToGraph implements knowledge.GraphTrees.
+func (b *builder) LeaveToGraph(dir, runtime string) {
+	res, err := b.v.Resolve(dir, true)
+	if err != nil {
+		return
+	}
+	if b.graphTrees == nil {
+		b.graphTrees = map[string]string{}
+	}
+	if b.graphTrees[res.Path] == "" {
+		b.graphTrees[res.Path] = runtime
 	}
 }
 

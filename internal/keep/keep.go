@@ -115,6 +115,9 @@ type builder struct {
 	namedState *namedPaths
 	configs    map[string]bool   // kept configuration files, see KeepConfig
 	drops      map[string]string // paths rules left out, see Drop
+	// graphTrees are the trees import graphs search, by physical path
+	// (the runtime's name): the application files leave them out.
+	graphTrees map[string]string
 }
 
 type pendingMissing struct {

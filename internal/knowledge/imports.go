@@ -127,7 +127,9 @@ func (a *applier) importGraph(objs []Object) error {
 	// With a trace, the runtime's own trees are left to what the run used
 	// (as without a graph); the graph still keeps the dependencies.
 	var trees []string
+	traced := false
 	if t, ok := c.(Tracer); ok && r.TraceReplaceable && t.Traced() {
+		traced = true
 		for _, o := range objs {
 			for _, vars := range r.vars(c, o) {
 				for _, t := range r.Trees {
@@ -169,7 +171,13 @@ func (a *applier) importGraph(objs []Object) error {
 		seen[w.String()] = true
 		fbs := a.fallbacks(w.File)
 		note := "not followed"
-		if len(fbs) > 0 {
+		switch {
+		case len(fbs) > 0 && traced:
+			// the trace saw what the computed import loaded, as it
+			// stands for the runtime's trees
+			note = "left " + strings.Join(fbs, ", ") + " to the trace"
+			fbs = nil
+		case len(fbs) > 0:
 			note = "kept " + strings.Join(fbs, ", ") + " whole"
 		}
 		for _, fb := range fbs {
@@ -177,7 +185,11 @@ func (a *applier) importGraph(objs []Object) error {
 				return err
 			}
 		}
-		c.Warn("%s: %s: %s (%s; --trace adds what a run loads)", r.ID, w.String(), "dynamic import", note)
+		hint := "--trace adds what a run loads"
+		if traced {
+			hint = "a path the trace did not take may load more"
+		}
+		c.Warn("%s: %s: %s (%s; %s)", r.ID, w.String(), "dynamic import", note, hint)
 	}
 	return nil
 }
@@ -224,12 +236,92 @@ func (a *applier) fallback(file string) string {
 	return ""
 }
 
+// leaveToGraph tells a GraphTrees Keeper which trees the import graph
+// searches instead of keeping them whole: the runtime's Trees and its
+// Resolved Deps (a Path, a Beside directory of an application directory,
+// the Searched directory of a marked environment), as found for every
+// object. The Env directories are not among them: PYTHONPATH, RUBYLIB and
+// NODE_PATH usually name the application's own code, which stays.
+func (a *applier) leaveToGraph(objs []Object) {
+	g, ok := a.c.(GraphTrees)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	leave := func(dirs ...string) {
+		for _, d := range dirs {
+			if !seen[d] && isDir(a.v, d) {
+				seen[d] = true
+				g.LeaveToGraph(d, a.r.ID)
+			}
+		}
+	}
+	var apps []string
+	for _, d := range a.r.Deps {
+		if d.Beside != "" && d.Resolved {
+			if apps == nil {
+				apps = applicationDirs(a.c, a.r.AppFiles)
+			}
+			for _, app := range apps {
+				leave(path.Join(app, d.Beside))
+			}
+		}
+	}
+	for _, o := range objs {
+		for _, vars := range a.r.vars(a.c, o) {
+			for _, t := range a.r.Trees {
+				leave(expand(a.c, t, vars)...)
+			}
+			for _, d := range a.r.Deps {
+				switch {
+				case !d.Resolved:
+				case d.Path != "":
+					leave(expand(a.c, d.Path, vars)...)
+				case d.Marker != "" && d.Searched != "":
+					for _, root := range markedRoots(a.c, d.Marker, d.MarkerEnv) {
+						leave(a.searched(root, d.Marker, vars)...)
+					}
+				}
+			}
+		}
+	}
+}
+
+// searched returns the existing directories the import graph searches in
+// the environment at root marked by marker (the Searched of its Dep).
+func (a *applier) searched(root, marker string, vars map[string]string) []string {
+	var out []string
+	for _, d := range a.r.Deps {
+		if d.Marker == marker && d.Searched != "" {
+			out = append(out, existing(a.v, expand(a.c, path.Join(root, d.Searched), vars))...)
+		}
+	}
+	return out
+}
+
 // python builds the sys.path variants: the system interpreter's and one per
 // virtual environment (a pyvenv.cfg found like Dep Marker does).
 func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, quiet func(string) bool) (*importgraph.Result, error) {
+	type venv struct {
+		root, cfg string
+		sites     []string
+	}
+	var venvs []venv
+	lib := append(append([]string(nil), stdlib...), sites...)
+	for _, root := range markedRoots(a.c, "pyvenv.cfg", "VIRTUAL_ENV") {
+		v := venv{root: root, cfg: path.Join(root, "pyvenv.cfg"), sites: a.searched(root, "pyvenv.cfg", vars)}
+		lib = append(lib, v.sites...)
+		if bytes.Contains(readConfig(a.v, v.cfg), []byte("include-system-site-packages = true")) {
+			v.sites = append(v.sites, sites...)
+		}
+		venvs = append(venvs, v)
+	}
+	// The directory of the script run is the front of sys.path; a module
+	// found on the search path (a package's file in site-packages, kept
+	// and so a root) is not that script: its directory is not searched.
 	var front []string
 	for _, r := range roots {
-		if d := path.Dir(r); appDir(d) {
+		if d := path.Dir(r); appDir(d) && !inOrUnder(d, lib) {
 			front = append(front, d)
 		}
 	}
@@ -252,19 +344,27 @@ func (a *applier) python(roots, stdlib, sites []string, vars map[string]string, 
 		return p
 	}
 	py := &importgraph.Python{V: a.v, Quiet: quiet, Variants: []importgraph.PythonPaths{variant(sites)}}
-	for _, root := range markedRoots(a.c, "pyvenv.cfg", "VIRTUAL_ENV") {
+	if t, ok := a.c.(Tracer); ok && a.r.TraceReplaceable && t.Traced() {
+		py.HooksEager = true // the trace has the start-up
+	}
+	for _, v := range venvs {
 		// the interpreter reads pyvenv.cfg to become the environment's
-		if _, err := a.c.AddPath(path.Join(root, "pyvenv.cfg"), because(a.r.ID, "", "virtual environment configuration")); err != nil {
+		if _, err := a.c.AddPath(v.cfg, because(a.r.ID, "", "virtual environment configuration")); err != nil {
 			return nil, err
 		}
-		venv := existing(a.v, glob(a.v, path.Join(root, "lib/python"+vars["version"]+"/site-packages")))
-		cfg := readConfig(a.v, path.Join(root, "pyvenv.cfg"))
-		if bytes.Contains(cfg, []byte("include-system-site-packages = true")) {
-			venv = append(venv, sites...)
-		}
-		py.Variants = append(py.Variants, variant(venv))
+		py.Variants = append(py.Variants, variant(v.sites))
 	}
 	return py.Graph(uniqStrings(roots), a.r.Imports.Startup), nil
+}
+
+// inOrUnder reports whether p is one of dirs or lies below one.
+func inOrUnder(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // envDirs returns the absolute directories of the runtime's Env variables.

@@ -86,6 +86,19 @@ type Tracer interface {
 	Traced() bool
 }
 
+// GraphTrees is implemented by a Keeper that keeps directory trees whole by
+// a rule of its own (the application files under /opt, /usr/local, /app).
+// A runtime whose import graph is on names the trees the graph searches (its
+// library trees, a virtual environment's site-packages, an application's
+// node_modules): what of them is needed is what the graph keeps, so the
+// Keeper's own rule leaves them out. A Keeper told before its rule ran
+// leaves them; after, it has kept them already (more, never less).
+type GraphTrees interface {
+	// LeaveToGraph records that the directory tree dir is searched by the
+	// import graph of runtime.
+	LeaveToGraph(dir, runtime string)
+}
+
 // ConfigKeeper is implemented by a Keeper that knows which kept files are
 // configuration: files named as arguments, files rules keep as a program's
 // configuration. Rules that read settings out of configuration (the locale

@@ -134,6 +134,17 @@ type Dep struct {
 	// Resolved says the runtime's ImportGraph searches this directory for
 	// modules, so it is not kept whole when the graph is on.
 	Resolved bool
+	// Searched, for a Marker, is the directory below the environment's
+	// root that the ImportGraph searches (a template relative to the
+	// root: "lib/python{version}/site-packages"). When the graph is on
+	// it is left to the graph (see GraphTrees); the rest of the
+	// environment (its bin, share) is not.
+	Searched string
+	// Bin, for a Beside, is its directory of programs (".bin": the links
+	// to the packages' command-line scripts that a package manager's
+	// run-script puts on PATH). When the graph is on it is kept, with what
+	// its links name, whose imports the graph then follows.
+	Bin string
 }
 
 // Name implements Rule.
@@ -179,6 +190,7 @@ func (r *Runtime) Apply(c Keeper) error {
 		return err
 	}
 	if a.graph {
+		a.leaveToGraph(objs)
 		if err := a.keepAppFiles(); err != nil {
 			return err
 		}
@@ -405,6 +417,16 @@ func (a *applier) deps(from string) error {
 	}
 	for _, d := range a.r.Deps {
 		if a.graph && d.Resolved {
+			if d.Beside != "" && d.Bin != "" {
+				for _, app := range appDirs() {
+					p := path.Join(app, d.Beside, d.Bin)
+					if isDir(v, p) {
+						if err := a.tree(p, because(a.r.ID, from, "programs of "+path.Join(app, d.Beside))); err != nil {
+							return err
+						}
+					}
+				}
+			}
 			continue
 		}
 		switch {

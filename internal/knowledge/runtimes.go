@@ -33,7 +33,7 @@ var Python = &Runtime{
 		{Path: "/usr/local/lib/python{version}/site-packages", Resolved: true},
 		{Path: "{env:PYTHONUSERBASE}/lib/python{version}/site-packages", Resolved: true},
 		{Path: "/root/.local/lib/python{version}/site-packages", Resolved: true},
-		{Marker: "pyvenv.cfg", MarkerEnv: "VIRTUAL_ENV", Resolved: true},
+		{Marker: "pyvenv.cfg", MarkerEnv: "VIRTUAL_ENV", Resolved: true, Searched: "lib/python{version}/site-packages"},
 	},
 	Imports: &ImportGraph{
 		Lang: "python",
@@ -127,7 +127,7 @@ var Node = &Runtime{
 		"/usr/local/lib/node_modules/[^@]*", "/usr/local/lib/node_modules/@*/*",
 		"/usr/lib/node_modules/[^@]*", "/usr/lib/node_modules/@*/*", "/opt/yarn*",
 	},
-	Deps:     []Dep{{Beside: "node_modules", Resolved: true}},
+	Deps:     []Dep{{Beside: "node_modules", Resolved: true, Bin: ".bin"}},
 	AppFiles: []string{".js", ".mjs", ".cjs", "package.json"},
 	Imports: &ImportGraph{
 		Lang: "node",
