@@ -64,7 +64,7 @@ func NewDocker(ctx context.Context) (*Docker, error) {
 	}
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("connecting to docker: %w", err)
+		return nil, wrap(err, "connecting to docker")
 	}
 	return &Docker{api: c}, nil
 }
@@ -80,6 +80,9 @@ func wrap(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: %w: %w", msg, ErrNotFound, err)
+	}
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%s: %w: %w", msg, ErrEngineGone, err)
 	}
 	return fmt.Errorf("%s: %w", msg, err)
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os/exec"
 	"slices"
 	"strings"
@@ -300,5 +301,33 @@ func TestDockerSweepOrphans(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(left, want) {
 		t.Errorf("containers left = %v, want %v", left, want)
+	}
+}
+
+// An engine whose socket is gone, or that closes the connection in the
+// middle of a request, gives ErrEngineGone, whatever the call.
+func TestDockerEngineGone(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_HOST", "unix://"+dir+"/docker.sock")
+	if _, err := engine.NewDocker(context.Background()); !errors.Is(err, engine.ErrEngineGone) {
+		t.Errorf("NewDocker with no socket: %v, want ErrEngineGone", err)
+	}
+	// a socket that accepts and closes every connection: a daemon stopping
+	l, err := net.Listen("unix", dir+"/docker.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if _, err := engine.NewDocker(context.Background()); !errors.Is(err, engine.ErrEngineGone) || !strings.Contains(err.Error(), "does not answer") {
+		t.Errorf("NewDocker on a closing socket: %v, want ErrEngineGone", err)
 	}
 }

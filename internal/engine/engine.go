@@ -46,6 +46,11 @@ const RemoveTimeout = 30 * time.Second
 // ErrNotFound is returned (wrapped) when an image or container does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrEngineGone is returned (wrapped) when the engine stopped answering: its
+// socket is gone or it closed the connection mid-request (a daemon that was
+// stopped or crashed).
+var ErrEngineGone = errors.New("the container engine does not answer")
+
 // Engine is the set of container operations pare needs.
 type Engine interface {
 	// InspectImage returns the configuration of a local image.
