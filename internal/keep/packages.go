@@ -269,9 +269,12 @@ func (b *builder) stateLinks(d string, why keptset.Reason) {
 // postgres beside them) and that entrypoint scripts run; a directory other
 // packages share (/usr/bin) says nothing about which of them are needed.
 // ELF programs get their closure; scripts are kept as files (see helper).
+// A directory a knowledge rule keeps from (a language runtime's bin dir:
+// Erlang's erl beside erlc, typer and epmd) is left to that rule, which
+// knows which of its programs the command runs.
 func (b *builder) siblingPrograms(p *pkgdb.Package, from string) {
 	dir := path.Dir(from)
-	if binDirs[dir] || hierarchyDir(dir) || isSystemDir(dir) {
+	if binDirs[dir] || hierarchyDir(dir) || isSystemDir(dir) || b.ruleOwned(dir) {
 		return
 	}
 	why := pkgReason(p, from, "program beside "+path.Base(from))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/internal/keptset"
+	"github.com/pare-dev/pare/internal/knowledge"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -283,5 +284,30 @@ func TestRelativeNamesOnlyInConfiguration(t *testing.T) {
 		if res.Set.Has(p) {
 			t.Errorf("%s kept: %s", p, keptset.FormatChain(res.Set.Why(p)))
 		}
+	}
+}
+
+// keepsFile is a knowledge rule that keeps one file, as a runtime's rule
+// keeps its boot script from its bin directory.
+type keepsFile string
+
+func (keepsFile) Name() string { return "runtime" }
+
+func (k keepsFile) Apply(c knowledge.Keeper) error {
+	_, err := c.AddPath(string(k), keptset.Reason{Kind: keptset.KindKnowledge, Rule: "runtime", Detail: "boot script"})
+	return err
+}
+
+func TestServerSiblingsLeftToARuleThatKeepsFromTheirDir(t *testing.T) {
+	// a rule keeps from the program's directory: it knows which programs
+	// there are run, the generic sibling rule stays out
+	m := dbImage()
+	m.AddFile("/usr/lib/dbsrv/15/bin/start.boot", 0o644, []byte("boot"))
+	res := pkgClosure(t, m, cfg("/usr/lib/dbsrv/15/bin/dbsrv"), Options{Rules: []knowledge.Rule{keepsFile("/usr/lib/dbsrv/15/bin/start.boot")}})
+	if !res.Set.Has("/usr/lib/dbsrv/15/bin/start.boot") {
+		t.Fatal("the rule's file not kept")
+	}
+	if p := "/usr/lib/dbsrv/15/bin/initdb"; res.Set.Has(p) {
+		t.Errorf("%s kept: %s", p, keptset.FormatChain(res.Set.Why(p)))
 	}
 }
