@@ -19,6 +19,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	setMemoryLimit()
 	stopProfile := startProfile()
 	code := cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfile()

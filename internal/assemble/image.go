@@ -29,6 +29,9 @@ type Options struct {
 	CreatedBy    string // history text
 	Layer        []tarlayer.Option
 	Extras       []Extra // files added to the image (pare's init and health check)
+	// Packages is the source's package database when the caller has
+	// read it from the same view (keep.Result.Packages); nil reads it.
+	Packages *pkgdb.DB
 }
 
 // Info is what Image decided beyond the kept files.
@@ -176,7 +179,10 @@ func Plan(v *rootfs.View, cf *v1.ConfigFile, kept *keptset.Set, o Options) (*Lay
 		gen("/etc/nsswitch.conf", 0o644, 0, 0, []byte("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"))
 	}
 	// Package database.
-	db, err := pkgdb.Read(v)
+	db, err := o.Packages, error(nil)
+	if db == nil {
+		db, err = pkgdb.Read(v)
+	}
 	if err != nil {
 		info.Warnings = append(info.Warnings, fmt.Sprintf("package database unreadable, not rewritten: %v", err))
 	} else if db.Type != "" {

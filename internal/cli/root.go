@@ -91,6 +91,9 @@ Images are named with skopeo-style transports:
   docker://REF              a registry
   dir:PATH                  a root filesystem directory (read only; dir:/ is this machine)
 
+Memory: pare keeps its Go heap under a soft limit of 200 MiB (raised to 1.5x the live
+heap when that is larger); GOMEMLIMIT=SIZE (e.g. 1GiB) or GOMEMLIMIT=off replaces it.
+
 Exit codes: 0 success, 1 failure, 2 usage error.`,
 		Example: `  pare build docker-daemon:nginx:latest docker-daemon:nginx:pared
   pare why docker-daemon:nginx:latest /usr/lib/x86_64-linux-gnu/libpcre2-8.so.0

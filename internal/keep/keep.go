@@ -20,6 +20,7 @@ import (
 	"github.com/pare-dev/pare/internal/imagecfg"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
+	"github.com/pare-dev/pare/internal/pkgdb"
 	"github.com/pare-dev/pare/internal/shells"
 	"github.com/pare-dev/pare/pkg/elfread"
 	"github.com/pare-dev/pare/pkg/loader"
@@ -70,6 +71,10 @@ type Result struct {
 	// Users and Groups are account names programs switch to at run time
 	// (nginx's "user www-data;"): the generated /etc/passwd keeps them.
 	Users, Groups []string
+	// Packages is the image's package database as the package-aware
+	// closure read it (nil when it did not, or could not): assembly
+	// rewrites it without parsing it again.
+	Packages *pkgdb.DB
 }
 
 // MissingLib is a library no search found.

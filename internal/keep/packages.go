@@ -80,8 +80,11 @@ func (b *builder) pkgs() *pkgState {
 	db, err := pkgdb.Read(b.v)
 	if err != nil {
 		b.warn("package database: %v (package-aware closure skipped)", err)
-	} else if db.Type != "" {
-		b.pk.ix = db.Index(b.v)
+	} else {
+		b.res.Packages = db
+		if db.Type != "" {
+			b.pk.ix = db.Index(b.v)
+		}
 	}
 	return b.pk
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pare-dev/pare/internal/elftest"
 	"github.com/pare-dev/pare/internal/keptset"
 	"github.com/pare-dev/pare/internal/knowledge"
+	"github.com/pare-dev/pare/internal/pkgdb"
 	"github.com/pare-dev/pare/pkg/rootfs"
 )
 
@@ -217,6 +218,10 @@ func TestPackagePayloadOfAProgram(t *testing.T) {
 	}
 	if res.Set.Has("/usr/bin/sh") {
 		t.Errorf("a compiled-in /bin/sh of a library brought a shell: %s", keptset.FormatChain(res.Set.Why("/usr/bin/sh")))
+	}
+	// the database the closure read is handed on for the assembly
+	if db := res.Packages; db == nil || db.Type != pkgdb.TypeDeb || len(db.Packages) == 0 {
+		t.Errorf("Result.Packages = %+v, want the image's dpkg database", db)
 	}
 }
 

@@ -54,9 +54,10 @@ type Package struct {
 	// octal) of the package's directories and files, by database path.
 	Attrs map[string]string `json:"-"`
 
-	record string            // the status stanza or apk record, verbatim
-	md5    map[string]string // dpkg: listed path -> md5sums line
-	md5Ord []string          // dpkg: md5sums order
+	record string // the status stanza or apk record, verbatim
+	// statusFile is the status.d file of a distroless-style dpkg
+	// database that holds the stanza ("" for /var/lib/dpkg/status).
+	statusFile string
 }
 
 // DB is the package database of one image.
@@ -68,6 +69,10 @@ type DB struct {
 	Path string
 
 	diversions map[string]diversion // dpkg: diverted path -> where it went
+	// v is the view the database was read from: Files reads the md5sums
+	// of the packages that remain from it, so that a database of many
+	// packages is not held in memory with every checksum.
+	v *rootfs.View
 }
 
 // diversion is one entry of /var/lib/dpkg/diversions: the file a package
@@ -139,7 +144,7 @@ func fields(stanza string) map[string]string {
 }
 
 func readDpkg(v *rootfs.View) (*DB, error) {
-	db := &DB{Type: TypeDeb, Path: "/var/lib/dpkg"}
+	db := &DB{Type: TypeDeb, Path: "/var/lib/dpkg", v: v}
 	var recs []string
 	status, err := v.ReadFile("/var/lib/dpkg/status", maxDB)
 	if err != nil && !notExist(err) {
@@ -148,7 +153,6 @@ func readDpkg(v *rootfs.View) (*DB, error) {
 	recs = append(recs, stanzas(status)...)
 	// distroless keeps one stanza per file in status.d, with <name>.md5sums
 	ents, _ := v.ReadDir("/var/lib/dpkg/status.d")
-	statusD := map[*Package]string{}
 	for _, e := range ents {
 		if e.Type != rootfs.TypeReg || strings.HasSuffix(e.Path, ".md5sums") {
 			continue
@@ -160,7 +164,7 @@ func readDpkg(v *rootfs.View) (*DB, error) {
 		for _, s := range stanzas(b) {
 			p := parseDeb(s)
 			if p != nil {
-				statusD[p] = e.Path
+				p.statusFile = e.Path
 				db.Packages = append(db.Packages, p)
 			}
 		}
@@ -170,47 +174,18 @@ func readDpkg(v *rootfs.View) (*DB, error) {
 			db.Packages = append(db.Packages, p)
 		}
 	}
+	info := "/var/lib/dpkg/info/"
 	for _, p := range db.Packages {
-		var lists, sums []string
-		if f, ok := statusD[p]; ok {
-			sums = []string{f + ".md5sums"}
-		}
-		info := "/var/lib/dpkg/info/"
 		for _, n := range []string{p.Name + ":" + p.Arch, p.Name} {
-			lists = append(lists, info+n+".list")
-			sums = append(sums, info+n+".md5sums")
-		}
-		for _, l := range lists {
-			b, err := v.ReadFile(l, maxDB)
+			b, err := v.ReadFile(info+n+".list", maxDB)
 			if err != nil {
 				continue
 			}
-			for _, line := range strings.Split(string(b), "\n") {
-				if line != "" {
-					p.Files = append(p.Files, line)
-				}
-			}
-			break
-		}
-		for _, s := range sums {
-			b, err := v.ReadFile(s, maxDB)
-			if err != nil {
-				continue
-			}
-			p.md5 = map[string]string{}
-			for _, line := range strings.Split(string(b), "\n") {
-				_, f, ok := strings.Cut(line, "  ")
-				if !ok {
-					continue
-				}
-				f = "/" + strings.TrimPrefix(f, "/")
-				p.md5[f] = line
-				p.md5Ord = append(p.md5Ord, f)
-			}
+			p.Files = listLines(string(b))
 			break
 		}
 		if len(p.Files) == 0 { // distroless: the md5sums are the file list
-			p.Files = append(p.Files, p.md5Ord...)
+			_, p.Files = db.md5sums(p)
 		}
 	}
 	if b, err := v.ReadFile("/var/lib/dpkg/diversions", maxDB); err == nil {
@@ -218,6 +193,53 @@ func readDpkg(v *rootfs.View) (*DB, error) {
 	}
 	sortPackages(db.Packages)
 	return db, nil
+}
+
+// listLines returns the non-empty lines of a dpkg file list.
+func listLines(s string) []string {
+	out := make([]string, 0, strings.Count(s, "\n")+1)
+	for line := range strings.SplitSeq(s, "\n") {
+		if line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// md5sums reads the md5sums file of dpkg package p (its status.d file's,
+// else info/<name>:<arch>.md5sums, else info/<name>.md5sums: the first
+// that can be read) and returns its lines by listed path ("/"-rooted) and
+// the paths in file order. A package without one gives nil, nil.
+func (db *DB) md5sums(p *Package) (lines map[string]string, order []string) {
+	if db.v == nil {
+		return nil, nil
+	}
+	var sums []string
+	if p.statusFile != "" {
+		sums = []string{p.statusFile + ".md5sums"}
+	}
+	info := "/var/lib/dpkg/info/"
+	for _, n := range []string{p.Name + ":" + p.Arch, p.Name} {
+		sums = append(sums, info+n+".md5sums")
+	}
+	for _, s := range sums {
+		b, err := db.v.ReadFile(s, maxDB)
+		if err != nil {
+			continue
+		}
+		lines = map[string]string{}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			_, f, ok := strings.Cut(line, "  ")
+			if !ok {
+				continue
+			}
+			f = "/" + strings.TrimPrefix(f, "/")
+			lines[f] = line
+			order = append(order, f)
+		}
+		return lines, order
+	}
+	return nil, nil
 }
 
 // parseDiversions reads dpkg's diversions file: triplets of lines "from",
@@ -401,7 +423,8 @@ type File struct {
 // Files returns the package database files of the output image for the
 // remaining packages (usages with nothing kept are skipped): for dpkg one
 // /var/lib/dpkg/status.d/<name> per package holding its status stanza
-// verbatim, and <name>.md5sums with the md5sums lines of its kept files; for
+// verbatim, and <name>.md5sums with the md5sums lines of its kept files (read
+// from the source view now, for the remaining packages only); for
 // apk one installed file at the source's path holding the remaining packages'
 // records with only the kept files. The result is sorted by path.
 func (db *DB) Files(us []Usage) []File {
@@ -425,9 +448,10 @@ func (db *DB) Files(us []Usage) []File {
 			for _, k := range u.Kept {
 				keptSet[k] = true
 			}
-			for _, f := range u.md5Ord {
+			md5, order := db.md5sums(u.Package)
+			for _, f := range order {
 				if keptSet[f] {
-					sums.WriteString(u.md5[f])
+					sums.WriteString(md5[f])
 					sums.WriteByte('\n')
 				}
 			}

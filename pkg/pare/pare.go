@@ -184,7 +184,7 @@ func newPlan(ctx context.Context, src *Source, o *BuildOptions) (*plan, error) {
 	}
 	return &plan{res: res, cf: cf, extras: extras, notes: notes, asm: assemble.Options{
 		KeepSetuid: o.KeepSetuid, TrimAccounts: o.TrimAccounts, User: o.User, CreatedBy: "pare build " + src.Ref.String(),
-		Users: res.Users, Groups: res.Groups, Extras: extras,
+		Users: res.Users, Groups: res.Groups, Extras: extras, Packages: res.Packages,
 	}}, nil
 }
 
