@@ -163,12 +163,14 @@ func (r Gconv) Apply(c Keeper) error {
 			}
 		}
 		why := dlopened(r.Name(), libcs[0].Path, "gconv configuration of the kept modules")
-		configs := append(gconvConfigs(v, d), path.Join(d, "gconv-modules.cache"))
-		if cache := path.Join(d, "gconv-modules.cache"); sameDir(v, d, path.Join(path.Dir(libcs[0].Path), "gconv")) && !hasEnv(c, "GCONV_PATH") && validGconvCache(v, cache) {
+		cache := path.Join(d, "gconv-modules.cache")
+		configs := []string{cache}
+		if sameDir(v, d, path.Join(path.Dir(libcs[0].Path), "gconv")) && !hasEnv(c, "GCONV_PATH") && validGconvCache(v, cache) {
 			// glibc reads its own directory's cache and, when the cache
 			// is valid and GCONV_PATH unset, never the text configuration
 			why = dlopened(r.Name(), libcs[0].Path, "gconv module cache of the kept modules (glibc reads it instead of gconv-modules)")
-			configs = []string{cache}
+		} else {
+			configs = append(gconvConfigs(v, d), cache)
 		}
 		if err := addPaths(c, why, configs...); err != nil {
 			return err
@@ -184,16 +186,8 @@ const gconvCacheMagic = 0x20010324
 // validGconvCache reports whether name is a gconv module cache glibc would
 // use: a regular file starting with the magic number.
 func validGconvCache(v *rootfs.View, name string) bool {
-	f, err := v.Open(name)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var b [4]byte
-	if _, err := f.ReadAt(b[:], 0); err != nil {
-		return false
-	}
-	return binary.LittleEndian.Uint32(b[:]) == gconvCacheMagic
+	b := fileHead(v, name, 4)
+	return len(b) == 4 && binary.LittleEndian.Uint32(b) == gconvCacheMagic
 }
 
 // sameDir reports whether a and b resolve to the same directory.

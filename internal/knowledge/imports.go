@@ -414,14 +414,7 @@ func (a *applier) scripts(g *ImportGraph) []string {
 
 // shebangRuns reports whether the #! line of p names the runtime.
 func (a *applier) shebangRuns(p string) bool {
-	f, err := a.v.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	buf := make([]byte, 256)
-	n, _ := f.ReadAt(buf, 0)
-	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
+	line, _, _ := bytes.Cut(fileHead(a.v, p, 256), []byte("\n"))
 	if !bytes.HasPrefix(line, []byte("#!")) {
 		return false
 	}

@@ -60,13 +60,20 @@ type TZData struct {
 // NewTZData returns the tzdata rule with a cache of the objects it
 // scanned, for one build.
 func NewTZData() TZData {
-	return TZData{cache: &zoneCache{names: map[string]bool{}, tables: map[string]map[string]bool{}}}
+	return TZData{cache: &zoneCache{names: map[string]zoneNames{}, tables: map[string]map[string]bool{}}}
 }
 
 type zoneCache struct {
 	mu     sync.Mutex
-	names  map[string]bool            // physical path → its read-only data names zoneinfo
-	tables map[string]map[string]bool // physical path → the zone tables it names
+	names  map[string]zoneNames       // physical path → what its data names
+	tables map[string]map[string]bool // zoneinfo directory → its tables (see zoneTables)
+}
+
+// zoneNames is what one kept file's data names: "zoneinfo" (it looks zones
+// up by name) and which zone tables.
+type zoneNames struct {
+	zoneinfo bool
+	tables   map[string]bool
 }
 
 // Name implements Rule.
@@ -119,7 +126,15 @@ func (r TZData) Apply(c Keeper) error {
 	}
 	v := c.View()
 	named := r.namedZones(c, dirs, tz)
-	taker, what := r.zoneTaker(c)
+	tables := map[string]map[string]bool{}
+	all := map[string]bool{} // every table name, looked for in one scan of each file
+	for _, d := range dirs {
+		tables[d] = r.zoneTables(v, d)
+		for t := range tables[d] {
+			all[t] = true
+		}
+	}
+	taker, what := r.zoneTaker(c, all)
 	namedWhy := "zones the image names (no kept program takes a zone from the outside)"
 	if taker != "" && traced(c) {
 		// the run opened the zones it used; the image's own stay
@@ -136,16 +151,15 @@ func (r TZData) Apply(c Keeper) error {
 			if _, err := c.AddPath(d, why); err != nil {
 				return err
 			}
-			tables := zoneTables(v, d)
 			var namedTables map[string]string
-			if len(tables) > 0 {
-				namedTables = r.tablesNamed(c, tables)
+			if len(tables[d]) > 0 {
+				namedTables = r.tablesNamed(c, tables[d], all)
 			}
 			for _, n := range children(v, d, nil) {
 				if (n == "right" || n == "posix") && !named[d][n] {
 					continue // duplicates nothing selects
 				}
-				if tables[n] {
+				if tables[d][n] {
 					if by, ok := namedTables[n]; ok {
 						if _, err := c.AddPath(path.Join(d, n), because(r.Name(), by, "zone table "+n+" named in "+by)); err != nil {
 							return err
@@ -254,8 +268,9 @@ func zoneWords(data []byte) []string {
 }
 
 // zoneTaker returns the first kept object that can take a zone from the
-// outside (see TZData) and why, "" when none.
-func (r TZData) zoneTaker(c Keeper) (string, string) {
+// outside (see TZData) and why, "" when none. tables are the zone tables
+// to note in the same scan of each object.
+func (r TZData) zoneTaker(c Keeper, tables map[string]bool) (string, string) {
 	for _, rt := range Runtimes {
 		if len(rt.AppFiles) == 0 {
 			continue
@@ -271,94 +286,100 @@ func (r TZData) zoneTaker(c Keeper) (string, string) {
 	}
 	objs := c.Objects()
 	sortObjects(objs)
+	v := c.View()
 	for _, o := range objs {
 		if isLibcObject(o) {
 			continue
 		}
-		if r.namesZoneinfo(c.View(), o.Path) {
+		if r.scanObject(v, o.Path, tables).zoneinfo {
 			return o.Path, "time zone database: " + path.Base(o.Path) + " looks zones up by name"
 		}
 	}
 	return "", ""
 }
 
-func (r TZData) namesZoneinfo(v *rootfs.View, p string) bool {
+// scanObject returns what the read-only data of the ELF object p names.
+func (r TZData) scanObject(v *rootfs.View, p string, tables map[string]bool) zoneNames {
+	return r.scan(p, tables, func() ([]byte, error) { return readOnlyData(v, p) })
+}
+
+// scan returns what the data of p (read by read, once per build) names:
+// "zoneinfo" and which of tables.
+func (r TZData) scan(p string, tables map[string]bool, read func() ([]byte, error)) zoneNames {
 	if r.cache != nil {
 		r.cache.mu.Lock()
-		ok, done := r.cache.names[p]
+		z, done := r.cache.names[p]
 		r.cache.mu.Unlock()
 		if done {
-			return ok
+			return z
 		}
 	}
-	data, err := readOnlyData(v, p)
-	ok := err == nil && bytes.Contains(data, []byte("zoneinfo"))
+	var z zoneNames
+	if data, err := read(); err == nil {
+		z.zoneinfo = bytes.Contains(data, []byte("zoneinfo"))
+		for t := range tables {
+			if bytes.Contains(data, []byte(t)) {
+				if z.tables == nil {
+					z.tables = map[string]bool{}
+				}
+				z.tables[t] = true
+			}
+		}
+	}
 	if r.cache != nil {
 		r.cache.mu.Lock()
-		r.cache.names[p] = ok
+		r.cache.names[p] = z
 		r.cache.mu.Unlock()
 	}
-	return ok
+	return z
 }
 
 // zoneTables returns the top-level regular files of the zoneinfo directory
 // dir that are not TZif zones (tzdata.zi, zone.tab, iso3166.tab,
-// leapseconds…).
-func zoneTables(v *rootfs.View, dir string) map[string]bool {
+// leapseconds…), once per build.
+func (r TZData) zoneTables(v *rootfs.View, dir string) map[string]bool {
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		t, done := r.cache.tables[dir]
+		r.cache.mu.Unlock()
+		if done {
+			return t
+		}
+	}
 	out := map[string]bool{}
 	for _, n := range children(v, dir, nil) {
 		p := path.Join(dir, n)
-		e, err := v.Stat(p)
-		if err != nil || e.Type != rootfs.TypeReg {
-			continue
-		}
-		f, err := v.Open(p)
-		if err != nil {
-			continue
-		}
-		var magic [4]byte
-		_, err = f.ReadAt(magic[:], 0)
-		f.Close()
-		if err != nil || string(magic[:]) != "TZif" {
+		if e, err := v.Stat(p); err == nil && e.Type == rootfs.TypeReg && string(fileHead(v, p, 4)) != "TZif" {
 			out[n] = true
 		}
+	}
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		r.cache.tables[dir] = out
+		r.cache.mu.Unlock()
 	}
 	return out
 }
 
-// tablesNamed returns the zone tables that a kept ELF object (other than
-// libc) names in its read-only data, or that a kept source file of a
-// language runtime names, each with the first such file.
-func (r TZData) tablesNamed(c Keeper, tables map[string]bool) map[string]string {
+// tablesNamed returns the zone tables of want that a kept ELF object (other
+// than libc) names in its read-only data, or that a kept source file of a
+// language runtime names, each with the first such file. all are every
+// table name of the image, noted in the same scan of each file.
+func (r TZData) tablesNamed(c Keeper, want, all map[string]bool) map[string]string {
 	out := map[string]string{}
 	v := c.View()
-	look := func(p string, read func() ([]byte, error)) bool {
-		found, ok := r.cachedTables(p)
-		if !ok {
-			found = map[string]bool{}
-			if data, err := read(); err == nil {
-				for t := range tables {
-					if bytes.Contains(data, []byte(t)) {
-						found[t] = true
-					}
-				}
-			}
-			r.storeTables(p, found)
-		}
-		for t := range found {
-			if _, done := out[t]; !done && tables[t] {
+	note := func(p string, z zoneNames) bool {
+		for t := range z.tables {
+			if _, done := out[t]; !done && want[t] {
 				out[t] = p
 			}
 		}
-		return len(out) == len(tables)
+		return len(out) == len(want)
 	}
 	objs := c.Objects()
 	sortObjects(objs)
 	for _, o := range objs {
-		if isLibcObject(o) {
-			continue
-		}
-		if look(o.Path, func() ([]byte, error) { return readOnlyData(v, o.Path) }) {
+		if !isLibcObject(o) && note(o.Path, r.scanObject(v, o.Path, all)) {
 			return out
 		}
 	}
@@ -367,10 +388,7 @@ func (r TZData) tablesNamed(c Keeper, tables map[string]bool) map[string]string 
 		return out
 	}
 	for _, p := range l.Paths() {
-		if !isRuntimeSource(p) {
-			continue
-		}
-		if look(p, func() ([]byte, error) { return v.ReadFile(p, maxConfig) }) {
+		if isRuntimeSource(p) && note(p, r.scan(p, all, func() ([]byte, error) { return v.ReadFile(p, maxConfig) })) {
 			return out
 		}
 	}
@@ -389,23 +407,4 @@ func isRuntimeSource(p string) bool {
 		}
 	}
 	return false
-}
-
-func (r TZData) cachedTables(p string) (map[string]bool, bool) {
-	if r.cache == nil {
-		return nil, false
-	}
-	r.cache.mu.Lock()
-	defer r.cache.mu.Unlock()
-	t, ok := r.cache.tables[p]
-	return t, ok
-}
-
-func (r TZData) storeTables(p string, found map[string]bool) {
-	if r.cache == nil {
-		return
-	}
-	r.cache.mu.Lock()
-	r.cache.tables[p] = found
-	r.cache.mu.Unlock()
 }

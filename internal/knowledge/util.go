@@ -344,6 +344,19 @@ func keepAppTrees(c Keeper, rule string, o treeOpts, exts ...string) error {
 	return nil
 }
 
+// fileHead returns up to the first n bytes of the regular file name (nil
+// when it cannot be read).
+func fileHead(v *rootfs.View, name string, n int) []byte {
+	f, err := v.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	m, _ := f.ReadAt(buf, 0)
+	return buf[:m]
+}
+
 // readConfig reads a small configuration file; a missing or unreadable one
 // gives nil.
 func readConfig(v *rootfs.View, name string) []byte {
