@@ -312,6 +312,7 @@ func (b *builder) keepNamedDir(name string, e *rootfs.Entry, why keptset.Reason,
 		return
 	}
 	if b.unusedNamedDir(e.Path) {
+		b.named().unusedDirs = append(b.named().unusedDirs, e.Path)
 		if _, err := b.set.Keep(name, why); err != nil {
 			b.warn("%s (%s): %v", name, what, err)
 		}

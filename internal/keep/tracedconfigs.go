@@ -71,11 +71,7 @@ func (b *builder) unusedNamedDir(dir string) bool {
 	}
 	prefix := strings.TrimSuffix(dir, "/") + "/"
 	i := sort.SearchStrings(np.used, prefix)
-	if i < len(np.used) && strings.HasPrefix(np.used[i], prefix) {
-		return false
-	}
-	np.unusedDirs = append(np.unusedDirs, dir)
-	return true
+	return i == len(np.used) || !strings.HasPrefix(np.used[i], prefix)
 }
 
 // noteUnusedNamedDirs says in the report which named directories were kept
