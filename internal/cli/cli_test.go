@@ -207,7 +207,7 @@ func TestFlattenReproducibleAndRuns(t *testing.T) {
 		t.Fatalf("flatten digests differ: %s vs %s", d1, d2)
 	}
 	// Read back what pare wrote, then load it into the daemon.
-	flatTag := "pare-test/layers-flat:latest"
+	flatTag := testimages.TagPrefix + "pare-test/layers-flat:latest"
 	mustRun(t, "flatten", "oci:"+filepath.Join(dir, "a")+":flat", "docker-daemon:"+flatTag)
 	defer testimages.DockerErr(context.Background(), "rmi", "-f", flatTag)
 	want := testimages.Docker(t, "run", "--rm", "--network", "none", img)
@@ -234,7 +234,7 @@ func TestTransportsRoundTrip(t *testing.T) {
 		"oci:" + filepath.Join(dir, "layout") + ":v1",
 		"docker-daemon:pare-test/roundtrip:latest",
 	}
-	defer testimages.DockerErr(context.Background(), "rmi", "-f", "pare-test/roundtrip:latest")
+	defer testimages.DockerErr(context.Background(), "rmi", "-f", testimages.TagPrefix+"pare-test/roundtrip:latest")
 	src := "docker-daemon:" + img
 	for _, ref := range refs {
 		mustRun(t, "flatten", src, ref)
@@ -272,7 +272,7 @@ func TestVerify(t *testing.T) {
 		same    bool
 	}{{"sqlite", nil, true}, {"cplugin", []string{"--exclude", "/opt/cplugin/plugins/**"}, false}} {
 		img := testimages.Require(t, tc.fixture)
-		pared := "pare-test/verify-" + tc.fixture + ":pared"
+		pared := testimages.TagPrefix + "pare-test/verify-" + tc.fixture + ":pared"
 		mustRun(t, append([]string{"build", "docker-daemon:" + img, "docker-daemon:" + pared}, tc.flags...)...)
 		defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
 		out, errOut, code := run(t, "verify", "docker-daemon:"+img, "docker-daemon:"+pared, "--run-to-exit", "--output", "json")
@@ -292,7 +292,7 @@ func TestVerify(t *testing.T) {
 // TestBuildVerify pares and verifies in one step.
 func TestBuildVerify(t *testing.T) {
 	img := testimages.Require(t, "bashscript")
-	pared := "pare-test/build-verify:pared"
+	pared := testimages.TagPrefix + "pare-test/build-verify:pared"
 	defer testimages.DockerErr(context.Background(), "rmi", "-f", pared)
 	out := mustRun(t, "build", "docker-daemon:"+img, "docker-daemon:"+pared, "--verify", "--run-to-exit", "--output", "json")
 	var rep struct {

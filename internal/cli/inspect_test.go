@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/pare-dev/pare/internal/elftest"
+	"github.com/pare-dev/pare/internal/testimages"
 )
 
 // inspectArchive writes a two-layer docker-archive without a daemon: a
@@ -69,7 +70,7 @@ func inspectArchive(t *testing.T) string {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "img.tar")
-	tag, _ := name.NewTag("pare-test/inspect:latest")
+	tag, _ := name.NewTag(testimages.TagPrefix + "pare-test/inspect:latest")
 	if err := tarball.WriteToFile(p, tag, img); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ var variantDigest = regexp.MustCompile(`debug variant: .* written to \S+ \((sha2
 // over the pared files, serves like the pared image, shares its layer, and
 // is reproducible; the pared image itself has no busybox.
 func TestDebugVariant(t *testing.T) {
-	variant := "pare-e2e/nginx:debug"
+	variant := testimages.TagPrefix + "pare-e2e/nginx:debug"
 	mu.Lock()
 	created = append(created, variant)
 	mu.Unlock()

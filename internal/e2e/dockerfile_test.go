@@ -69,7 +69,7 @@ func TestDockerfile(t *testing.T) {
 			if !strings.HasPrefix(string(df), "# ") || !strings.Contains(string(df), "FROM "+orig+" AS source\n") || !strings.Contains(string(df), "\nFROM scratch\n") {
 				t.Fatalf("not a multi-stage Dockerfile FROM %s:\n%s", orig, df)
 			}
-			tag := "pare-e2e/" + name + ":dockerfile"
+			tag := testimages.TagPrefix + "pare-e2e/" + name + ":dockerfile"
 			mu.Lock()
 			created = append(created, tag)
 			mu.Unlock()

@@ -174,7 +174,7 @@ func lockPorts(t *testing.T, name string) {
 func genBuild(t *testing.T, name, variant string, flags ...string) string {
 	t.Helper()
 	orig := testimages.Image(name)
-	tag := "pare-e2e/" + name + ":" + variant
+	tag := testimages.TagPrefix + "pare-e2e/" + name + ":" + variant
 	mu.Lock()
 	_, ok := cache[tag]
 	mu.Unlock()

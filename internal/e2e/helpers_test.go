@@ -86,7 +86,7 @@ func buildPared(t *testing.T, name, variant string, flags ...string) *pared {
 // buildFrom pares the image orig into pare-e2e/NAME:VARIANT, once per process.
 func buildFrom(t *testing.T, orig, name, variant string, flags ...string) *pared {
 	t.Helper()
-	tag := "pare-e2e/" + name + ":" + variant
+	tag := testimages.TagPrefix + "pare-e2e/" + name + ":" + variant
 	mu.Lock()
 	p, ok := cache[tag]
 	mu.Unlock()
@@ -379,7 +379,7 @@ func homeOf(passwd, user string) string {
 func derivedImage(t *testing.T, name, dockerfile string) string {
 	t.Helper()
 	testimages.RequireDocker(t)
-	tag := "pare-e2e/" + name + ":src"
+	tag := testimages.TagPrefix + "pare-e2e/" + name + ":src"
 	mu.Lock()
 	_, ok := cache[tag]
 	mu.Unlock()

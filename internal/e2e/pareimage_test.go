@@ -42,9 +42,9 @@ func TestPareImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const image = "pare-e2e/pare:image"
+	image := testimages.TagPrefix + "pare-e2e/pare:image"
 	mu.Lock()
-	created = append(created, image, "pare-e2e/bashscript:from-archive", "pare-e2e/bashscript:from-socket")
+	created = append(created, image, testimages.TagPrefix+"pare-e2e/bashscript:from-archive", testimages.TagPrefix+"pare-e2e/bashscript:from-socket")
 	mu.Unlock()
 	start := time.Now()
 	out := filepath.Join(t.TempDir(), "pare-image.tar")
@@ -104,7 +104,7 @@ func TestPareImage(t *testing.T) {
 			t.Errorf("the pare image wrote config %s, the host's pare %s", a, b)
 		}
 		testimages.Docker(t, "load", "-q", "-i", filepath.Join(dir, "out.tar"))
-		check(t, "pare-e2e/bashscript:from-archive")
+		check(t, testimages.TagPrefix+"pare-e2e/bashscript:from-archive")
 	})
 
 	t.Run("socket", func(t *testing.T) {
@@ -123,9 +123,9 @@ func TestPareImage(t *testing.T) {
 		id := func(tag string) string {
 			return strings.TrimSpace(testimages.Docker(t, "image", "inspect", "-f", "{{.Id}}", tag))
 		}
-		if a, b := id("pare-e2e/bashscript:from-socket"), id(p.tag); a != b {
+		if a, b := id(testimages.TagPrefix+"pare-e2e/bashscript:from-socket"), id(p.tag); a != b {
 			t.Errorf("the pare image wrote %s, the host's pare %s", a, b)
 		}
-		check(t, "pare-e2e/bashscript:from-socket")
+		check(t, testimages.TagPrefix+"pare-e2e/bashscript:from-socket")
 	})
 }

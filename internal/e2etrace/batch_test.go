@@ -24,7 +24,7 @@ func TestTracedBatchNoFlags(t *testing.T) {
 	for _, name := range batchFixtures {
 		t.Run(name, func(t *testing.T) {
 			orig := testimages.Require(t, name)
-			tag := "pare-e2etrace/" + name + ":traced-noflags"
+			tag := testimages.TagPrefix + "pare-e2etrace/" + name + ":traced-noflags"
 			remember(tag)
 			rep := filepath.Join(t.TempDir(), "report.json")
 			_, errOut := mustPare(t, "build", "docker-daemon:"+orig, "docker-daemon:"+tag, "--trace", "--sensor", sensorBin, "--report", rep)
@@ -55,7 +55,7 @@ var groffRuns = []string{
 func TestTracedBatchRuns(t *testing.T) {
 	sensorBin := sensor(t)
 	orig := testimages.Require(t, "trace-groff")
-	tag := "pare-e2etrace/trace-groff:traced-runs"
+	tag := testimages.TagPrefix + "pare-e2etrace/trace-groff:traced-runs"
 	remember(tag)
 	repFile := filepath.Join(t.TempDir(), "report.json")
 	args := []string{"build", "docker-daemon:" + orig, "docker-daemon:" + tag, "--trace", "--sensor", sensorBin, "--report", repFile}

@@ -24,7 +24,7 @@ func TestProbeScriptAlone(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tag := "pare-e2etrace/node:script-only"
+	tag := testimages.TagPrefix + "pare-e2etrace/node:script-only"
 	remember(tag)
 	rep := filepath.Join(dir, "report.json")
 	testimages.LockPort(t, port)
@@ -53,7 +53,7 @@ func TestProbeScriptAlone(t *testing.T) {
 func TestTracedTCPServerNoFlags(t *testing.T) {
 	orig := testimages.Require(t, "redis")
 	port := testimages.Ports["redis"]
-	tag := "pare-e2etrace/redis:traced-noflags"
+	tag := testimages.TagPrefix + "pare-e2etrace/redis:traced-noflags"
 	remember(tag)
 	rep := filepath.Join(t.TempDir(), "report.json")
 	testimages.LockPort(t, port)

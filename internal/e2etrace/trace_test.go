@@ -162,8 +162,8 @@ func testTracedServer(t *testing.T, s server) {
 	sensorBin := sensor(t)
 	port := testimages.Ports[s.name]
 	dir := t.TempDir()
-	staticTag := "pare-e2etrace/" + s.name + ":static"
-	tracedTag := "pare-e2etrace/" + s.name + ":traced"
+	staticTag := testimages.TagPrefix + "pare-e2etrace/" + s.name + ":static"
+	tracedTag := testimages.TagPrefix + "pare-e2etrace/" + s.name + ":traced"
 	remember(staticTag)
 	remember(tracedTag)
 

@@ -24,7 +24,7 @@ func TestVerifyNamesProbe(t *testing.T) {
 		t.Run(tc.fixture, func(t *testing.T) {
 			orig := testimages.Require(t, tc.fixture)
 			port := testimages.Ports[tc.fixture]
-			tag := "pare-e2etrace/" + tc.fixture + ":no-config"
+			tag := testimages.TagPrefix + "pare-e2etrace/" + tc.fixture + ":no-config"
 			remember(tag)
 			mustPare(t, append([]string{"build", "docker-daemon:" + orig, "docker-daemon:" + tag, "--exclude", tc.exclude, "--quiet"}, tc.flags...)...)
 			testimages.LockPort(t, port)

@@ -24,6 +24,12 @@ import (
 	"time"
 )
 
+// TagPrefix is put before the repository of every image a test creates
+// (pared images, round trips): the environment variable PARE_TEST_TAG_PREFIX,
+// so that test runs from several checkouts can share one Docker daemon
+// without removing each other's tags. Empty by default.
+var TagPrefix = os.Getenv("PARE_TEST_TAG_PREFIX")
+
 // Ports the server fixtures listen on (127.0.0.1 only), by fixture name.
 var Ports = map[string]int{
 	"nginx":    8080,

@@ -39,7 +39,7 @@ func TestDifferentialHWCaps(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tag := "pare-test/loader-hwcaps:latest"
+	tag := testimages.TagPrefix + "pare-test/loader-hwcaps:latest"
 	cmd := exec.CommandContext(t.Context(), "docker", "build", "--network", "none", "-q", "-t", tag, dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker build: %v\n%s", err, out)
