@@ -209,6 +209,11 @@ func TestPathTokens(t *testing.T) {
 		`a=/one b=/two:/three`:                 {"/one", "/two", "/three"},
 		`log /var/log/x.log:rotate`:            {"/var/log/x.log"},
 		`LogFormat "%h %l" /var/log/%Y/access`: {"/var/log/%Y/access"},
+		// an escaped space joins words: a pattern, not a path
+		`0	string	eval\ "exec\ /usr/bin/perl	application/x-perl`: nil,
+		`match ^foo\ /bin/sh$`:   nil,
+		`root /srv/my\ site/www`: {"/srv/my site/www"},
+		`x a\\ /etc/y`:           {"/etc/y"}, // an escaped backslash, then a space
 	} {
 		if d := cmp.Diff(want, pathTokens(line)); d != "" {
 			t.Errorf("pathTokens(%q) (-want +got):\n%s", line, d)
