@@ -310,3 +310,23 @@ func TestScratchDirs(t *testing.T) {
 		t.Error("/run/lock 0755 kept as a scratch directory")
 	}
 }
+
+// TestMagicTableNamesNoProgram: a data table beside the config (a MIME
+// magic file, whose patterns match scripts' first lines) names programs
+// only inside patterns joined by escaped spaces; none of them is kept,
+// while a path the table's neighbour names as a value still is.
+func TestMagicTableNamesNoProgram(t *testing.T) {
+	m := serverImage()
+	m.AddFile("/etc/srv/conf.d/c.conf", 0o644, []byte("magicfile /etc/srv/magic\n"))
+	m.AddFile("/etc/srv/magic", 0o644, []byte("# magic data\n"+
+		"0\tstring\t\teval\\ \"exec\\ /usr/bin/perl\tapplication/x-perl\n"+
+		"0\tstring\t\t#!\\ /usr/bin/perl\tapplication/x-perl\n"))
+	m.AddFile("/usr/bin/perl", 0o755, elftest.Build(elftest.Spec{Interp: interp, Needed: []string{"libc.so.6"}, Flags1: 0x08000000}))
+	res := computeOn(t, m, cfg("/usr/sbin/srv", "-f", "/etc/srv/srv.conf"), Options{})
+	if !res.Set.Has("/etc/srv/magic") {
+		t.Errorf("/etc/srv/magic not kept")
+	}
+	if res.Set.Has("/usr/bin/perl") {
+		t.Errorf("/usr/bin/perl kept: %s", keptset.FormatChain(res.Set.Why("/usr/bin/perl")))
+	}
+}
