@@ -599,11 +599,21 @@ func configLine(line string) string {
 // start of the line or after whitespace, '=', ':', a quote, '(', ',', '['
 // or '>', up to whitespace, a quote or punctuation that ends a value. URLs'
 // "//host" parts are not paths.
+//
+// Whitespace escaped by a backslash ("exec\ /usr/bin/perl") does not end a
+// word: what follows it is the rest of one string literal, a pattern the
+// program matches data against (the shebang lines of a MIME magic table,
+// a regular expression), never a path the program opens or runs. A path
+// with a space in its name ("/srv/my\ dir/x") is likewise one token, found
+// at its start.
 func pathTokens(line string) []string {
 	var out []string
 	for i := 0; i < len(line); i++ {
 		if line[i] != '/' || (i > 0 && !strings.ContainsRune(" \t=:\"'(,[>", rune(line[i-1]))) {
 			continue
+		}
+		if i > 1 && (line[i-1] == ' ' || line[i-1] == '\t') && escaped(line, i-1) {
+			continue // inside a word: "exec\ /bin/x"
 		}
 		j := i
 		brackets := 0
@@ -621,11 +631,14 @@ func pathTokens(line string) []string {
 			if c == ',' && brackets > 0 {
 				continue // {a,b}
 			}
+			if (c == ' ' || c == '\t') && escaped(line, j) {
+				continue // "/srv/my\ dir"
+			}
 			if strings.ContainsRune(" \t\"'`;,()<>|&", rune(c)) {
 				break
 			}
 		}
-		whole := line[i:j]
+		whole := strings.NewReplacer("\\ ", " ", "\\\t", "\t").Replace(line[i:j])
 		i = j
 		if strings.HasPrefix(whole, "//") {
 			continue
@@ -640,6 +653,16 @@ func pathTokens(line string) []string {
 		}
 	}
 	return out
+}
+
+// escaped reports whether line[i] is escaped: preceded by an odd number
+// of backslashes.
+func escaped(line string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && line[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // templateDir returns, for a path holding a run-time template ($VAR, %Y,

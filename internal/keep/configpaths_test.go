@@ -209,6 +209,11 @@ func TestPathTokens(t *testing.T) {
 		`a=/one b=/two:/three`:                 {"/one", "/two", "/three"},
 		`log /var/log/x.log:rotate`:            {"/var/log/x.log"},
 		`LogFormat "%h %l" /var/log/%Y/access`: {"/var/log/%Y/access"},
+		// an escaped space joins words: a pattern, not a path
+		`0	string	eval\ "exec\ /usr/bin/perl	application/x-perl`: nil,
+		`match ^foo\ /bin/sh$`:   nil,
+		`root /srv/my\ site/www`: {"/srv/my site/www"},
+		`x a\\ /etc/y`:           {"/etc/y"}, // an escaped backslash, then a space
 	} {
 		if d := cmp.Diff(want, pathTokens(line)); d != "" {
 			t.Errorf("pathTokens(%q) (-want +got):\n%s", line, d)
@@ -303,5 +308,25 @@ func TestScratchDirs(t *testing.T) {
 	}
 	if res.Set.Has("/run/lock") {
 		t.Error("/run/lock 0755 kept as a scratch directory")
+	}
+}
+
+// TestMagicTableNamesNoProgram: a data table beside the config (a MIME
+// magic file, whose patterns match scripts' first lines) names programs
+// only inside patterns joined by escaped spaces; none of them is kept,
+// while a path the table's neighbour names as a value still is.
+func TestMagicTableNamesNoProgram(t *testing.T) {
+	m := serverImage()
+	m.AddFile("/etc/srv/conf.d/c.conf", 0o644, []byte("magicfile /etc/srv/magic\n"))
+	m.AddFile("/etc/srv/magic", 0o644, []byte("# magic data\n"+
+		"0\tstring\t\teval\\ \"exec\\ /usr/bin/perl\tapplication/x-perl\n"+
+		"0\tstring\t\t#!\\ /usr/bin/perl\tapplication/x-perl\n"))
+	m.AddFile("/usr/bin/perl", 0o755, elftest.Build(elftest.Spec{Interp: interp, Needed: []string{"libc.so.6"}, Flags1: 0x08000000}))
+	res := computeOn(t, m, cfg("/usr/sbin/srv", "-f", "/etc/srv/srv.conf"), Options{})
+	if !res.Set.Has("/etc/srv/magic") {
+		t.Errorf("/etc/srv/magic not kept")
+	}
+	if res.Set.Has("/usr/bin/perl") {
+		t.Errorf("/usr/bin/perl kept: %s", keptset.FormatChain(res.Set.Why("/usr/bin/perl")))
 	}
 }
