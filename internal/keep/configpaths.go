@@ -638,7 +638,10 @@ func pathTokens(line string) []string {
 				break
 			}
 		}
-		whole := strings.NewReplacer("\\ ", " ", "\\\t", "\t").Replace(line[i:j])
+		whole := line[i:j]
+		if strings.IndexByte(whole, '\\') >= 0 {
+			whole = unescapeSpace.Replace(whole)
+		}
 		i = j
 		if strings.HasPrefix(whole, "//") {
 			continue
@@ -654,6 +657,9 @@ func pathTokens(line string) []string {
 	}
 	return out
 }
+
+// unescapeSpace undoes the backslash escapes of spaces and tabs in a path.
+var unescapeSpace = strings.NewReplacer("\\ ", " ", "\\\t", "\t")
 
 // escaped reports whether line[i] is escaped: preceded by an odd number
 // of backslashes.
